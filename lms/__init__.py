@@ -1,0 +1,54 @@
+"""Partner enablement LMS: the application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from lms.config import PROJECT_ROOT, load_config
+
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app: config -> extensions -> blueprints -> errors -> CLI."""
+    config = load_config(overrides)
+    app = Flask(
+        __name__,
+        instance_path=config["INSTANCE_PATH"],
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(Path(__file__).parent / "static"),
+    )
+    app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from lms.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from lms import models  # noqa: F401  (register every table with the metadata)
+    from lms.accounts import views as accounts_views
+    from lms.catalog import staff_views
+    from lms.catalog import views as catalog_views
+    from lms.core import web
+    from lms.core.errors import register_error_handlers
+
+    web.init_app(app)
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(accounts_views.admin_bp)
+    app.register_blueprint(catalog_views.bp)
+    app.register_blueprint(staff_views.bp)
+    register_error_handlers(app)
+
+    from lms.catalog import listeners
+
+    listeners.connect()
+
+    from lms.cli import register_commands
+
+    register_commands(app)
+    return app

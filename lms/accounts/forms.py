@@ -1,0 +1,66 @@
+"""WTForms for accounts. Choices come from the synced vocabularies at request time."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields import DateField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from lms.accounts.passwords import MIN_PASSWORD_LENGTH
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[
+        DataRequired(), Length(min=MIN_PASSWORD_LENGTH,
+                               message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")])
+    confirm = PasswordField("Repeat the password", validators=[
+        DataRequired(), EqualTo("password", message="The two passwords differ.")])
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    partner_type = SelectField("Partner type", validators=[DataRequired()])
+    tier = SelectField("Tier", validators=[DataRequired()])
+    region = SelectField("Region", validators=[DataRequired()])
+    status = SelectField("Status", choices=[("active", "Active"), ("suspended", "Suspended"),
+                                            ("inactive", "Inactive")])
+
+
+class InviteForm(FlaskForm):
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    job_role = SelectField("Job role", validators=[DataRequired()])
+    role = SelectField("Access", choices=[("learner", "Learner"),
+                                          ("partner_admin", "Partner admin")])
+
+
+class JobRoleForm(FlaskForm):
+    job_role = SelectField("Job role", validators=[DataRequired()])
+
+
+class AssignTrackForm(FlaskForm):
+    track_id = SelectField("Track", coerce=int, validators=[DataRequired()])
+    due_date = DateField("Due date", validators=[Optional()])
+
+
+class UserForm(FlaskForm):
+    full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    role = SelectField("Role")
+    organisation_id = SelectField("Organisation", coerce=lambda v: int(v) if v else None)
+    job_role = SelectField("Job role")
+    active = BooleanField("Active", default=True)
+
+
+class EmptyForm(FlaskForm):
+    """CSRF-only form for buttons that change state."""

@@ -1,0 +1,153 @@
+"""Partner organisations, people, vocabularies, invitations, resets and login attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.core.db import utcnow
+from lms.extensions import db
+
+# Roles: partner staff (learner, partner_admin) belong to an organisation; vendor staff do not.
+PARTNER_ROLES = ("learner", "partner_admin")
+VENDOR_ROLES = ("author", "channel_manager", "vendor_admin")
+ROLES = PARTNER_ROLES + VENDOR_ROLES
+ROLE_LABELS = {
+    "learner": "Learner",
+    "partner_admin": "Partner admin",
+    "author": "Enablement author",
+    "channel_manager": "Channel manager",
+    "vendor_admin": "Vendor admin",
+}
+ORGANISATION_STATUSES = ("active", "suspended", "inactive")
+TERM_KINDS = ("partner_type", "tier", "region", "job_role")
+
+
+class Term(db.Model):
+    """A vocabulary entry from content/program.yml: a partner type, tier, region or job role."""
+
+    __tablename__ = "term"
+    __table_args__ = (
+        UniqueConstraint("kind", "code"),
+        CheckConstraint("kind IN ('partner_type', 'tier', 'region', 'job_role')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(100))
+    # Order within its kind; for tiers it is the rank (higher is better).
+    rank: Mapped[int] = mapped_column(default=0)
+    archived_at: Mapped[datetime | None]
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisation"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'suspended', 'inactive')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Lower-cased name keeps "Northwind" and "northwind" from both existing.
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    partner_type: Mapped[str] = mapped_column(String(50))
+    tier: Mapped[str] = mapped_column(String(50))
+    region: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('learner', 'partner_admin', 'author', 'channel_manager', 'vendor_admin')",
+            name="role",
+        ),
+        # Partner staff belong to exactly one organisation; vendor staff to none.
+        CheckConstraint(
+            "(role IN ('learner', 'partner_admin')) = (organisation_id IS NOT NULL)",
+            name="partner_staff_have_organisation",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-cased
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id"), index=True
+    )
+    job_role: Mapped[str | None] = mapped_column(String(50))
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def is_vendor_staff(self) -> bool:
+        return self.role in VENDOR_ROLES
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+
+class Invitation(db.Model):
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class PasswordReset(db.Model):
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(db.Model):
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_email_at", "email", "attempted_at"),
+        Index("ix_login_attempt_ip_at", "ip_address", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    ip_address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool]
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow)

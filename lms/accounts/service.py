@@ -1,0 +1,345 @@
+"""Accounts operations. Services flush, never commit; the caller commits once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from sqlalchemy import func, select
+
+from lms.accounts.models import (
+    ORGANISATION_STATUSES,
+    PARTNER_ROLES,
+    ROLES,
+    Invitation,
+    LoginAttempt,
+    Organisation,
+    PasswordReset,
+    Term,
+    User,
+)
+from lms.accounts.passwords import check_policy, hash_password, verify_password
+from lms.core import clock, events, mail, tokens
+from lms.core.errors import Conflict, Invalid, NotFound, PermissionDenied, TooManyRequests
+from lms.extensions import db
+
+# --- vocabularies --------------------------------------------------------------------------
+
+def terms(kind: str, *, include_archived: bool = False) -> list[Term]:
+    query = select(Term).where(Term.kind == kind).order_by(Term.rank, Term.name)
+    if not include_archived:
+        query = query.where(Term.archived_at.is_(None))
+    return list(db.session.scalars(query))
+
+
+def term_names(kind: str) -> dict[str, str]:
+    return {term.code: term.name for term in terms(kind, include_archived=True)}
+
+
+def _check_term(kind: str, code: str | None, field: str, *, required: bool = True) -> None:
+    if not code:
+        if required:
+            raise Invalid("This field is required.", field=field)
+        return
+    known = {term.code for term in terms(kind)}
+    if code not in known:
+        label = kind.replace("_", " ")
+        raise Invalid(f"Unknown {label} '{code}'.", field=field)
+
+
+# --- organisations -------------------------------------------------------------------------
+
+def create_organisation(*, name: str, partner_type: str, tier: str, region: str,
+                        status: str = "active") -> Organisation:
+    """Create a partner organisation after checking its vocabulary and unique name."""
+    organisation = Organisation()
+    _apply_organisation_fields(organisation, name=name, partner_type=partner_type, tier=tier,
+                               region=region, status=status)
+    db.session.add(organisation)
+    db.session.flush()
+    events.organisation_changed.send(organisation.id, fields={"created"})
+    return organisation
+
+
+def update_organisation(organisation_id: int, **fields) -> Organisation:
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("No such organisation.")
+    before = {key: getattr(organisation, key) for key in fields}
+    _apply_organisation_fields(organisation, **fields)
+    db.session.flush()
+    changed = {key for key in fields if getattr(organisation, key) != before[key]}
+    if changed:
+        events.organisation_changed.send(organisation.id, fields=changed)
+    return organisation
+
+
+def _apply_organisation_fields(organisation: Organisation, *, name: str, partner_type: str,
+                               tier: str, region: str, status: str) -> None:
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("Give the organisation a name.", field="name")
+    clash = db.session.scalar(
+        select(Organisation.id).where(Organisation.name_key == name.lower(),
+                                      Organisation.id != organisation.id)
+    )
+    if clash is not None:
+        raise Conflict(f"An organisation called '{name}' already exists.", field="name")
+    _check_term("partner_type", partner_type, "partner_type")
+    _check_term("tier", tier, "tier")
+    _check_term("region", region, "region")
+    if status not in ORGANISATION_STATUSES:
+        raise Invalid(f"Status must be one of {', '.join(ORGANISATION_STATUSES)}.", field="status")
+    organisation.name = name
+    organisation.name_key = name.lower()
+    organisation.partner_type = partner_type
+    organisation.tier = tier
+    organisation.region = region
+    organisation.status = status
+
+
+# --- users ---------------------------------------------------------------------------------
+
+def normalise_email(email: str, field: str = "email") -> str:
+    try:
+        result = validate_email((email or "").strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise Invalid(f"That email address is not valid: {error}", field=field) from None
+    return result.normalized.lower()
+
+
+def get_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(*, email: str, full_name: str, role: str, organisation_id: int | None = None,
+                job_role: str | None = None, password: str | None = None,
+                locale: str = "en") -> User:
+    """Create a person; partner staff need an organisation and a job role."""
+    email = normalise_email(email)
+    if get_user_by_email(email) is not None:
+        raise Conflict("Someone with that email address already has an account.", field="email")
+    full_name = (full_name or "").strip()
+    if not full_name:
+        raise Invalid("Give the person's full name.", field="full_name")
+    if role not in ROLES:
+        raise Invalid("Unknown role.", field="role")
+    if role in PARTNER_ROLES:
+        if organisation_id is None or db.session.get(Organisation, organisation_id) is None:
+            raise Invalid("Partner staff must belong to an organisation.", field="organisation_id")
+        _check_term("job_role", job_role, "job_role")
+    else:
+        organisation_id = None
+        _check_term("job_role", job_role, "job_role", required=False)
+    user = User(email=email, full_name=full_name, role=role, organisation_id=organisation_id,
+                job_role=job_role or None, locale=locale,
+                password_hash=hash_password(password) if password else None)
+    db.session.add(user)
+    db.session.flush()
+    events.user_created.send(user.id)
+    return user
+
+
+def update_user(user_id: int, **fields) -> User:
+    """Change a person's name, role, organisation, job role or active flag (vendor admin)."""
+    user = _get_user(user_id)
+    before = {key: getattr(user, key) for key in fields}
+    if "full_name" in fields:
+        if not (fields["full_name"] or "").strip():
+            raise Invalid("Give the person's full name.", field="full_name")
+        user.full_name = fields["full_name"].strip()
+    role = fields.get("role", user.role)
+    if role not in ROLES:
+        raise Invalid("Unknown role.", field="role")
+    organisation_id = fields.get("organisation_id", user.organisation_id)
+    job_role = fields.get("job_role", user.job_role)
+    if role in PARTNER_ROLES:
+        if organisation_id is None or db.session.get(Organisation, organisation_id) is None:
+            raise Invalid("Partner staff must belong to an organisation.", field="organisation_id")
+        _check_term("job_role", job_role, "job_role")
+    else:
+        organisation_id = None
+        _check_term("job_role", job_role, "job_role", required=False)
+    user.role, user.organisation_id, user.job_role = role, organisation_id, job_role or None
+    if "active" in fields:
+        user.active = bool(fields["active"])
+    db.session.flush()
+    changed = {key for key in fields if getattr(user, key) != before[key]}
+    if changed:
+        events.user_changed.send(user.id, fields=changed)
+    return user
+
+
+def change_job_role(user_id: int, job_role: str) -> User:
+    return update_user(user_id, job_role=job_role)
+
+
+def set_active(user_id: int, active: bool, *, actor: User) -> User:
+    if user_id == actor.id and not active:
+        raise Invalid("You cannot deactivate your own account.", field="active")
+    return update_user(user_id, active=active)
+
+
+def set_password(user_id: int, password: str) -> User:
+    user = _get_user(user_id)
+    user.password_hash = hash_password(password)
+    db.session.flush()
+    return user
+
+
+def _get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such person.")
+    return user
+
+
+# --- invitations ---------------------------------------------------------------------------
+
+def invite_user(*, organisation_id: int, email: str, full_name: str, job_role: str,
+                role: str = "learner", invited_by: User) -> tuple[User, str]:
+    """Create the person (without a password) and mail them a link to set one."""
+    if role not in PARTNER_ROLES:
+        raise Invalid("Invitations are for partner staff.", field="role")
+    user = create_user(email=email, full_name=full_name, role=role,
+                       organisation_id=organisation_id, job_role=job_role)
+    secret = _issue_invitation(user, invited_by)
+    return user, secret
+
+
+def resend_invitation(user_id: int, *, invited_by: User) -> str:
+    user = _get_user(user_id)
+    if user.has_password:
+        raise Conflict("This person has already accepted their invitation.")
+    now = clock.now()
+    for invitation in db.session.scalars(
+        select(Invitation).where(Invitation.user_id == user.id, Invitation.accepted_at.is_(None),
+                                 Invitation.revoked_at.is_(None))
+    ):
+        invitation.revoked_at = now
+    return _issue_invitation(user, invited_by)
+
+
+def _issue_invitation(user: User, invited_by: User) -> str:
+    secret, token_hash = tokens.new_token()
+    ttl = timedelta(days=current_app.config["INVITATION_TTL_DAYS"])
+    db.session.add(Invitation(token_hash=token_hash, user_id=user.id, invited_by_id=invited_by.id,
+                              expires_at=clock.now() + ttl))
+    organisation = user.organisation
+    mail.send(user.email, f"You are invited to the {organisation.name} partner academy",
+              "invitation", user=user, inviter=invited_by, organisation=organisation,
+              link=f"{current_app.config['BASE_URL']}/invitations/{secret}",
+              expires_days=ttl.days)
+    db.session.flush()
+    return secret
+
+
+def find_invitation(secret: str) -> Invitation:
+    """The open invitation behind a link, or a clear reason why it cannot be used."""
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == tokens.digest(secret or ""))
+    )
+    if invitation is None or invitation.revoked_at is not None:
+        raise NotFound("This invitation link is not valid. Ask your partner admin for a new one.")
+    if invitation.accepted_at is not None:
+        raise Conflict("This invitation has already been used. Sign in with your email and "
+                       "password, or reset your password if you forgot it.")
+    if invitation.expires_at <= clock.now():
+        raise Invalid("This invitation has expired. Ask your partner admin to send a new one.")
+    if not invitation.user.active:
+        raise PermissionDenied("This account has been deactivated.")
+    return invitation
+
+
+def accept_invitation(secret: str, password: str) -> User:
+    invitation = find_invitation(secret)
+    check_policy(password)
+    invitation.accepted_at = clock.now()
+    invitation.user.password_hash = hash_password(password)
+    db.session.flush()
+    return invitation.user
+
+
+# --- password reset ------------------------------------------------------------------------
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link if the account exists; say nothing either way (no enumeration)."""
+    user = get_user_by_email(normalise_email(email))
+    if user is None or not user.active:
+        return
+    secret, token_hash = tokens.new_token()
+    ttl = timedelta(minutes=current_app.config["PASSWORD_RESET_TTL_MINUTES"])
+    db.session.add(PasswordReset(token_hash=token_hash, user_id=user.id,
+                                 expires_at=clock.now() + ttl))
+    mail.send(user.email, "Reset your partner academy password", "password_reset", user=user,
+              link=f"{current_app.config['BASE_URL']}/password/reset/{secret}",
+              expires_minutes=int(ttl.total_seconds() // 60))
+    db.session.flush()
+
+
+def find_password_reset(secret: str) -> PasswordReset:
+    reset = db.session.scalar(
+        select(PasswordReset).where(PasswordReset.token_hash == tokens.digest(secret or ""))
+    )
+    if reset is None:
+        raise NotFound("This reset link is not valid. Ask for a new one.")
+    if reset.used_at is not None:
+        raise Conflict("This reset link has already been used. Ask for a new one if needed.")
+    if reset.expires_at <= clock.now():
+        raise Invalid("This reset link has expired. Ask for a new one.")
+    return reset
+
+
+def reset_password(secret: str, password: str) -> User:
+    reset = find_password_reset(secret)
+    check_policy(password)
+    now = clock.now()
+    reset.used_at = now
+    reset.user.password_hash = hash_password(password)
+    # Any other outstanding links die with this one.
+    for other in db.session.scalars(
+        select(PasswordReset).where(PasswordReset.user_id == reset.user_id,
+                                    PasswordReset.used_at.is_(None))
+    ):
+        other.used_at = now
+    db.session.flush()
+    return reset.user
+
+
+# --- login ---------------------------------------------------------------------------------
+
+def authenticate(email: str, password: str, *, ip_address: str) -> User:
+    """Check credentials, throttling repeated failures per email and per address."""
+    email = (email or "").strip().lower()
+    config = current_app.config
+    since = clock.now() - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    failures = db.session.execute(
+        select(
+            func.count().filter(LoginAttempt.email == email),
+            func.count().filter(LoginAttempt.ip_address == ip_address),
+        ).where(LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since)
+    ).one()
+    # An address gets more room than one account: offices share an address.
+    if failures[0] >= config["LOGIN_MAX_FAILURES"] or \
+            failures[1] >= 4 * config["LOGIN_MAX_FAILURES"]:
+        raise TooManyRequests(
+            f"Too many failed sign-ins. Wait {config['LOGIN_FAILURE_WINDOW_MINUTES']} minutes "
+            "or reset your password.")
+    user = get_user_by_email(email) if email else None
+    ok = verify_password(user.password_hash if user else None, password or "")
+    db.session.add(LoginAttempt(email=email, ip_address=ip_address, succeeded=ok))
+    if not ok:
+        db.session.flush()
+        raise Invalid("That email and password do not match an account.", field="password")
+    if not user.active:
+        db.session.flush()
+        raise PermissionDenied("This account has been deactivated. Ask your partner admin.")
+    user.last_login_at = clock.now()
+    db.session.flush()
+    return user
+
+
+def term_choices(kind: str) -> list[tuple[str, str]]:
+    """(code, name) pairs of a vocabulary, for select fields."""
+    return [(term.code, term.name) for term in terms(kind)]

@@ -1,0 +1,288 @@
+"""Sign-in, invitations, password reset; partner staff management; vendor administration."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
+
+from lms.accounts import scoping, service
+from lms.accounts.forms import (
+    ForgotPasswordForm,
+    LoginForm,
+    OrganisationForm,
+    SetPasswordForm,
+    UserForm,
+)
+from lms.accounts.models import ROLE_LABELS, ROLES, Organisation, User
+from lms.core.auth import require_role
+from lms.core.errors import DomainError, Invalid
+from lms.core.forms import attach_error
+from lms.core.jobs import commit
+from lms.extensions import db
+
+bp = Blueprint("accounts", __name__)
+admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+def _choices(kind: str) -> list[tuple[str, str]]:
+    return service.term_choices(kind)
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+@bp.route("/")
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login"))
+    if current_user.role == "partner_admin":
+        return redirect(url_for("partner.staff", organisation_id=current_user.organisation_id))
+    if current_user.role == "learner":
+        return redirect(url_for("catalog.my_learning"))
+    if current_user.role == "author":
+        return redirect(url_for("catalog.catalogue"))
+    return redirect(url_for("admin.organisations"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = service.authenticate(form.email.data, form.password.data,
+                                        ip_address=request.remote_addr or "unknown")
+        except DomainError as error:
+            commit()  # the failed attempt is recorded: it feeds the rate limit
+            attach_error(form, error)
+            return render_template("accounts/login.html", form=form), error.status
+        commit()
+        login_user(user)
+        return redirect(_safe_next() or url_for("accounts.home"))
+    return render_template("accounts/login.html", form=form), 422 if form.errors else 200
+
+
+def _safe_next() -> str | None:
+    target = request.args.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else None
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.request_password_reset(form.email.data)
+        except DomainError as error:
+            attach_error(form, error)
+            return render_template("accounts/forgot.html", form=form), error.status
+        commit()
+        flash("If an account uses that address, a reset link is on its way. "
+              "It works once, within the hour.", "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    service.find_password_reset(token)  # a dead link says why before anyone types a password
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = service.reset_password(token, form.password.data)
+        except DomainError as error:
+            attach_error(form, error)
+            return render_template("accounts/reset.html", form=form), error.status
+        commit()
+        flash(f"Your password is changed, {user.full_name}. Sign in with it now.", "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    invitation = service.find_invitation(token)
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = service.accept_invitation(token, form.password.data)
+        except DomainError as error:
+            attach_error(form, error)
+            return render_template("accounts/invitation.html", form=form,
+                                   invitation=invitation), error.status
+        commit()
+        logout_user()
+        login_user(user)
+        flash(f"Welcome, {user.full_name}. Your learning plan is ready.", "success")
+        return redirect(url_for("accounts.home"))
+    return render_template("accounts/invitation.html", form=form, invitation=invitation)
+
+
+# --- vendor administration -------------------------------------------------------------------
+
+@admin_bp.route("/organisations")
+@require_role("vendor_admin", "channel_manager", "author")
+def organisations():
+    counts = dict(db.session.execute(
+        select(User.organisation_id, func.count()).where(User.organisation_id.is_not(None))
+        .group_by(User.organisation_id)).all())
+    filters = {key: request.args.get(key) or None for key in ("tier", "partner_type", "region")}
+    query = select(Organisation).order_by(func.lower(Organisation.name))
+    for key, value in filters.items():
+        if value:
+            query = query.where(getattr(Organisation, key) == value)
+    return render_template(
+        "admin/organisations.html", organisations=db.session.scalars(query).all(),
+        counts=counts, filters=filters, tiers=service.term_names("tier"),
+        partner_types=service.term_names("partner_type"), regions=service.term_names("region"))
+
+
+def _organisation_form(organisation: Organisation | None = None) -> OrganisationForm:
+    form = OrganisationForm(obj=organisation)
+    form.partner_type.choices = _choices("partner_type")
+    form.tier.choices = _choices("tier")
+    form.region.choices = _choices("region")
+    return form
+
+
+@admin_bp.route("/organisations/new", methods=["GET", "POST"])
+@require_role("vendor_admin")
+def new_organisation():
+    form = _organisation_form()
+    if form.validate_on_submit():
+        try:
+            organisation = service.create_organisation(
+                name=form.name.data, partner_type=form.partner_type.data, tier=form.tier.data,
+                region=form.region.data, status=form.status.data)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+            return render_template("admin/organisation_form.html", form=form,
+                                   organisation=None), error.status
+        commit()
+        flash(f"{organisation.name} created. Invite its first partner admin now.", "success")
+        return redirect(url_for("partner.staff", organisation_id=organisation.id))
+    status = 422 if form.errors else 200
+    return render_template("admin/organisation_form.html", form=form, organisation=None), status
+
+
+@admin_bp.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
+@require_role("vendor_admin")
+def edit_organisation(organisation_id: int):
+    organisation = scoping.get_organisation_for(current_user, organisation_id)
+    form = _organisation_form(organisation)
+    if form.validate_on_submit():
+        try:
+            service.update_organisation(
+                organisation.id, name=form.name.data, partner_type=form.partner_type.data,
+                tier=form.tier.data, region=form.region.data, status=form.status.data)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+            return render_template("admin/organisation_form.html", form=form,
+                                   organisation=organisation), error.status
+        commit()
+        flash(f"{organisation.name} saved. Assignments were re-evaluated.", "success")
+        return redirect(url_for("partner.staff", organisation_id=organisation.id))
+    status = 422 if form.errors else 200
+    return render_template("admin/organisation_form.html", form=form,
+                           organisation=organisation), status
+
+
+@admin_bp.route("/users")
+@require_role("vendor_admin")
+def users():
+    search = (request.args.get("q") or "").strip()
+    query = (select(User, Organisation.name).outerjoin(Organisation)
+             .order_by(func.lower(User.full_name)))
+    if search:
+        like = f"%{search.lower()}%"
+        query = query.where(func.lower(User.full_name).like(like) | User.email.like(like))
+    rows = db.session.execute(query.limit(500)).all()
+    return render_template("admin/users.html", rows=rows, search=search, role_labels=ROLE_LABELS,
+                           job_roles=service.term_names("job_role"))
+
+
+def _user_form(user: User | None = None) -> UserForm:
+    form = UserForm(obj=user)
+    form.role.choices = [(role, ROLE_LABELS[role]) for role in ROLES]
+    form.organisation_id.choices = [("", "— vendor staff (no organisation) —")] + [
+        (o.id, o.name) for o in db.session.scalars(
+            select(Organisation).order_by(func.lower(Organisation.name)))]
+    form.job_role.choices = [("", "—")] + _choices("job_role")
+    return form
+
+
+@admin_bp.route("/users/new", methods=["GET", "POST"])
+@require_role("vendor_admin")
+def new_user():
+    form = _user_form()
+    if form.validate_on_submit():
+        try:
+            if form.role.data in ("learner", "partner_admin"):
+                if not form.organisation_id.data:
+                    raise Invalid("Partner staff must belong to an organisation.",
+                                          field="organisation_id")
+                user, _ = service.invite_user(
+                    organisation_id=form.organisation_id.data, email=form.email.data,
+                    full_name=form.full_name.data, job_role=form.job_role.data,
+                    role=form.role.data, invited_by=current_user)
+            else:
+                user = service.create_user(email=form.email.data, full_name=form.full_name.data,
+                                           role=form.role.data, job_role=form.job_role.data)
+                service.request_password_reset(user.email)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+            return render_template("admin/user_form.html", form=form, user=None), error.status
+        commit()
+        flash(f"{user.full_name} created; a link to set a password was emailed.", "success")
+        return redirect(url_for("admin.users"))
+    status = 422 if form.errors else 200
+    return render_template("admin/user_form.html", form=form, user=None), status
+
+
+@admin_bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@require_role("vendor_admin")
+def edit_user(user_id: int):
+    user = scoping.get_user_for(current_user, user_id)
+    form = _user_form(user)
+    if request.method == "GET":
+        form.email.data = user.email
+    if form.validate_on_submit():
+        try:
+            if form.email.data.strip().lower() != user.email:
+                raise Invalid("Email addresses cannot be changed here.", field="email")
+            if user.id == current_user.id and (not form.active.data
+                                               or form.role.data != user.role):
+                raise Invalid("You cannot demote or deactivate yourself.", field="role")
+            service.update_user(user.id, full_name=form.full_name.data, role=form.role.data,
+                                organisation_id=form.organisation_id.data,
+                                job_role=form.job_role.data or None, active=form.active.data)
+        except DomainError as error:
+            db.session.rollback()
+            attach_error(form, error)
+            return render_template("admin/user_form.html", form=form, user=user), error.status
+        commit()
+        flash(f"{user.full_name} saved.", "success")
+        return redirect(url_for("admin.users"))
+    status = 422 if form.errors else 200
+    return render_template("admin/user_form.html", form=form, user=user), status
+
+
+@admin_bp.route("/outbox")
+@require_role("vendor_admin")
+def outbox():
+    from lms.core.mail import OutboxMessage
+
+    messages = db.session.scalars(
+        select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)).all()
+    return render_template("admin/outbox.html", messages=messages,
+                           smtp=bool(current_app.config.get("SMTP_URL")))

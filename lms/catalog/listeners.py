@@ -1,0 +1,11 @@
+"""Catalog reacts to account events: assignment rules are re-evaluated when people change."""
+
+from lms.catalog import assignments
+from lms.core import events
+
+
+def connect() -> None:
+    """Idempotent: blinker keeps one registration per receiver."""
+    events.user_created.connect(assignments.on_user_created)
+    events.user_changed.connect(assignments.on_user_changed)
+    events.organisation_changed.connect(assignments.on_organisation_changed)

@@ -1,0 +1,422 @@
+"""Read and validate content/ without touching the database.
+
+Every problem names the file, the line and the field, e.g.
+`content/tracks/sales/track.yml:12: audience.tiers.0: unknown tier 'diamond'`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=100)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+TERM_SECTIONS = {"partner_types": "partner_type", "tiers": "tier", "regions": "region",
+                 "job_roles": "job_role"}
+
+
+# --- file schemas --------------------------------------------------------------------------
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TermIn(_Strict):
+    code: Slug
+    name: Text
+
+
+class ProgramIn(_Strict):
+    vendor: Text
+    partner_types: list[TermIn] = Field(min_length=1)
+    tiers: list[TermIn] = Field(min_length=1)
+    regions: list[TermIn] = Field(min_length=1)
+    job_roles: list[TermIn] = Field(min_length=1)
+
+
+class AudienceIn(_Strict):
+    partner_types: list[str] = []
+    tiers: list[str] = []
+    regions: list[str] = []
+    job_roles: list[str] = []
+
+
+class LessonIn(_Strict):
+    slug: Slug
+    title: Text
+    minutes: PositiveInt | None = None
+    text: str | None = None
+    video: Annotated[str, Field(pattern=r"^https://\S+$", max_length=500)] | None = None
+    download: str | None = None
+
+    @model_validator(mode="after")
+    def _has_content(self) -> LessonIn:
+        if not (self.text or self.video or self.download):
+            raise ValueError("a lesson needs at least one of text, video or download")
+        return self
+
+
+class CourseIn(_Strict):
+    slug: Slug
+    title: Text
+    summary: str = ""
+    lessons: list[LessonIn] = Field(min_length=1)
+
+
+class TrackIn(_Strict):
+    slug: Slug
+    title: Text
+    summary: Annotated[str, Field(min_length=1)]
+    estimated_minutes: PositiveInt
+    required: bool = False
+    sequential: bool = True
+    due_within_days: PositiveInt | None = None
+    prerequisites: list[str] = []
+    audience: AudienceIn = AudienceIn()
+    courses: list[CourseIn] = Field(min_length=1)
+
+
+# --- loaded program ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+class ContentError(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s) in content")
+        self.problems = problems
+
+
+@dataclass
+class LoadedFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class LoadedLesson:
+    slug: str
+    title: str
+    minutes: int | None
+    body_markdown: str
+    video_url: str | None
+    download: LoadedFile | None
+
+    @property
+    def content_hash(self) -> str:
+        return _hash([self.title, self.minutes, self.body_markdown, self.video_url,
+                      self.download.sha256 if self.download else None])
+
+
+@dataclass
+class LoadedCourse:
+    slug: str
+    title: str
+    summary: str
+    lessons: list[LoadedLesson]
+
+
+@dataclass
+class LoadedTrack:
+    source: str
+    spec: TrackIn
+    courses: list[LoadedCourse]
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything a learner sees; a change publishes a new version."""
+        return _hash([
+            self.spec.title, self.spec.summary, self.spec.estimated_minutes,
+            [[c.slug, c.title, c.summary, [[lesson.slug, lesson.content_hash]
+                                           for lesson in c.lessons]] for c in self.courses],
+        ])
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Assignment settings: changing them does not publish a version."""
+        return {
+            "audience": self.spec.audience.model_dump(),
+            "prerequisites": list(self.spec.prerequisites),
+            "required": self.spec.required,
+            "sequential": self.spec.sequential,
+            "due_within_days": self.spec.due_within_days,
+        }
+
+
+@dataclass
+class Program:
+    root: Path
+    vendor: str
+    terms: dict[str, list[TermIn]]  # kind -> ordered terms
+    tracks: list[LoadedTrack] = field(default_factory=list)
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def load(root: str | os.PathLike) -> Program:
+    """Load and validate the whole content tree; raise ContentError listing every problem."""
+    root = Path(root)
+    problems: list[Problem] = []
+    if not root.is_dir():
+        raise ContentError([Problem(_display(root), 0, "(path)", "content folder not found")])
+
+    program_path = root / "program.yml"
+    program_spec = _read(program_path, ProgramIn, problems)
+    terms: dict[str, list[TermIn]] = {}
+    if program_spec is not None:
+        node = _compose(program_path)
+        for section, kind in TERM_SECTIONS.items():
+            seen: set[str] = set()
+            for index, term in enumerate(getattr(program_spec, section)):
+                if term.code in seen:
+                    problems.append(_problem(program_path, node, (section, index, "code"),
+                                             f"duplicate code '{term.code}'"))
+                seen.add(term.code)
+            terms[kind] = getattr(program_spec, section)
+
+    tracks: list[LoadedTrack] = []
+    track_files = sorted((root / "tracks").glob("*/track.yml")) if (root / "tracks").is_dir() \
+        else []
+    first_seen: dict[str, Path] = {}
+    for track_path in track_files:
+        spec = _read(track_path, TrackIn, problems)
+        if spec is None:
+            continue
+        node = _compose(track_path)
+        before = len(problems)
+        if spec.slug in first_seen:
+            problems.append(_problem(track_path, node, ("slug",),
+                                     f"duplicate track slug '{spec.slug}' "
+                                     f"(also in {_display(first_seen[spec.slug])})"))
+        else:
+            first_seen[spec.slug] = track_path
+        if terms:
+            _check_audience(track_path, node, spec, terms, problems)
+        courses = _load_courses(track_path, node, spec, problems)
+        if len(problems) == before:
+            tracks.append(LoadedTrack(source=_display(track_path), spec=spec, courses=courses))
+        else:
+            # Keep the slug known so other tracks' prerequisites don't report it missing.
+            tracks.append(LoadedTrack(source=_display(track_path), spec=spec, courses=[]))
+
+    _check_prerequisites(tracks, problems)
+    if problems:
+        raise ContentError(problems)
+    return Program(root=root, vendor=program_spec.vendor, terms=terms, tracks=tracks)
+
+
+def _read(path: Path, schema: type[BaseModel], problems: list[Problem]):
+    if not path.is_file():
+        problems.append(Problem(_display(path), 0, "(file)", "file not found"))
+        return None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        problems.append(Problem(_display(path), 0, "(file)", "not UTF-8 text"))
+        return None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        reason = getattr(error, "problem", None) or str(error)
+        problems.append(Problem(_display(path), line, "(yaml)", f"not valid YAML: {reason}"))
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(_display(path), 1, "(file)", "expected a mapping of fields"))
+        return None
+    try:
+        return schema.model_validate(data)
+    except ValidationError as error:
+        node = _compose(path)
+        for detail in error.errors():
+            loc = tuple(part for part in detail["loc"] if not isinstance(part, str)
+                        or not part.startswith(("function-", "[")))
+            problems.append(_problem(path, node, loc, _message(detail)))
+        return None
+
+
+def _message(detail: dict) -> str:
+    kind, message = detail["type"], detail["msg"]
+    if kind == "missing":
+        return "this field is required"
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling against docs/content-format.md)"
+    if kind == "string_pattern_mismatch":
+        if "https" in str(detail.get("ctx", {}).get("pattern", "")):
+            return "must be an https:// link"
+        return "use lowercase letters, digits and dashes (like 'sales-foundations')"
+    return message[0].lower() + message[1:] if message else kind
+
+
+def _check_audience(path: Path, node, spec: TrackIn, terms: dict, problems: list[Problem]):
+    for section, kind in TERM_SECTIONS.items():
+        known = [term.code for term in terms.get(kind, [])]
+        for index, code in enumerate(getattr(spec.audience, section)):
+            if code not in known:
+                label = kind.replace("_", " ")
+                problems.append(_problem(path, node, ("audience", section, index),
+                                         f"unknown {label} '{code}' (known: {', '.join(known)})"))
+
+
+def _load_courses(path: Path, node, spec: TrackIn, problems: list[Problem]) -> list[LoadedCourse]:
+    track_dir = path.parent
+    courses: list[LoadedCourse] = []
+    course_slugs: set[str] = set()
+    lesson_slugs: set[str] = set()
+    for c_index, course in enumerate(spec.courses):
+        if course.slug in course_slugs:
+            problems.append(_problem(path, node, ("courses", c_index, "slug"),
+                                     f"duplicate course slug '{course.slug}' in this track"))
+        course_slugs.add(course.slug)
+        lessons = []
+        for l_index, lesson in enumerate(course.lessons):
+            loc = ("courses", c_index, "lessons", l_index)
+            if lesson.slug in lesson_slugs:
+                problems.append(_problem(path, node, (*loc, "slug"),
+                                         f"duplicate lesson slug '{lesson.slug}' in this track"))
+            lesson_slugs.add(lesson.slug)
+            body = ""
+            if lesson.text:
+                raw = _read_relative(path, node, track_dir, lesson.text, (*loc, "text"), problems)
+                if raw is not None:
+                    try:
+                        body = raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        problems.append(_problem(path, node, (*loc, "text"),
+                                                 f"'{lesson.text}' is not UTF-8 text"))
+            download = None
+            if lesson.download:
+                raw = _read_relative(path, node, track_dir, lesson.download, (*loc, "download"),
+                                     problems)
+                if raw is not None:
+                    name = Path(lesson.download).name
+                    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+                    download = LoadedFile(filename=name, content_type=kind, data=raw)
+            lessons.append(LoadedLesson(slug=lesson.slug, title=lesson.title,
+                                        minutes=lesson.minutes, body_markdown=body,
+                                        video_url=lesson.video, download=download))
+        courses.append(LoadedCourse(slug=course.slug, title=course.title,
+                                    summary=course.summary, lessons=lessons))
+    return courses
+
+
+def _read_relative(path: Path, node, base: Path, relative: str, loc: tuple,
+                   problems: list[Problem]) -> bytes | None:
+    target = (base / relative).resolve()
+    if not target.is_relative_to(base.resolve()):
+        problems.append(_problem(path, node, loc, f"'{relative}' points outside the track folder"))
+        return None
+    if not target.is_file():
+        problems.append(_problem(path, node, loc, f"file '{relative}' does not exist"))
+        return None
+    return target.read_bytes()
+
+
+def _check_prerequisites(tracks: list[LoadedTrack], problems: list[Problem]) -> None:
+    by_slug = {track.spec.slug: track for track in tracks}
+    for track in tracks:
+        path = Path(track.source)
+        for index, slug in enumerate(track.spec.prerequisites):
+            if slug == track.spec.slug:
+                problems.append(_problem(path, _compose(path), ("prerequisites", index),
+                                         "a track cannot be its own prerequisite"))
+            elif slug not in by_slug:
+                problems.append(_problem(path, _compose(path), ("prerequisites", index),
+                                         f"unknown track '{slug}'"))
+    # Depth-first search for cycles, reported once per cycle at its first track.
+    state: dict[str, str] = {}
+    reported: set[frozenset] = set()
+
+    def visit(slug: str, trail: list[str]) -> None:
+        state[slug] = "visiting"
+        for nxt in by_slug[slug].spec.prerequisites:
+            if nxt not in by_slug or nxt == slug:
+                continue
+            if state.get(nxt) == "visiting":
+                cycle = trail[trail.index(nxt):] + [nxt]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    origin = by_slug[nxt]
+                    path = Path(origin.source)
+                    index = origin.spec.prerequisites.index(cycle[1])
+                    problems.append(_problem(path, _compose(path), ("prerequisites", index),
+                                             "prerequisite cycle: " + " -> ".join(cycle)))
+            elif nxt not in state:
+                visit(nxt, trail + [nxt])
+        state[slug] = "done"
+
+    for slug in by_slug:
+        if slug not in state:
+            visit(slug, [slug])
+
+
+# --- locations -----------------------------------------------------------------------------
+
+def _compose(path: Path):
+    try:
+        return yaml.compose(Path(path).read_text(encoding="utf-8"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return None
+
+
+def _problem(path: Path, node, loc: tuple, message: str) -> Problem:
+    return Problem(_display(path), _line_of(node, loc), _field(loc), message)
+
+
+def _field(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(file)"
+
+
+def _line_of(node, loc: tuple) -> int:
+    """1-based line of the deepest node along `loc` that exists in the YAML tree."""
+    if node is None:
+        return 0
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == part:
+                    line = key_node.start_mark.line + 1
+                    node = value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
+                and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _display(path: Path) -> str:
+    """Path as the author typed it: relative to the working directory when inside it."""
+    resolved, cwd = Path(path).resolve(), Path.cwd()
+    return str(resolved.relative_to(cwd)) if resolved.is_relative_to(cwd) else str(resolved)

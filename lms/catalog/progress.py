@@ -1,0 +1,304 @@
+"""Read models for progress: a fixed number of set-based queries, whatever the data size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+
+from lms.accounts.models import User
+from lms.catalog.models import (
+    Assignment,
+    Course,
+    Lesson,
+    LessonCompletion,
+    Track,
+    TrackCompletion,
+    TrackVersion,
+)
+from lms.core import clock
+from lms.core.errors import NotFound
+from lms.extensions import db
+
+
+@dataclass
+class TrackProgress:
+    track_id: int
+    slug: str
+    title: str
+    summary: str
+    version_number: int
+    estimated_minutes: int
+    required: bool
+    total_lessons: int
+    done_lessons: int
+    completed_at: datetime | None
+    due_at: datetime | None
+    manual: bool
+    by_rule: bool
+    next_lesson_slug: str | None
+    next_lesson_title: str | None
+    locked_reason: str | None
+
+    @property
+    def percent(self) -> int:
+        if self.completed_at is not None and self.done_lessons >= self.total_lessons:
+            return 100
+        return round(100 * self.done_lessons / self.total_lessons) if self.total_lessons else 0
+
+    @property
+    def status(self) -> str:
+        if self.completed_at is not None:
+            return "completed"
+        if self.locked_reason:
+            return "locked"
+        return "in_progress" if self.done_lessons else "not_started"
+
+    @property
+    def overdue(self) -> bool:
+        return self.completed_at is None and self.due_at is not None and self.due_at < clock.now()
+
+
+def _tracks_by_slug() -> dict[str, tuple[int, str]]:
+    """slug -> (track id, current title) for every live track: a small, bounded set."""
+    rows = db.session.execute(
+        select(Track.slug, Track.id, TrackVersion.title)
+        .join(TrackVersion, TrackVersion.id == Track.current_version_id)
+        .where(Track.archived_at.is_(None))
+    )
+    return {row.slug: (row.id, row.title) for row in rows}
+
+
+def _completed_tracks(user_id: int) -> dict[int, datetime]:
+    """track id -> first completion, on any version."""
+    rows = db.session.execute(
+        select(TrackCompletion.track_id, func.min(TrackCompletion.completed_at))
+        .where(TrackCompletion.user_id == user_id).group_by(TrackCompletion.track_id)
+    )
+    return dict(rows.all())
+
+
+def prerequisite_reason(prerequisites: list[str], completed: dict[int, datetime],
+                        tracks: dict[str, tuple[int, str]]) -> str | None:
+    missing = [tracks[slug][1] for slug in prerequisites
+               if slug in tracks and tracks[slug][0] not in completed]
+    if not missing:
+        return None
+    return "Complete " + " and ".join(missing) + " first"
+
+
+def learner_tracks(user_id: int) -> list[TrackProgress]:
+    """My learning: the person's assigned live tracks with progress, next lesson and locks."""
+    rows = db.session.execute(
+        select(Assignment, Track, TrackVersion)
+        .join(Track, Track.id == Assignment.track_id)
+        .join(TrackVersion, TrackVersion.id == Track.current_version_id)
+        .where(Assignment.user_id == user_id, Track.archived_at.is_(None))
+    ).all()
+    version_ids = [version.id for _, _, version in rows]
+    totals = dict(db.session.execute(
+        select(Lesson.track_version_id, func.count())
+        .where(Lesson.track_version_id.in_(version_ids)).group_by(Lesson.track_version_id)
+    ).all())
+    done = dict(db.session.execute(
+        select(Lesson.track_version_id, func.count())
+        .join(LessonCompletion, and_(LessonCompletion.lesson_id == Lesson.id,
+                                     LessonCompletion.user_id == user_id))
+        .where(Lesson.track_version_id.in_(version_ids)).group_by(Lesson.track_version_id)
+    ).all())
+    next_lessons = _next_lessons(user_id, version_ids)
+    completed = _completed_tracks(user_id)
+    tracks = _tracks_by_slug()
+    result = []
+    for assignment, track, version in rows:
+        next_lesson = next_lessons.get(version.id)
+        result.append(TrackProgress(
+            track_id=track.id, slug=track.slug, title=version.title, summary=version.summary,
+            version_number=version.number, estimated_minutes=version.estimated_minutes,
+            required=track.required, total_lessons=totals.get(version.id, 0),
+            done_lessons=done.get(version.id, 0), completed_at=completed.get(track.id),
+            due_at=assignment.due_at, manual=assignment.manual, by_rule=assignment.by_rule,
+            next_lesson_slug=next_lesson[0] if next_lesson else None,
+            next_lesson_title=next_lesson[1] if next_lesson else None,
+            locked_reason=prerequisite_reason(track.prerequisites or [], completed, tracks),
+        ))
+    # Unfinished first (soonest due first), then completed; the order a learner works in.
+    result.sort(key=lambda p: (p.status == "completed", p.status == "locked",
+                               p.due_at is None, p.due_at or clock.now(), p.title))
+    return result
+
+
+def _next_lessons(user_id: int, version_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """version id -> (slug, title) of the first lesson the person has not completed."""
+    unfinished = (
+        select(Lesson.track_version_id, func.min(Lesson.position).label("position"))
+        .outerjoin(LessonCompletion, and_(LessonCompletion.lesson_id == Lesson.id,
+                                          LessonCompletion.user_id == user_id))
+        .where(Lesson.track_version_id.in_(version_ids), LessonCompletion.id.is_(None))
+        .group_by(Lesson.track_version_id)
+    ).subquery()
+    rows = db.session.execute(
+        select(Lesson.track_version_id, Lesson.slug, Lesson.title)
+        .join(unfinished, and_(unfinished.c.track_version_id == Lesson.track_version_id,
+                               unfinished.c.position == Lesson.position))
+    )
+    return {row.track_version_id: (row.slug, row.title) for row in rows}
+
+
+# --- one track, lesson by lesson -------------------------------------------------------------
+
+@dataclass
+class LessonState:
+    lesson: Lesson
+    done: bool
+    completed_at: datetime | None
+    is_next: bool
+    locked_reason: str | None
+
+
+@dataclass
+class CourseOutline:
+    course: Course
+    lessons: list[LessonState] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return all(state.done for state in self.lessons)
+
+
+@dataclass
+class TrackOutline:
+    track: Track
+    version: TrackVersion
+    courses: list[CourseOutline]
+    locked_reason: str | None
+    completed_at: datetime | None
+    assignment: Assignment | None
+
+    @property
+    def lessons(self) -> list[LessonState]:
+        return [state for course in self.courses for state in course.lessons]
+
+    @property
+    def done_lessons(self) -> int:
+        return sum(state.done for state in self.lessons)
+
+    @property
+    def percent(self) -> int:
+        total = len(self.lessons)
+        return round(100 * self.done_lessons / total) if total else 0
+
+    def state_of(self, lesson_slug: str) -> LessonState:
+        for state in self.lessons:
+            if state.lesson.slug == lesson_slug:
+                return state
+        raise NotFound("No such lesson in this track.")
+
+
+def get_live_track(slug: str) -> Track:
+    track = db.session.scalar(
+        select(Track).where(Track.slug == slug, Track.archived_at.is_(None),
+                            Track.current_version_id.is_not(None)))
+    if track is None:
+        raise NotFound("No such track.")
+    return track
+
+
+def track_outline(user: User, track: Track) -> TrackOutline:
+    """Courses and lessons of the track's current version, with what is done, next, locked."""
+    version = track.current_version
+    courses = db.session.scalars(
+        select(Course).where(Course.track_version_id == version.id).order_by(Course.position)
+    ).all()
+    lessons = db.session.scalars(
+        select(Lesson).where(Lesson.track_version_id == version.id).order_by(Lesson.position)
+    ).all()
+    completions = dict(db.session.execute(
+        select(LessonCompletion.lesson_id, LessonCompletion.completed_at)
+        .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
+        .where(Lesson.track_version_id == version.id, LessonCompletion.user_id == user.id)
+    ).all())
+    completed = _completed_tracks(user.id)
+    track_lock = prerequisite_reason(track.prerequisites or [], completed, _tracks_by_slug())
+    assignment = db.session.scalar(
+        select(Assignment).where(Assignment.user_id == user.id, Assignment.track_id == track.id))
+
+    outlines = {course.id: CourseOutline(course) for course in courses}
+    first_unfinished = next((lesson for lesson in lessons if lesson.id not in completions), None)
+    for lesson in lessons:
+        done = lesson.id in completions
+        if track_lock:
+            reason = track_lock
+        elif (track.sequential and not done and first_unfinished is not None
+              and lesson.position > first_unfinished.position):
+            reason = f"Complete “{first_unfinished.title}” first"
+        else:
+            reason = None
+        outlines[lesson.course_id].lessons.append(LessonState(
+            lesson=lesson, done=done, completed_at=completions.get(lesson.id),
+            is_next=first_unfinished is not None and lesson.id == first_unfinished.id
+            and not track_lock,
+            locked_reason=reason))
+    return TrackOutline(track=track, version=version, courses=list(outlines.values()),
+                        locked_reason=track_lock, completed_at=completed.get(track.id),
+                        assignment=assignment)
+
+
+# --- a partner's staff -----------------------------------------------------------------------
+
+@dataclass
+class StaffProgress:
+    user: User
+    assigned: int = 0
+    completed: int = 0
+    overdue: int = 0
+    total_lessons: int = 0
+    done_lessons: int = 0
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done_lessons / self.total_lessons) if self.total_lessons else 0
+
+
+def staff_progress(users: list[User]) -> list[StaffProgress]:
+    """Progress of many people at once, in four grouped queries."""
+    ids = [user.id for user in users]
+    result = {user.id: StaffProgress(user) for user in users}
+    if not ids:
+        return []
+    completed_tracks = (select(TrackCompletion.user_id, TrackCompletion.track_id).distinct()
+                        .where(TrackCompletion.user_id.in_(ids))).subquery()
+    live = and_(Track.id == Assignment.track_id, Track.archived_at.is_(None))
+    now = clock.now()
+    for row in db.session.execute(
+        select(Assignment.user_id, func.count(),
+               func.count(completed_tracks.c.track_id),
+               func.count().filter(and_(completed_tracks.c.track_id.is_(None),
+                                        Assignment.due_at < now)))
+        .join(Track, live)
+        .outerjoin(completed_tracks, and_(completed_tracks.c.user_id == Assignment.user_id,
+                                          completed_tracks.c.track_id == Assignment.track_id))
+        .where(Assignment.user_id.in_(ids)).group_by(Assignment.user_id)
+    ):
+        entry = result[row[0]]
+        entry.assigned, entry.completed, entry.overdue = row[1], row[2], row[3]
+    lesson_counts = (select(Lesson.track_version_id, func.count().label("n"))
+                     .group_by(Lesson.track_version_id)).subquery()
+    for user_id, total in db.session.execute(
+        select(Assignment.user_id, func.sum(lesson_counts.c.n))
+        .join(Track, live)
+        .join(lesson_counts, lesson_counts.c.track_version_id == Track.current_version_id)
+        .where(Assignment.user_id.in_(ids)).group_by(Assignment.user_id)
+    ):
+        result[user_id].total_lessons = int(total or 0)
+    for user_id, done in db.session.execute(
+        select(Assignment.user_id, func.count())
+        .join(Track, live)
+        .join(Lesson, Lesson.track_version_id == Track.current_version_id)
+        .join(LessonCompletion, and_(LessonCompletion.lesson_id == Lesson.id,
+                                     LessonCompletion.user_id == Assignment.user_id))
+        .where(Assignment.user_id.in_(ids)).group_by(Assignment.user_id)
+    ):
+        result[user_id].done_lessons = done
+    return [result[user_id] for user_id in ids]

@@ -1,0 +1,100 @@
+"""Catalog operations: completing lessons and applying content. Flush, never commit."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from lms.accounts.models import User
+from lms.catalog import assignments, loader, sync
+from lms.catalog.models import (
+    Assignment,
+    CourseCompletion,
+    Lesson,
+    LessonCompletion,
+    Track,
+    TrackCompletion,
+)
+from lms.catalog.progress import get_live_track, track_outline
+from lms.core import clock, events
+from lms.core.errors import Locked, NotFound
+from lms.extensions import db
+
+
+def complete_lesson(*, user: User, track_slug: str, lesson_slug: str) -> LessonCompletion:
+    """Mark a lesson of an assigned track complete; finishing a course or track records it."""
+    track = get_live_track(track_slug)
+    _require_assignment(user.id, track.id)
+    outline = track_outline(user, track)
+    state = outline.state_of(lesson_slug)
+    if state.locked_reason:
+        raise Locked(state.locked_reason + ".")
+    lesson = state.lesson
+    existing = _completion(user.id, lesson.id)
+    if existing is not None:
+        return existing
+    now = clock.now()
+    completion = LessonCompletion(user_id=user.id, lesson_id=lesson.id, completed_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(completion)
+    except IntegrityError:
+        # A double click got there first; the first completion stands.
+        return _completion(user.id, lesson.id)
+    events.lesson_completed.send(user.id, lesson_id=lesson.id)
+
+    remaining_in_course = db.session.scalar(
+        _unfinished(user.id, Lesson.course_id == lesson.course_id))
+    if remaining_in_course == 0:
+        db.session.add(CourseCompletion(user_id=user.id, course_id=lesson.course_id,
+                                        completed_at=now))
+        db.session.flush()
+        events.course_completed.send(user.id, course_id=lesson.course_id)
+        remaining = db.session.scalar(
+            _unfinished(user.id, Lesson.track_version_id == lesson.track_version_id))
+        if remaining == 0:
+            db.session.add(TrackCompletion(user_id=user.id, track_id=track.id,
+                                           track_version_id=lesson.track_version_id,
+                                           completed_at=now))
+            db.session.flush()
+            events.track_completed.send(user.id, track_version_id=lesson.track_version_id)
+    return completion
+
+
+def _completion(user_id: int, lesson_id: int) -> LessonCompletion | None:
+    return db.session.scalar(select(LessonCompletion).where(
+        LessonCompletion.user_id == user_id, LessonCompletion.lesson_id == lesson_id))
+
+
+def _unfinished(user_id: int, scope):
+    done = select(LessonCompletion.lesson_id).where(LessonCompletion.user_id == user_id)
+    return select(func.count()).select_from(Lesson).where(scope, Lesson.id.not_in(done))
+
+
+def _require_assignment(user_id: int, track_id: int) -> Assignment:
+    assignment = db.session.scalar(select(Assignment).where(
+        Assignment.user_id == user_id, Assignment.track_id == track_id))
+    if assignment is None:
+        raise NotFound("This track is not assigned to you.")
+    return assignment
+
+
+def live_tracks() -> list[Track]:
+    return list(db.session.scalars(
+        select(Track).where(Track.archived_at.is_(None), Track.current_version_id.is_not(None))
+        .order_by(Track.slug)))
+
+
+def check_content(path: str) -> loader.Program:
+    """Validate content/ without the database; raises loader.ContentError."""
+    return loader.load(path)
+
+
+def sync_content(path: str) -> sync.SyncReport:
+    """Validate, then apply content/ and re-evaluate every rule-based assignment."""
+    program = loader.load(path)
+    report = sync.apply(program)
+    changes = assignments.reevaluate()
+    if changes.added or changes.removed:
+        report.changed.append(f"assignments (+{changes.added}, -{changes.removed})")
+    return report

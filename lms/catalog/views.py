@@ -1,0 +1,134 @@
+"""The learner's side: My learning, track outlines, the lesson player; the author catalogue."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from lms.accounts import service as accounts
+from lms.accounts.forms import EmptyForm
+from lms.accounts.models import PARTNER_ROLES
+from lms.catalog import progress, service
+from lms.catalog.models import Asset, Assignment, Lesson, Track, TrackVersion
+from lms.core.auth import require_role
+from lms.core.errors import DomainError, NotFound
+from lms.core.jobs import commit
+from lms.extensions import db
+
+bp = Blueprint("catalog", __name__)
+
+
+@bp.route("/learning")
+@require_role(*PARTNER_ROLES)
+def my_learning():
+    tracks = progress.learner_tracks(current_user.id)
+    summary = {
+        "assigned": len(tracks),
+        "completed": sum(t.status == "completed" for t in tracks),
+        "overdue": sum(t.overdue for t in tracks),
+        "minutes_left": sum(round(t.estimated_minutes * (100 - t.percent) / 100)
+                            for t in tracks if t.status != "completed"),
+    }
+    return render_template("catalog/my_learning.html", tracks=tracks, summary=summary)
+
+
+def _outline_for_viewer(slug: str) -> progress.TrackOutline:
+    """Learners see tracks assigned to them; vendor staff may preview any live track."""
+    track = progress.get_live_track(slug)
+    outline = progress.track_outline(current_user, track)
+    if outline.assignment is None and not current_user.is_vendor_staff:
+        raise NotFound("This track is not assigned to you.")
+    return outline
+
+
+@bp.route("/tracks/<slug>")
+@login_required
+def track(slug: str):
+    outline = _outline_for_viewer(slug)
+    return render_template("catalog/track.html", outline=outline,
+                           job_roles=accounts.term_names("job_role"))
+
+
+@bp.route("/tracks/<slug>/lessons/<lesson_slug>")
+@login_required
+def lesson(slug: str, lesson_slug: str):
+    outline = _outline_for_viewer(slug)
+    state = outline.state_of(lesson_slug)
+    if state.locked_reason and not current_user.is_vendor_staff:
+        return render_template("catalog/locked.html", outline=outline, state=state), 423
+    lessons = outline.lessons
+    index = lessons.index(state)
+    return render_template(
+        "catalog/lesson.html", outline=outline, state=state, form=EmptyForm(),
+        previous=lessons[index - 1] if index > 0 else None,
+        following=lessons[index + 1] if index + 1 < len(lessons) else None,
+        video=video_embed(state.lesson.video_url),
+    )
+
+
+@bp.route("/tracks/<slug>/lessons/<lesson_slug>/complete", methods=["POST"])
+@require_role(*PARTNER_ROLES)
+def complete(slug: str, lesson_slug: str):
+    try:
+        service.complete_lesson(user=current_user, track_slug=slug, lesson_slug=lesson_slug)
+    except DomainError:
+        db.session.rollback()
+        raise
+    commit()
+    outline = progress.track_outline(current_user, progress.get_live_track(slug))
+    if outline.completed_at is not None and outline.done_lessons == len(outline.lessons):
+        flash(f"Track complete: {outline.version.title}. Well done!", "success")
+        return redirect(url_for("catalog.track", slug=slug), code=303)
+    upcoming = next((s for s in outline.lessons if s.is_next), None)
+    if upcoming is not None:
+        return redirect(url_for("catalog.lesson", slug=slug, lesson_slug=upcoming.lesson.slug),
+                        code=303)
+    return redirect(url_for("catalog.track", slug=slug), code=303)
+
+
+@bp.route("/assets/<sha256>/<path:filename>")
+@login_required
+def asset(sha256: str, filename: str):
+    found = db.session.get(Asset, sha256)
+    if found is None or found.filename != filename:
+        raise NotFound("No such file.")
+    return Response(found.data, mimetype=found.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{found.filename}"'})
+
+
+@bp.route("/catalogue")
+@require_role("author", "vendor_admin", "channel_manager")
+def catalogue():
+    """Every track with its current version, lesson count and audience (read-only)."""
+    rows = db.session.execute(
+        select(Track, TrackVersion).outerjoin(TrackVersion,
+                                              TrackVersion.id == Track.current_version_id)
+        .order_by(Track.archived_at.is_not(None), Track.slug)).all()
+    lessons = dict(db.session.execute(
+        select(Lesson.track_version_id, func.count()).group_by(Lesson.track_version_id)
+    ).all())
+    assigned = dict(db.session.execute(
+        select(Assignment.track_id, func.count()).group_by(Assignment.track_id)).all())
+    vocab = {kind: accounts.term_names(kind)
+             for kind in ("partner_type", "tier", "region", "job_role")}
+    return render_template("catalog/catalogue.html", rows=rows, lessons=lessons,
+                           assigned=assigned, vocab=vocab)
+
+
+_YOUTUBE = re.compile(r"^https://(?:www\.)?(?:youtube\.com/watch\?v=|youtu\.be/)([\w-]{6,20})")
+_VIMEO = re.compile(r"^https://(?:www\.)?vimeo\.com/(\d+)")
+
+
+def video_embed(url: str | None) -> dict | None:
+    """How to show a lesson's video: an embedded player for YouTube/Vimeo, else <video>."""
+    if not url:
+        return None
+    if match := _YOUTUBE.match(url):
+        return {"kind": "iframe", "src": f"https://www.youtube-nocookie.com/embed/{match[1]}",
+                "url": url}
+    if match := _VIMEO.match(url):
+        return {"kind": "iframe", "src": f"https://player.vimeo.com/video/{match[1]}", "url": url}
+    return {"kind": "video", "src": url, "url": url}

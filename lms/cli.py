@@ -1,0 +1,28 @@
+"""The `lms` console script: Flask's CLI with the app factory, plus each domain's commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+
+def _create_app(*_args, **_kwargs) -> Flask:
+    from lms import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Partner enablement LMS."""
+
+
+def register_commands(app: Flask) -> None:
+    from lms.accounts.cli import users
+    from lms.catalog.cli import content
+    from lms.demo import demo_command
+
+    app.cli.add_command(content)
+    app.cli.add_command(users)
+    app.cli.add_command(demo_command)

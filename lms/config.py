@@ -1,0 +1,62 @@
+"""Configuration: defaults, overridden by LMS_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"LMS_{name}", default)
+
+
+def _secret_key(instance: Path, production: bool) -> str:
+    """Return LMS_SECRET_KEY, or in development a key generated once into instance/."""
+    configured = _env("SECRET_KEY")
+    if configured:
+        return configured
+    if production:
+        raise RuntimeError(
+            "LMS_SECRET_KEY must be set in production (LMS_ENV=production); refusing to start."
+        )
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from defaults, environment and overrides."""
+    overrides = dict(overrides or {})
+    instance = Path(overrides.pop("INSTANCE_PATH", None) or _env("INSTANCE_PATH")
+                    or DEFAULT_INSTANCE)
+    production = (overrides.get("LMS_ENV") or _env("ENV", "development")) == "production"
+    database_url = _env("DATABASE_URL") or f"sqlite:///{instance / 'lms.db'}"
+    config = {
+        "LMS_ENV": "production" if production else "development",
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "BASE_URL": (_env("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "SMTP_URL": _env("SMTP_URL"),
+        "MAIL_FROM": _env("MAIL_FROM", "Kestrel Partner Academy <academy@vendor.example>"),
+        "CONTENT_PATH": _env("CONTENT_PATH") or str(PROJECT_ROOT / "content"),
+        "INVITATION_TTL_DAYS": int(_env("INVITATION_TTL_DAYS", "14")),
+        "PASSWORD_RESET_TTL_MINUTES": int(_env("PASSWORD_RESET_TTL_MINUTES", "60")),
+        # Login throttling: this many failures inside the window locks the email / address.
+        "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_FAILURE_WINDOW_MINUTES": int(_env("LOGIN_FAILURE_WINDOW_MINUTES", "15")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+    config.update(overrides)
+    if "SECRET_KEY" not in config:
+        config["SECRET_KEY"] = _secret_key(instance, production)
+    return config

@@ -1,0 +1,84 @@
+"""Domain errors and their single mapping to HTTP, by content negotiation."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Something went wrong"
+
+    def __init__(self, message: str, *, field: str | None = None, reasons: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.reasons = reasons or []
+
+    def to_dict(self) -> dict:
+        body: dict = {"error": type(self).__name__, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        if self.reasons:
+            body["reasons"] = self.reasons
+        return body
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    title = "Not allowed"
+
+
+class Invalid(DomainError):
+    status = 422
+    title = "Please check your input"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class Locked(DomainError):
+    status = 423
+    title = "Locked"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    title = "Too many attempts"
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        if wants_json():
+            return error.to_dict(), error.status
+        return (
+            render_template("errors/error.html", status=error.status, title=error.title,
+                            message=error.message, reasons=error.reasons),
+            error.status,
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        if wants_json():
+            return {"error": error.name, "message": error.description}, error.code
+        return (
+            render_template("errors/error.html", status=error.code, title=error.name,
+                            message=error.description, reasons=[]),
+            error.code,
+        )

@@ -1,0 +1,16 @@
+"""Domain events. Lower domains announce what happened; higher domains listen.
+
+Receivers run synchronously inside the sender's transaction, so they must not commit.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+lesson_completed = _signals.signal("lesson_completed")  # sender=user_id, lesson_id=
+course_completed = _signals.signal("course_completed")  # sender=user_id, course_id=
+track_completed = _signals.signal("track_completed")  # sender=user_id, track_version_id=
+user_created = _signals.signal("user_created")  # sender=user_id
+user_changed = _signals.signal("user_changed")  # sender=user_id, fields=
+organisation_changed = _signals.signal("organisation_changed")  # sender=org_id, fields=
+content_synced = _signals.signal("content_synced")  # sender=None, report=

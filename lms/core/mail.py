@@ -1,0 +1,88 @@
+"""Outgoing mail: every message is recorded in the outbox, then sent by SMTP if configured.
+
+`send()` only records (inside the caller's transaction, so a rolled-back action sends
+nothing); `deliver_pending()` runs after commit and hands messages to SMTP.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+from urllib.parse import unquote, urlparse
+
+from flask import current_app, render_template
+from sqlalchemy import String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lms.core import clock, jobs
+from lms.core.db import utcnow
+from lms.extensions import db
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(320), index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    template: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+def send(to: str, subject: str, template: str, **context) -> OutboxMessage:
+    """Render `templates/emails/<template>.txt` and queue it in the outbox."""
+    body = render_template(f"emails/{template}.txt", **context)
+    message = OutboxMessage(to_address=to, subject=subject, body_text=body, template=template)
+    db.session.add(message)
+    db.session.flush()
+    jobs.enqueue(deliver_pending)
+    return message
+
+
+def deliver_pending(limit: int = 100) -> int:
+    """Send unsent outbox messages over SMTP; without LMS_SMTP_URL they stay recorded only."""
+    smtp_url = current_app.config.get("SMTP_URL")
+    if not smtp_url:
+        return 0
+    pending = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    if not pending:
+        return 0
+    sent = 0
+    with _connect(smtp_url) as smtp:
+        for message in pending:
+            email = EmailMessage()
+            email["From"] = current_app.config["MAIL_FROM"]
+            email["To"] = message.to_address
+            email["Subject"] = message.subject
+            email.set_content(message.body_text)
+            try:
+                smtp.send_message(email)
+            except smtplib.SMTPException as error:
+                message.last_error = str(error)
+                continue
+            message.sent_at = clock.now()
+            message.last_error = None
+            sent += 1
+    return sent
+
+
+def _connect(smtp_url: str) -> smtplib.SMTP:
+    """smtp://user:pass@host:port or smtps://... ; starttls with ?starttls=1."""
+    parsed = urlparse(smtp_url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port
+    if parsed.scheme == "smtps":
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30)
+    else:
+        smtp = smtplib.SMTP(host, port or 25, timeout=30)
+        if "starttls=1" in (parsed.query or ""):
+            smtp.starttls()
+    if parsed.username:
+        smtp.login(unquote(parsed.username), unquote(parsed.password or ""))
+    return smtp

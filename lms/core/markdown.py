@@ -1,0 +1,36 @@
+"""Markdown to safe HTML: markdown-it-py renders, nh3 sanitises."""
+
+from __future__ import annotations
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+_renderer = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+_ALLOWED_TAGS = {
+    "a", "abbr", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6",
+    "hr", "img", "li", "ol", "p", "pre", "strong", "table", "tbody", "td", "th", "thead",
+    "tr", "ul",
+}
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"style"},
+    "td": {"style"},
+    "code": {"class"},
+}
+
+
+def render(text: str) -> Markup:
+    """Render author Markdown to HTML safe to put in a page."""
+    html = _renderer.render(text or "")
+    clean = nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+        filter_style_properties={"text-align"},
+    )
+    return Markup(clean)

@@ -1,0 +1,70 @@
+"""Request-level wiring: user loading, template helpers, security headers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, request
+from flask_login import current_user
+
+from lms.core import clock
+from lms.core.markdown import render as render_markdown
+from lms.extensions import db, login_manager
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str):
+        from lms.accounts.models import User
+
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    @app.template_filter("date")
+    def _date(value: datetime | None, fmt: str = "%d %b %Y") -> str:
+        return value.strftime(fmt).lstrip("0") if value else ""
+
+    @app.template_filter("datetime")
+    def _datetime(value: datetime | None) -> str:
+        return value.strftime("%d %b %Y, %H:%M UTC").lstrip("0") if value else ""
+
+    @app.template_filter("relative_days")
+    def _relative_days(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        days = (value.date() - clock.now().date()).days
+        if days == 0:
+            return "today"
+        if days == 1:
+            return "tomorrow"
+        if days == -1:
+            return "yesterday"
+        return f"in {days} days" if days > 0 else f"{-days} days ago"
+
+    app.jinja_env.filters["markdown"] = render_markdown
+
+    @app.context_processor
+    def _globals():
+        return {"now": clock.now(), "current_user": current_user,
+                "vendor_name": app.config.get("VENDOR_NAME", "Kestrel Security")}
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' https: data:; style-src 'self'; "
+            "style-src-attr 'unsafe-inline'; "
+            "frame-src https://www.youtube-nocookie.com https://player.vimeo.com; "
+            "media-src 'self' https:; script-src 'self'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'",
+        )
+        if request.endpoint and request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

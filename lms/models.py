@@ -1,0 +1,22 @@
+"""Every model, imported in dependency order so the metadata is complete (Alembic, tests)."""
+
+from lms.accounts.models import (  # noqa: F401
+    Invitation,
+    LoginAttempt,
+    Organisation,
+    PasswordReset,
+    Term,
+    User,
+)
+from lms.catalog.models import (  # noqa: F401
+    Asset,
+    Assignment,
+    Course,
+    CourseCompletion,
+    Lesson,
+    LessonCompletion,
+    Track,
+    TrackCompletion,
+    TrackVersion,
+)
+from lms.core.mail import OutboxMessage  # noqa: F401
