@@ -8,15 +8,20 @@ from wtforms.fields import DateField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from lms.accounts.passwords import MIN_PASSWORD_LENGTH
+from lms.core.forms import options
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()])
+    email = EmailField("Email", validators=[DataRequired(), Email()], filters=[_strip])
     password = PasswordField("Password", validators=[DataRequired()])
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()])
+    email = EmailField("Email", validators=[DataRequired(), Email()], filters=[_strip])
 
 
 class SetPasswordForm(FlaskForm):
@@ -32,16 +37,17 @@ class OrganisationForm(FlaskForm):
     partner_type = SelectField("Partner type", validators=[DataRequired()])
     tier = SelectField("Tier", validators=[DataRequired()])
     region = SelectField("Region", validators=[DataRequired()])
-    status = SelectField("Status", choices=[("active", "Active"), ("suspended", "Suspended"),
-                                            ("inactive", "Inactive")])
+    status = SelectField("Status", choices=options([("active", "Active"),
+                                                    ("suspended", "Suspended"),
+                                                    ("inactive", "Inactive")]))
 
 
 class InviteForm(FlaskForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("Email", validators=[DataRequired(), Email()])
+    email = EmailField("Email", validators=[DataRequired(), Email()], filters=[_strip])
     job_role = SelectField("Job role", validators=[DataRequired()])
-    role = SelectField("Access", choices=[("learner", "Learner"),
-                                          ("partner_admin", "Partner admin")])
+    role = SelectField("Access", choices=options([("learner", "Learner"),
+                                                  ("partner_admin", "Partner admin")]))
 
 
 class JobRoleForm(FlaskForm):
@@ -55,7 +61,7 @@ class AssignTrackForm(FlaskForm):
 
 class UserForm(FlaskForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    email = EmailField("Email", validators=[DataRequired(), Email()])
+    email = EmailField("Email", validators=[DataRequired(), Email()], filters=[_strip])
     role = SelectField("Role")
     organisation_id = SelectField("Organisation", coerce=lambda v: int(v) if v else None)
     job_role = SelectField("Job role")

@@ -17,15 +17,22 @@ from lms.accounts.forms import (
 from lms.accounts.models import ROLE_LABELS, ROLES, Organisation, User
 from lms.core.auth import require_role
 from lms.core.errors import DomainError, Invalid
-from lms.core.forms import attach_error
+from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
-from lms.extensions import db
+from lms.extensions import db, login_manager
 
 bp = Blueprint("accounts", __name__)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    """Deactivated people lose their session on the next request."""
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-def _choices(kind: str) -> list[tuple[str, str]]:
-    return service.term_choices(kind)
+def _choices(kind: str) -> list:
+    return options(service.term_choices(kind))
 
 
 # --- sign-in ---------------------------------------------------------------------------------
@@ -212,11 +219,11 @@ def users():
 
 def _user_form(user: User | None = None) -> UserForm:
     form = UserForm(obj=user)
-    form.role.choices = [(role, ROLE_LABELS[role]) for role in ROLES]
-    form.organisation_id.choices = [("", "— vendor staff (no organisation) —")] + [
-        (o.id, o.name) for o in db.session.scalars(
-            select(Organisation).order_by(func.lower(Organisation.name)))]
-    form.job_role.choices = [("", "—")] + _choices("job_role")
+    form.role.choices = options((role, ROLE_LABELS[role]) for role in ROLES)
+    form.organisation_id.choices = options([("", "— vendor staff (no organisation) —")] + [
+        (o.id, o.name) for o in db.session.execute(
+            select(Organisation.id, Organisation.name).order_by(func.lower(Organisation.name)))])
+    form.job_role.choices = options([("", "—")] + service.term_choices("job_role"))
     return form
 
 

@@ -31,8 +31,10 @@ class _Strict(BaseModel):
 
 
 class TermIn(_Strict):
-    code: Slug
-    name: Text
+    # Limits of term.code / term.name in the database: longer ones are problems here,
+    # not a database error halfway through a sync.
+    code: Annotated[str, Field(pattern=SLUG_PATTERN, max_length=50)]
+    name: Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class ProgramIn(_Strict):
@@ -204,9 +206,12 @@ def load(root: str | os.PathLike) -> Program:
     track_files = sorted((root / "tracks").glob("*/track.yml")) if (root / "tracks").is_dir() \
         else []
     first_seen: dict[str, Path] = {}
+    invalid_slugs: set[str] = set()
     for track_path in track_files:
         spec = _read(track_path, TrackIn, problems)
         if spec is None:
+            # Its problems are reported; other tracks' prerequisites on it are not "unknown".
+            invalid_slugs.add(_raw_slug(track_path))
             continue
         node = _compose(track_path)
         before = len(problems)
@@ -225,7 +230,7 @@ def load(root: str | os.PathLike) -> Program:
             # Keep the slug known so other tracks' prerequisites don't report it missing.
             tracks.append(LoadedTrack(source=_display(track_path), spec=spec, courses=[]))
 
-    _check_prerequisites(tracks, problems)
+    _check_prerequisites(tracks, problems, invalid_slugs)
     if problems:
         raise ContentError(problems)
     return Program(root=root, vendor=program_spec.vendor, terms=terms, tracks=tracks)
@@ -262,6 +267,8 @@ def _read(path: Path, schema: type[BaseModel], problems: list[Problem]):
 
 def _message(detail: dict) -> str:
     kind, message = detail["type"], detail["msg"]
+    if kind == "value_error":  # our own validators: the message without "Value error, "
+        return str(detail["ctx"]["error"])
     if kind == "missing":
         return "this field is required"
     if kind == "extra_forbidden":
@@ -337,15 +344,18 @@ def _read_relative(path: Path, node, base: Path, relative: str, loc: tuple,
     return target.read_bytes()
 
 
-def _check_prerequisites(tracks: list[LoadedTrack], problems: list[Problem]) -> None:
-    by_slug = {track.spec.slug: track for track in tracks}
+def _check_prerequisites(tracks: list[LoadedTrack], problems: list[Problem],
+                         invalid_slugs: set[str | None]) -> None:
+    by_slug: dict[str, LoadedTrack] = {}
+    for track in tracks:  # a duplicated slug keeps its first track, as reported above
+        by_slug.setdefault(track.spec.slug, track)
     for track in tracks:
         path = Path(track.source)
         for index, slug in enumerate(track.spec.prerequisites):
             if slug == track.spec.slug:
                 problems.append(_problem(path, _compose(path), ("prerequisites", index),
                                          "a track cannot be its own prerequisite"))
-            elif slug not in by_slug:
+            elif slug not in by_slug and slug not in invalid_slugs:
                 problems.append(_problem(path, _compose(path), ("prerequisites", index),
                                          f"unknown track '{slug}'"))
     # Depth-first search for cycles, reported once per cycle at its first track.
@@ -374,6 +384,16 @@ def _check_prerequisites(tracks: list[LoadedTrack], problems: list[Problem]) -> 
     for slug in by_slug:
         if slug not in state:
             visit(slug, [slug])
+
+
+def _raw_slug(path: Path) -> str | None:
+    """The `slug` of a track file that failed validation, when it can be read at all."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return None
+    slug = data.get("slug") if isinstance(data, dict) else None
+    return slug if isinstance(slug, str) else None
 
 
 # --- locations -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from lms.catalog.models import (
     LessonCompletion,
     Track,
     TrackCompletion,
+    TrackVersion,
 )
 from lms.catalog.progress import get_live_track, track_outline
 from lms.core import clock, events
@@ -79,10 +80,12 @@ def _require_assignment(user_id: int, track_id: int) -> Assignment:
     return assignment
 
 
-def live_tracks() -> list[Track]:
-    return list(db.session.scalars(
-        select(Track).where(Track.archived_at.is_(None), Track.current_version_id.is_not(None))
-        .order_by(Track.slug)))
+def track_choices() -> list[tuple[int, str]]:
+    """(id, current title) of every live track, for assigning by hand."""
+    return list(db.session.execute(
+        select(Track.id, TrackVersion.title)
+        .join(TrackVersion, TrackVersion.id == Track.current_version_id)
+        .where(Track.archived_at.is_(None)).order_by(TrackVersion.title)).tuples())
 
 
 def check_content(path: str) -> loader.Program:

@@ -18,10 +18,10 @@ from lms.accounts.forms import AssignTrackForm, EmptyForm, InviteForm, JobRoleFo
 from lms.accounts.models import User
 from lms.catalog.assignments import assign_manually
 from lms.catalog.progress import learner_tracks, staff_progress
-from lms.catalog.service import live_tracks
+from lms.catalog.service import track_choices
 from lms.core.auth import require_role
 from lms.core.errors import DomainError, PermissionDenied
-from lms.core.forms import attach_error
+from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
 from lms.extensions import db
 
@@ -55,7 +55,7 @@ def staff(organisation_id: int):
 
 def _invite_form() -> InviteForm:
     form = InviteForm()
-    form.job_role.choices = accounts.term_choices("job_role")
+    form.job_role.choices = options(accounts.term_choices("job_role"))
     return form
 
 
@@ -91,9 +91,9 @@ def person(user_id: int):
     can_manage = person.organisation_id is not None and \
         scoping.can_manage_staff(current_user, person.organisation_id)
     role_form = JobRoleForm(prefix="role", job_role=person.job_role)
-    role_form.job_role.choices = accounts.term_choices("job_role")
+    role_form.job_role.choices = options(accounts.term_choices("job_role"))
     assign_form = AssignTrackForm(prefix="assign")
-    assign_form.track_id.choices = [(t.id, t.current_version.title) for t in live_tracks()]
+    assign_form.track_id.choices = options(track_choices())
     status = 200
     if request.method == "POST":
         if not can_manage:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from lms.core.errors import DomainError
 
@@ -14,3 +17,8 @@ def attach_error(form: FlaskForm, error: DomainError) -> None:
             else [error.message]
     else:
         form.form_errors.append(error.message)
+
+
+def options(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
+    """(value, label) pairs as select options."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -9,20 +9,13 @@ from flask_login import current_user
 
 from lms.core import clock
 from lms.core.markdown import render as render_markdown
-from lms.extensions import db, login_manager
+from lms.extensions import login_manager
 
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
-
-    @login_manager.user_loader
-    def _load_user(user_id: str):
-        from lms.accounts.models import User
-
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
 
     @app.template_filter("date")
     def _date(value: datetime | None, fmt: str = "%d %b %Y") -> str:

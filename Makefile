@@ -1,0 +1,44 @@
+# Two commands for a newcomer: `make run` and `make test`. Both build their own virtualenv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-postgres e2e lint setup clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+## make run: migrate the SQLite database, sync content/, load demo data, serve on :5000
+run: setup
+	$(BIN)/lms db upgrade
+	$(BIN)/lms content sync
+	$(BIN)/lms demo
+	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C stops)"
+	$(BIN)/lms run --host $(HOST) --port $(PORT)
+
+## make test: the whole suite on SQLite, browser tests included
+test: setup
+	$(BIN)/pytest
+
+## make test-postgres: the same suite (without the browser) on PostgreSQL
+test-postgres: setup
+	LMS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not e2e"
+
+## make e2e: only the browser tests (Playwright driving Debian's Chromium)
+e2e: setup
+	$(BIN)/pytest -m e2e
+
+lint: setup
+	$(BIN)/ruff check lms tests migrations
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache test-results

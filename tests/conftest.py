@@ -1,0 +1,153 @@
+"""Test fixtures: one migrated database per run, a savepoint per test, a movable clock.
+
+Set LMS_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run
+the same suite on PostgreSQL; without it a SQLite file in a temporary folder is used.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from datetime import UTC, datetime
+
+import flask_migrate
+import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+from lms import create_app
+from lms.config import PROJECT_ROOT
+from lms.core import clock
+from lms.extensions import db
+
+CONTENT = PROJECT_ROOT / "content"
+
+
+def test_database_url(folder) -> str:
+    return os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{folder}/test.db"
+
+
+def reset_database() -> None:
+    """Drop everything, including Alembic's version table, so `upgrade head` starts clean."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("instance")
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": test_database_url(instance),
+        "WTF_CSRF_ENABLED": False,
+        "BASE_URL": "http://lms.test",
+        "CONTENT_PATH": str(CONTENT),
+    })
+    with app.app_context():
+        reset_database()
+        flask_migrate.upgrade()  # the suite runs on the migrated schema, not create_all()
+        from lms.catalog.service import sync_content
+        from lms.core.jobs import commit
+
+        sync_content(str(CONTENT))  # the shipped sample program is the baseline
+        commit()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(request, app):
+    """Each test runs inside a transaction that is rolled back; commits become savepoints.
+
+    Sessions are scoped per app context, as in production: the test's own code and
+    every request it makes get separate sessions on the one test connection.
+    """
+    if request.node.get_closest_marker("e2e"):
+        yield
+        return
+    connection = db.engine.connect()
+    outer = connection.begin()
+    original = db.session
+    db.session = scoped_session(
+        sessionmaker(bind=connection, class_=Session, join_transaction_mode="create_savepoint"),
+        scopefunc=_app_ctx_id,
+    )
+    try:
+        with app.app_context():
+            yield
+            db.session.remove()
+    finally:
+        db.session = original
+        outer.rollback()
+        connection.close()
+        clock.set_now(None)
+
+
+class RequestClient(FlaskClient):
+    """Runs each request in its own app context (its own `g` and session), as a server does."""
+
+    def open(self, *args, **kwargs):
+        def fresh_context():
+            _cv_app.set(None)
+            return super(RequestClient, self).open(*args, **kwargs)
+
+        response = contextvars.copy_context().run(fresh_context)
+        db.session.expire_all()  # what the request committed is re-read by the test
+        return response
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = RequestClient
+    return app.test_client()
+
+
+@pytest.fixture
+def frozen_clock():
+    """Freeze the clock at a known moment; tests move it with clock.advance()."""
+    moment = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    clock.set_now(moment)
+    yield moment
+    clock.set_now(None)
+
+
+class QueryCounter:
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries():
+    """Context manager counting SQL statements sent while it is open."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+        event.listen(db.engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counter)
+
+    return counting

@@ -1,0 +1,63 @@
+"""Pages issue a fixed number of SQL statements, however much data stands behind them."""
+
+from sqlalchemy import insert
+
+from lms.accounts.models import User
+from lms.catalog.models import Assignment, LessonCompletion
+from lms.extensions import db
+from tests.factories import login, make_organisation, make_track, make_user
+
+
+def _add_staff(organisation, count: int) -> None:
+    """Bulk-insert staff with an assignment and progress each (factories are too slow here)."""
+    track = make_track(lessons=2)
+    first_lesson = track.current_version.courses[0].lessons[0]
+    start = db.session.query(User).count()
+    db.session.execute(insert(User), [
+        {"email": f"bulk{start + i}@example.com", "full_name": f"Bulk {i}", "role": "learner",
+         "organisation_id": organisation.id, "job_role": "sales"} for i in range(count)])
+    ids = [user.id for user in db.session.query(User.id)
+           .filter(User.email.like("bulk%@example.com"), User.organisation_id == organisation.id)]
+    db.session.execute(insert(Assignment), [
+        {"user_id": user_id, "track_id": track.id, "manual": True} for user_id in ids])
+    db.session.execute(insert(LessonCompletion), [
+        {"user_id": user_id, "lesson_id": first_lesson.id} for user_id in ids[::2]])
+    db.session.flush()
+
+
+def _count(client, count_queries, url: str) -> int:
+    with count_queries() as counter:
+        response = client.get(url)
+    assert response.status_code == 200
+    return counter.count
+
+
+def test_partner_staff_list_is_constant_in_queries(client, count_queries):
+    small, large = make_organisation("Small Partner"), make_organisation("Large Partner")
+    _add_staff(small, 10)
+    _add_staff(large, 1000)
+    vendor = make_user(role="vendor_admin")
+    login(client, vendor)
+    small_count = _count(client, count_queries, f"/organisations/{small.id}/staff")
+    large_count = _count(client, count_queries, f"/organisations/{large.id}/staff")
+    assert small_count == large_count, (small_count, large_count)
+    page = client.get(f"/organisations/{large.id}/staff").get_data(as_text=True)
+    assert page.count('data-person="bulk') == 1000
+
+
+def test_my_learning_is_constant_in_queries(client, count_queries):
+    organisation = make_organisation()
+    few, many = make_user(organisation), make_user(organisation)
+    for learner, tracks in ((few, 10), (many, 1000)):
+        created = [make_track(lessons=2) for _ in range(tracks)]
+        db.session.execute(insert(Assignment), [
+            {"user_id": learner.id, "track_id": track.id, "manual": True} for track in created])
+        db.session.execute(insert(LessonCompletion), [
+            {"user_id": learner.id, "lesson_id": track.current_version.courses[0].lessons[0].id}
+            for track in created[::3]])
+    db.session.flush()
+    few_count = _count(login(client, few), count_queries, "/learning")
+    many_count = _count(login(client, many), count_queries, "/learning")
+    assert few_count == many_count, (few_count, many_count)
+    page = client.get("/learning").get_data(as_text=True)
+    assert page.count("data-track=") >= 1000
