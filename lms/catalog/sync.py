@@ -182,7 +182,9 @@ def _carry_forward(previous: TrackVersion, version: TrackVersion) -> int:
             ["user_id", "lesson_id", "completed_at", "carried_from_id"],
             select(LessonCompletion.user_id, literal(lesson.id), LessonCompletion.completed_at,
                    LessonCompletion.id).where(LessonCompletion.lesson_id == before.id),
-        ))
+        # Without this SQLAlchemy reads rowcount after closing the cursor: psycopg then
+        # says -1, so PostgreSQL reported negative counts (and "carried" every time).
+        ).execution_options(preserve_rowcount=True))
         carried += result.rowcount or 0
     if carried:
         _complete_carried_courses_and_track(version)

@@ -1,0 +1,155 @@
+"""Vendor administration of organisations and people; partner admins managing staff."""
+
+from sqlalchemy import func, select
+
+from lms.accounts import service as accounts
+from lms.accounts.models import Organisation, User
+from lms.catalog.models import Assignment, Track
+from lms.core.mail import OutboxMessage
+from lms.extensions import db
+from tests.factories import login, make_organisation, make_user
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_vendor_admin_creates_an_organisation(client):
+    login(client, make_user(role="vendor_admin"))
+    response = client.post("/admin/organisations/new", data={
+        "name": "Contoso Cyber", "partner_type": "msp", "tier": "silver", "region": "apac",
+        "status": "active"})
+    assert response.status_code == 302
+    organisation = db.session.scalar(select(Organisation).where(
+        Organisation.name == "Contoso Cyber"))
+    assert (organisation.partner_type, organisation.tier, organisation.region) == (
+        "msp", "silver", "apac")
+
+
+def test_duplicate_organisation_name_rerenders_with_input(client):
+    make_organisation("Contoso Cyber")
+    login(client, make_user(role="vendor_admin"))
+    before = _count(Organisation)
+    response = client.post("/admin/organisations/new", data={
+        "name": "CONTOSO cyber", "partner_type": "msp", "tier": "silver", "region": "apac",
+        "status": "active"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "already exists" in page and 'value="CONTOSO cyber"' in page
+    assert '<option selected value="apac">' in page or 'value="apac" selected' in page
+    assert _count(Organisation) == before
+
+
+def test_unknown_tier_is_refused(client):
+    login(client, make_user(role="vendor_admin"))
+    response = client.post("/admin/organisations/new", data={
+        "name": "Diamond Corp", "partner_type": "msp", "tier": "diamond", "region": "apac",
+        "status": "active"})
+    assert response.status_code == 422
+    assert "Not a valid choice" in response.get_data(as_text=True)
+
+
+def test_changing_tier_in_the_ui_reassigns_tracks(client):
+    organisation = make_organisation(tier="silver")
+    learner = make_user(organisation, job_role="technical")
+    login(client, make_user(role="vendor_admin"))
+    response = client.post(f"/admin/organisations/{organisation.id}/edit", data={
+        "name": organisation.name, "partner_type": "reseller", "tier": "gold",
+        "region": "emea", "status": "active"})
+    assert response.status_code == 302
+    slugs = set(db.session.scalars(select(Track.slug).join(Assignment).where(
+        Assignment.user_id == learner.id)))
+    assert "solution-architecture" in slugs
+
+
+def test_partner_admin_invites_and_the_form_keeps_input_on_error(client):
+    organisation = make_organisation()
+    admin = make_user(organisation, role="partner_admin")
+    make_user(organisation, email="taken@example.com")
+    login(client, admin)
+    response = client.post(f"/organisations/{organisation.id}/staff/invite", data={
+        "full_name": "Tina Taken", "email": "TAKEN@example.com", "job_role": "support",
+        "role": "learner"})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "already has an account" in page and 'value="Tina Taken"' in page
+    assert _count(OutboxMessage) == 0
+
+    response = client.post(f"/organisations/{organisation.id}/staff/invite", data={
+        "full_name": "Nina New", "email": "nina@example.com", "job_role": "support",
+        "role": "learner"})
+    assert response.status_code == 302
+    nina = accounts.get_user_by_email("nina@example.com")
+    assert nina.organisation_id == organisation.id and nina.password_hash is None
+    message = db.session.scalar(select(OutboxMessage))
+    assert message.to_address == "nina@example.com" and "/invitations/" in message.body_text
+    staff = client.get(f"/organisations/{organisation.id}/staff").get_data(as_text=True)
+    assert "Nina New" in staff and "Invited" in staff
+
+
+def test_partner_admin_deactivates_and_reactivates(client):
+    organisation = make_organisation()
+    admin = make_user(organisation, role="partner_admin")
+    learner = make_user(organisation)
+    login(client, admin)
+    assert client.post(f"/people/{learner.id}", data={"action": "deactivate"}).status_code == 303
+    assert not db.session.get(User, learner.id).active
+    assert client.post(f"/people/{learner.id}", data={"action": "reactivate"}).status_code == 303
+    assert db.session.get(User, learner.id).active
+    # Nobody deactivates themself by accident.
+    response = client.post(f"/people/{admin.id}", data={"action": "deactivate"})
+    assert response.status_code == 422
+    assert db.session.get(User, admin.id).active
+
+
+def test_partner_admin_changes_a_job_role(client):
+    organisation = make_organisation()
+    admin = make_user(organisation, role="partner_admin")
+    learner = make_user(organisation, job_role="sales")
+    login(client, admin)
+    response = client.post(f"/people/{learner.id}", data={
+        "action": "job_role", "role-job_role": "technical"})
+    assert response.status_code == 303
+    assert db.session.get(User, learner.id).job_role == "technical"
+
+
+def test_vendor_admin_edits_a_person_and_creates_vendor_staff(client):
+    vendor = make_user(role="vendor_admin")
+    organisation = make_organisation()
+    learner = make_user(organisation, full_name="Old Name")
+    login(client, vendor)
+    response = client.post(f"/admin/users/{learner.id}/edit", data={
+        "full_name": "New Name", "email": learner.email, "role": "partner_admin",
+        "organisation_id": str(organisation.id), "job_role": "sales", "active": "y"})
+    assert response.status_code == 302
+    changed = db.session.get(User, learner.id)
+    assert (changed.full_name, changed.role) == ("New Name", "partner_admin")
+
+    response = client.post("/admin/users/new", data={
+        "full_name": "Vera Vendor", "email": "vera@vendor.example", "role": "author",
+        "organisation_id": "", "job_role": ""})
+    assert response.status_code == 302
+    vera = accounts.get_user_by_email("vera@vendor.example")
+    assert vera.role == "author" and vera.organisation_id is None
+    assert db.session.scalar(select(OutboxMessage.subject).where(
+        OutboxMessage.to_address == "vera@vendor.example")) == "Reset your partner academy password"
+
+
+def test_partner_staff_need_an_organisation(client):
+    login(client, make_user(role="vendor_admin"))
+    response = client.post("/admin/users/new", data={
+        "full_name": "No Org", "email": "noorg@example.com", "role": "learner",
+        "organisation_id": "", "job_role": "sales"})
+    assert response.status_code == 422
+    assert "must belong to an organisation" in response.get_data(as_text=True)
+    assert accounts.get_user_by_email("noorg@example.com") is None
+
+
+def test_outbox_is_visible_to_vendor_admins(client):
+    organisation = make_organisation()
+    admin = make_user(organisation, role="partner_admin")
+    accounts.invite_user(organisation_id=organisation.id, email="o@example.com",
+                         full_name="O", job_role="sales", invited_by=admin)
+    login(client, make_user(role="vendor_admin"))
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert "o@example.com" in page and "recorded but not sent" in page

@@ -1,0 +1,91 @@
+"""`lms demo` and `lms users`, through the CLI as an operator runs them."""
+
+import contextvars
+
+import pytest
+from sqlalchemy import func, select
+
+from lms import create_app
+from lms.accounts.models import Organisation, User
+from lms.accounts.passwords import verify_password
+from lms.catalog.models import LessonCompletion
+from lms.extensions import db
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_demo_creates_the_documented_accounts_once(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "admin@northwind.example" in result.output and "demo-password" in result.output
+    for email, role in [("admin@vendor.example", "vendor_admin"),
+                        ("author@vendor.example", "author"),
+                        ("channel@vendor.example", "channel_manager"),
+                        ("admin@northwind.example", "partner_admin"),
+                        ("learner@northwind.example", "learner")]:
+        user = db.session.scalar(select(User).where(User.email == email))
+        assert user.role == role
+        assert verify_password(user.password_hash, "demo-password")
+    northwind = db.session.scalar(select(Organisation).where(
+        Organisation.name == "Northwind Systems"))
+    assert (northwind.tier, northwind.partner_type) == ("gold", "reseller")
+    assert _count(Organisation) >= 3
+    counts = (_count(User), _count(Organisation), _count(LessonCompletion))
+    assert counts[2] > 0  # demo people have progress to look at
+
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0 and "already present" in again.output
+    assert (_count(User), _count(Organisation), _count(LessonCompletion)) == counts
+
+
+def test_demo_refuses_production(tmp_path):
+    production = create_app({"LMS_ENV": "production", "SECRET_KEY": "a-real-secret",
+                             "INSTANCE_PATH": str(tmp_path),
+                             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.db"})
+    runner = production.test_cli_runner()
+
+    # An empty context: no test app is current, so the command loads the production app.
+    result = contextvars.Context().run(runner.invoke, args=["demo"])
+    assert result.exit_code == 1
+    assert "refuses to run in production" in result.output
+
+
+def test_production_needs_a_real_secret(tmp_path, monkeypatch):
+    monkeypatch.delenv("LMS_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="LMS_SECRET_KEY"):
+        create_app({"LMS_ENV": "production", "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_development_secret_is_generated_once(tmp_path, monkeypatch):
+    monkeypatch.delenv("LMS_SECRET_KEY", raising=False)
+    first = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    second = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    assert first == second and len(first) > 40
+
+
+def test_users_create_and_list(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["users", "create", "--email", "Ops@Vendor.example",
+                                 "--name", "Ops Person", "--role", "vendor_admin",
+                                 "--password", "long-enough-password"])
+    assert result.exit_code == 0, result.output
+    assert "created ops@vendor.example" in result.output
+    listing = runner.invoke(args=["users", "list"])
+    assert "ops@vendor.example" in listing.output
+
+    duplicate = runner.invoke(args=["users", "create", "--email", "ops@vendor.example",
+                                    "--name", "Again", "--role", "author",
+                                    "--password", "long-enough-password"])
+    assert duplicate.exit_code == 1
+    assert "email: Someone with that email address already has an account." in duplicate.output
+
+
+def test_users_create_for_an_unknown_organisation(app):
+    result = app.test_cli_runner().invoke(args=[
+        "users", "create", "--email", "x@example.com", "--name", "X", "--role", "learner",
+        "--organisation", "Nope Ltd", "--job-role", "sales", "--password", "long-enough-pw"])
+    assert result.exit_code == 1
+    assert "no organisation called 'Nope Ltd'" in result.output
