@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from sqlalchemy import func, select
 
 from lms.accounts.models import Term
 from lms.catalog.models import Assignment, Course, Lesson, Track, TrackVersion
+from lms.config import PROJECT_ROOT
 from lms.extensions import db
 from tests.catalog.test_loader import TRACK, track_yml, write_program
+from tests.conftest import CONTENT
 
 TABLES = (Track, TrackVersion, Course, Lesson, Term, Assignment)
 
@@ -127,3 +131,23 @@ def test_sync_good_content_applies_and_reports(runner, root):
     again = runner.invoke(args=["content", "sync", str(root)])
     assert again.exit_code == 0
     assert again.stdout.splitlines()[-1].startswith("0 created, 0 changed, 0 archived, ")
+
+
+def test_the_check_example_in_the_docs_is_real_output(runner, tmp_path, monkeypatch):
+    docs = (PROJECT_ROOT / "docs/content-format.md").read_text()
+    intro = "For example, with a missing lesson file, an unknown job role and a misspelt"
+    example = docs.split(intro, 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    shutil.copytree(CONTENT, tmp_path / "content")
+    monkeypatch.chdir(tmp_path)
+    tracks = tmp_path / "content/tracks"
+    (tracks / "sales-foundations/lessons/value-and-roi.md").unlink()
+    for folder, old, new in (
+            ("sales-foundations", "[partner-onboarding-essentials]", "[partner-onboarding]"),
+            ("support-essentials", "job_roles: [support]", "job_roles: [helpdesk]")):
+        track_yml_path = tracks / folder / "track.yml"
+        text = track_yml_path.read_text()
+        assert old in text
+        track_yml_path.write_text(text.replace(old, new))
+    result = runner.invoke(args=["content", "check", "content"])
+    assert result.exit_code == 1
+    assert result.stderr == example

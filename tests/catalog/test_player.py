@@ -158,3 +158,12 @@ def test_download_is_served_to_signed_in_people_only(client):
     assert response.headers["Content-Disposition"] == 'attachment; filename="sizing-worksheet.csv"'
     assert response.data == asset.data
     assert client.get(f"/assets/{asset.sha256}/other.csv").status_code == 404
+
+
+def test_catalogue_lists_tracks_for_vendor_staff(client):
+    login(client, make_user(role="author"))
+    response = client.get("/catalogue")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Solution Architecture" in page and "Gold, Platinum" in page
+    assert "Everyone" in page  # onboarding has no audience restriction
