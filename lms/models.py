@@ -20,3 +20,4 @@ from lms.catalog.models import (  # noqa: F401
     TrackVersion,
 )
 from lms.core.mail import OutboxMessage  # noqa: F401
+from lms.core.settings import Setting  # noqa: F401

@@ -203,8 +203,15 @@ def load(root: str | os.PathLike) -> Program:
             terms[kind] = getattr(program_spec, section)
 
     tracks: list[LoadedTrack] = []
-    track_files = sorted((root / "tracks").glob("*/track.yml")) if (root / "tracks").is_dir() \
-        else []
+    track_dirs = sorted(p for p in (root / "tracks").iterdir() if p.is_dir()) \
+        if (root / "tracks").is_dir() else []
+    # A folder without track.yml (say, a misnamed track.yaml) would otherwise be archived.
+    for folder in track_dirs:
+        if not (folder / "track.yml").is_file():
+            problems.append(Problem(_display(folder / "track.yml"), 0, "(file)",
+                                    "file not found: every folder in tracks/ holds a track.yml"))
+    track_files = [folder / "track.yml" for folder in track_dirs
+                   if (folder / "track.yml").is_file()]
     first_seen: dict[str, Path] = {}
     invalid_slugs: set[str] = set()
     for track_path in track_files:

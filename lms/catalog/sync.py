@@ -18,7 +18,7 @@ from lms.catalog.models import (
     TrackCompletion,
     TrackVersion,
 )
-from lms.core import clock
+from lms.core import clock, settings
 from lms.extensions import db
 
 
@@ -45,6 +45,8 @@ class SyncReport:
 def apply(program: Program) -> SyncReport:
     """Bring terms and tracks in line with `program`; publish versions where content changed."""
     report = SyncReport()
+    if settings.put("vendor_name", program.vendor):
+        report.changed.append(f"vendor name: {program.vendor}")
     _sync_terms(program, report)
     existing = {track.slug: track for track in db.session.scalars(select(Track))}
     seen: set[str] = set()

@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Flask, request
 from flask_login import current_user
 
-from lms.core import clock
+from lms.core import clock, settings
 from lms.core.markdown import render as render_markdown
 from lms.extensions import login_manager
 
@@ -43,7 +43,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals():
         return {"now": clock.now(), "current_user": current_user,
-                "vendor_name": app.config.get("VENDOR_NAME", "Kestrel Security")}
+                "vendor_name": settings.get("vendor_name")}
 
     @app.after_request
     def _security_headers(response):

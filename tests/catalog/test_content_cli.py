@@ -105,6 +105,7 @@ def test_sync_good_content_applies_and_reports(runner, root):
     # Terms whose position in their list moved are "changed" (their rank is updated).
     assert result.stdout.splitlines() == [
         "created   track x (version 1: 3 lessons)",
+        "changed   vendor name: Test Vendor",
         "changed   tier silver",
         "changed   tier gold",
         "changed   tier platinum",
@@ -122,7 +123,7 @@ def test_sync_good_content_applies_and_reports(runner, root):
         "archived  track solution-architecture",
         "archived  track support-essentials",
         "archived  track technical-associate",
-        "1 created, 6 changed, 11 archived, 3 unchanged",
+        "1 created, 7 changed, 11 archived, 3 unchanged",
     ]
     track = db.session.scalar(select(Track).where(Track.slug == "x"))
     assert track.current_version.number == 1

@@ -518,3 +518,12 @@ def test_problems_come_in_a_stable_order(root):
                          "a": track_yml("a", {"c": ["l"]}, settings="prerequisites: [nope]")})
     assert problems_of(root) == problems_of(root)
     assert problems_of(root)[0].startswith("content/tracks/b/track.yml:10:")
+
+
+def test_track_folder_without_track_yml_is_a_problem_not_an_archive(root):
+    write_program(root, {"x": TRACK})
+    (root / "tracks" / "y").mkdir()
+    (root / "tracks" / "y" / "track.yaml").write_text("slug: y\n")
+    assert problems_of(root) == [
+        "content/tracks/y/track.yml:0: (file): file not found: every folder in tracks/ "
+        "holds a track.yml"]

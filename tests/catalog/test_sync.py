@@ -482,3 +482,18 @@ def test_term_names_and_order_follow_program_yml(root):
                                                   Term.archived_at.is_(None))
                                .order_by(Term.rank)).all()
     assert [t.code for t in tiers] == ["gold", "platinum", "silver"]
+
+
+def test_vendor_name_from_program_yml_is_shown_in_pages(client, tmp_path):
+    from lms.core import settings
+    from tests.factories import login
+
+    assert settings.get("vendor_name") == "Kestrel Security"
+    program = (CONTENT / "program.yml").read_text().replace(
+        "vendor: Kestrel Security", "vendor: Falcon Networks")
+    shutil.copytree(CONTENT, tmp_path / "content")
+    (tmp_path / "content" / "program.yml").write_text(program)
+    report = service.sync_content(str(tmp_path / "content"))
+    assert "vendor name: Falcon Networks" in report.changed
+    page = login(client, make_user(role="author")).get("/catalogue").get_data(as_text=True)
+    assert "Falcon Networks <strong>Partner Academy</strong>" in page

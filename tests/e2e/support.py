@@ -36,7 +36,7 @@ def invitation_link(body: str, base_url: str) -> str:
 def log_in(page, email: str, password: str = DEMO_PASSWORD) -> None:
     """Sign in through the login form."""
     page.goto("/login")
-    page.get_by_label("Email").fill(email)
+    page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()

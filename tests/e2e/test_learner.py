@@ -55,7 +55,7 @@ def test_marking_a_lesson_complete_moves_the_track_forward(page):
     assert percent_after == valuenow_after
 
 
-def test_a_locked_lesson_says_why_with_http_423(page, live_server):
+def test_a_locked_lesson_says_why_with_http_423(page):
     log_in(page, LEARNER)
     expect(page).to_have_url(re.compile(r"/learning$"))
 
