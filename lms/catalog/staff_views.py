@@ -73,6 +73,7 @@ def invite(organisation_id: int):
                 full_name=form.full_name.data, job_role=form.job_role.data,
                 role=form.role.data, invited_by=current_user)
         except DomainError as error:
+            db.session.rollback()
             attach_error(form, error)
             return render_template("partner/invite.html", form=form,
                                    organisation=organisation), error.status
