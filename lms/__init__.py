@@ -32,6 +32,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from lms import models  # noqa: F401  (register every table with the metadata)
     from lms.accounts import views as accounts_views
+    from lms.assessments import views as assessment_views
     from lms.catalog import staff_views
     from lms.catalog import views as catalog_views
     from lms.core import web
@@ -42,11 +43,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(accounts_views.admin_bp)
     app.register_blueprint(catalog_views.bp)
     app.register_blueprint(staff_views.bp)
+    app.register_blueprint(assessment_views.bp)
     register_error_handlers(app)
 
-    from lms.catalog import listeners
+    from lms.assessments import listeners as assessment_listeners
+    from lms.catalog import listeners as catalog_listeners
 
-    listeners.connect()
+    catalog_listeners.connect()
+    assessment_listeners.connect()
 
     from lms.cli import register_commands
 

@@ -20,9 +20,11 @@ def main() -> None:
 
 def register_commands(app: Flask) -> None:
     from lms.accounts.cli import users
-    from lms.catalog.cli import content
+    from lms.content import content_command
     from lms.demo import demo_command
+    from lms.schedule import tick_command
 
-    app.cli.add_command(content)
+    app.cli.add_command(content_command)
     app.cli.add_command(users)
     app.cli.add_command(demo_command)
+    app.cli.add_command(tick_command)

@@ -8,6 +8,15 @@ from lms.accounts.models import (  # noqa: F401
     Term,
     User,
 )
+from lms.assessments.models import (  # noqa: F401  (after catalog: it refers to its tables)
+    Assessment,
+    AssessmentItem,
+    AssessmentVersion,
+    Attempt,
+    AttemptItem,
+    Response,
+    ResponseChoice,
+)
 from lms.catalog.models import (  # noqa: F401
     Asset,
     Assignment,

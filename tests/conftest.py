@@ -57,7 +57,7 @@ def app(tmp_path_factory):
     with app.app_context():
         reset_database()
         flask_migrate.upgrade()  # the suite runs on the migrated schema, not create_all()
-        from lms.catalog.service import sync_content
+        from lms.content import sync_all as sync_content
         from lms.core.jobs import commit
 
         sync_content(str(CONTENT))  # the shipped sample program is the baseline

@@ -20,6 +20,15 @@ ROUTES_WITH_IDS = {
     "/tracks/<slug>/lessons/<lesson_slug>": "content",
     "/tracks/<slug>/lessons/<lesson_slug>/complete": "content",
     "/assets/<sha256>/<path:filename>": "content",
+    "/assessments/<slug>": "content",
+    "/assessments/<slug>/start": "content",
+    # Attempts are looked up by an unguessable id and served to their owner only
+    # (tests/assessments prove a stranger gets 404).
+    "/attempts/<public_id>": "own attempt",
+    "/attempts/<public_id>/questions/<int:position>": "own attempt",
+    "/attempts/<public_id>/review": "own attempt",
+    "/attempts/<public_id>/submit": "own attempt",
+    "/attempts/<public_id>/result": "own attempt",
     "/invitations/<token>": "token",
     "/password/reset/<token>": "token",
     "/static/<path:filename>": "static",

@@ -59,11 +59,12 @@ class LessonIn(_Strict):
     text: str | None = None
     video: Annotated[str, Field(pattern=r"^https://\S+$", max_length=500)] | None = None
     download: str | None = None
+    assessment: Slug | None = None  # a knowledge check; the lesson completes when it is passed
 
     @model_validator(mode="after")
     def _has_content(self) -> LessonIn:
-        if not (self.text or self.video or self.download):
-            raise ValueError("a lesson needs at least one of text, video or download")
+        if not (self.text or self.video or self.download or self.assessment):
+            raise ValueError("a lesson needs at least one of text, video, download or assessment")
         return self
 
 
@@ -125,11 +126,13 @@ class LoadedLesson:
     body_markdown: str
     video_url: str | None
     download: LoadedFile | None
+    assessment_slug: str | None = None
 
     @property
     def content_hash(self) -> str:
+        extra = [self.assessment_slug] if self.assessment_slug else []
         return _hash([self.title, self.minutes, self.body_markdown, self.video_url,
-                      self.download.sha256 if self.download else None])
+                      self.download.sha256 if self.download else None, *extra])
 
 
 @dataclass
@@ -333,7 +336,8 @@ def _load_courses(path: Path, node, spec: TrackIn, problems: list[Problem]) -> l
                     download = LoadedFile(filename=name, content_type=kind, data=raw)
             lessons.append(LoadedLesson(slug=lesson.slug, title=lesson.title,
                                         minutes=lesson.minutes, body_markdown=body,
-                                        video_url=lesson.video, download=download))
+                                        video_url=lesson.video, download=download,
+                                        assessment_slug=lesson.assessment))
         courses.append(LoadedCourse(slug=course.slug, title=course.title,
                                     summary=course.summary, lessons=lessons))
     return courses
@@ -447,3 +451,11 @@ def _display(path: Path) -> str:
     """Path as the author typed it: relative to the working directory when inside it."""
     resolved, cwd = Path(path).resolve(), Path.cwd()
     return str(resolved.relative_to(cwd)) if resolved.is_relative_to(cwd) else str(resolved)
+
+
+# Shared with the other content loaders (assessments, later programs and rubrics).
+read_model = _read
+compose = _compose
+problem_at = _problem
+display = _display
+Strict = _Strict

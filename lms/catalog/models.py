@@ -99,7 +99,8 @@ class Lesson(db.Model):
         UniqueConstraint("track_version_id", "slug"),
         UniqueConstraint("track_version_id", "position"),
         CheckConstraint(
-            "body_markdown <> '' OR video_url IS NOT NULL OR asset_sha256 IS NOT NULL",
+            "body_markdown <> '' OR video_url IS NOT NULL OR asset_sha256 IS NOT NULL "
+            "OR assessment_slug IS NOT NULL",
             name="has_content",
         ),
     )
@@ -115,6 +116,9 @@ class Lesson(db.Model):
     body_markdown: Mapped[str] = mapped_column(Text, default="")
     video_url: Mapped[str | None] = mapped_column(String(500))
     asset_sha256: Mapped[str | None] = mapped_column(ForeignKey("asset.sha256"))
+    # A knowledge check (an assessment slug; assessments sit above catalog, so no key):
+    # the lesson completes when the learner passes it, not by "mark complete".
+    assessment_slug: Mapped[str | None] = mapped_column(String(100))
     # Hash of what the learner sees; equal hashes across versions carry completions forward.
     content_hash: Mapped[str] = mapped_column(String(64))
 

@@ -148,6 +148,7 @@ def _publish(track: Track, loaded: LoadedTrack, *, number: int) -> TrackVersion:
                 position=position, title=loaded_lesson.title, minutes=loaded_lesson.minutes,
                 body_markdown=loaded_lesson.body_markdown, video_url=loaded_lesson.video_url,
                 asset_sha256=asset_sha, content_hash=loaded_lesson.content_hash,
+                assessment_slug=loaded_lesson.assessment_slug,
             ))
             position += 1
     db.session.flush()

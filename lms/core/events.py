@@ -14,3 +14,5 @@ user_created = _signals.signal("user_created")  # sender=user_id
 user_changed = _signals.signal("user_changed")  # sender=user_id, fields=
 organisation_changed = _signals.signal("organisation_changed")  # sender=org_id, fields=
 content_synced = _signals.signal("content_synced")  # sender=None, report=
+# sender=user_id, attempt_id=, assessment_version_id=, assessment_slug=
+assessment_passed = _signals.signal("assessment_passed")

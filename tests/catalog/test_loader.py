@@ -378,7 +378,7 @@ def test_lesson_without_text_video_or_download(root):
     write_program(root, {"x": text})
     assert problems_of(root) == [
         "content/tracks/x/track.yml:25: courses.1.lessons.0: "
-        "a lesson needs at least one of text, video or download",
+        "a lesson needs at least one of text, video, download or assessment",
     ]
 
 

@@ -1,0 +1,305 @@
+"""Taking assessments: start, save answers, submit, grade. Flush, never commit.
+
+The server owns every rule: the deadline, the attempt limit (backed by a database
+constraint), the cooldown, and which items and options belong to an attempt.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from lms.accounts.models import User
+from lms.assessments.items import item_type
+from lms.assessments.models import (
+    Assessment,
+    AssessmentItem,
+    AssessmentVersion,
+    Attempt,
+    AttemptItem,
+    Response,
+    ResponseChoice,
+)
+from lms.core import clock, events
+from lms.core.errors import Conflict, NotFound, PermissionDenied
+from lms.extensions import db
+
+# Answers that reach the server this long after the deadline still count (network lag).
+GRACE = timedelta(seconds=5)
+
+
+class NotEligible(Conflict):
+    title = "Not available yet"
+
+
+class TimeUp(Conflict):
+    """The deadline passed; the attempt has been finalised (the caller should commit that)."""
+
+    title = "Time is up"
+
+
+# --- looking things up -----------------------------------------------------------------------
+
+def get_live_assessment(slug: str) -> Assessment:
+    assessment = db.session.scalar(select(Assessment).where(
+        Assessment.slug == slug, Assessment.archived_at.is_(None),
+        Assessment.current_version_id.is_not(None)))
+    if assessment is None:
+        raise NotFound("No such assessment.")
+    return assessment
+
+
+def get_own_attempt(user: User, public_id: str) -> Attempt:
+    """Only the owner may see, answer or submit an attempt; anyone else gets not-found."""
+    attempt = db.session.scalar(select(Attempt).where(Attempt.public_id == public_id))
+    if attempt is None or attempt.user_id != user.id:
+        raise NotFound("No such attempt.")
+    finalise_if_expired(attempt)
+    return attempt
+
+
+def history(user_id: int, assessment_id: int) -> list[Attempt]:
+    return list(db.session.scalars(
+        select(Attempt).where(Attempt.user_id == user_id, Attempt.assessment_id == assessment_id)
+        .order_by(Attempt.number)))
+
+
+@dataclass
+class Standing:
+    """Where a person stands with an assessment: what they may do next, and why not."""
+
+    attempts: list[Attempt]
+    open_attempt: Attempt | None
+    passed_attempt: Attempt | None
+    next_allowed_at: datetime | None
+    attempts_left: int | None
+    reason: str | None
+
+    @property
+    def can_start(self) -> bool:
+        return self.open_attempt is None and self.reason is None
+
+
+def standing(user: User, assessment: Assessment) -> Standing:
+    version = assessment.current_version
+    attempts = history(user.id, assessment.id)
+    for attempt in attempts:
+        finalise_if_expired(attempt)
+    open_attempt = next((a for a in attempts if a.status == "in_progress"), None)
+    passed = next((a for a in attempts if a.passed), None)
+    finished = [a for a in attempts if a.finished]
+    left = None if version.max_attempts is None else max(0, version.max_attempts - len(attempts))
+    next_allowed, reason = None, None
+    if passed is not None:
+        reason = f"You passed on {passed.submitted_at:%d %b %Y} with {passed.percent:.0f}%."
+    elif left == 0:
+        reason = f"You have used all {version.max_attempts} attempts."
+    elif finished and version.cooldown_hours:
+        next_allowed = finished[-1].submitted_at + timedelta(hours=version.cooldown_hours)
+        if next_allowed > clock.now():
+            reason = (f"Your next attempt opens on "
+                      f"{next_allowed:%d %b %Y at %H:%M} UTC.")
+        else:
+            next_allowed = None
+    return Standing(attempts, open_attempt, passed, next_allowed, left, reason)
+
+
+# --- starting --------------------------------------------------------------------------------
+
+def start_attempt(user: User, assessment_slug: str, *, rng: random.Random | None = None
+                  ) -> Attempt:
+    """Open an attempt (or return the one already open), freezing its items and order."""
+    if user.is_vendor_staff:
+        raise PermissionDenied("Assessments are taken by partner staff.")
+    assessment = get_live_assessment(assessment_slug)
+    state = standing(user, assessment)
+    if state.open_attempt is not None:
+        return state.open_attempt
+    if state.reason:
+        raise NotEligible(state.reason)
+    version = assessment.current_version
+    rng = rng or random.SystemRandom()
+    items = _draw(version, rng)
+    now = clock.now()
+    attempt = Attempt(
+        public_id=secrets.token_urlsafe(16), user_id=user.id, assessment_id=assessment.id,
+        assessment_version_id=version.id, number=len(state.attempts) + 1,
+        max_attempts=version.max_attempts, status="in_progress", started_at=now,
+        deadline_at=now + timedelta(minutes=version.time_limit_minutes)
+        if version.time_limit_minutes else None,
+        max_points=sum(item.points for item in items))
+    try:
+        with db.session.begin_nested():
+            db.session.add(attempt)
+            db.session.flush()
+            db.session.add_all([
+                AttemptItem(attempt_id=attempt.id, assessment_item_id=item.id, position=position,
+                            option_order=_option_order(item, version, rng))
+                for position, item in enumerate(items, start=1)])
+    except IntegrityError:
+        # Another request started one at the same moment: the constraints let only one
+        # through. Resume that one, or say why none can start.
+        db.session.expire_all()
+        again = standing(user, assessment)
+        if again.open_attempt is not None:
+            return again.open_attempt
+        raise NotEligible(again.reason or "Another attempt was started at the same time.") \
+            from None
+    return attempt
+
+
+def _draw(version: AssessmentVersion, rng: random.Random) -> list[AssessmentItem]:
+    items = list(db.session.scalars(select(AssessmentItem).where(
+        AssessmentItem.assessment_version_id == version.id).order_by(AssessmentItem.position)))
+    if version.draw_rules:
+        by_id = {item.id: item for item in items}
+        drawn = []
+        for rule in version.draw_rules:
+            drawn.extend(by_id[i] for i in rng.sample(rule["item_ids"], rule["count"]))
+        items = drawn
+    if version.shuffle_items:
+        rng.shuffle(items)
+    return items
+
+
+def _option_order(item: AssessmentItem, version: AssessmentVersion, rng: random.Random) -> list:
+    ids = item_type(item.item_type).shuffle_ids(item.definition)
+    if version.shuffle_options or item.item_type in ("ordering", "matching"):
+        # Ordering and matching are always shuffled: their stored order is the answer.
+        rng.shuffle(ids)
+    return ids
+
+
+# --- answering -------------------------------------------------------------------------------
+
+def _attempt_item(attempt: Attempt, position: int) -> AttemptItem:
+    attempt_item = db.session.scalar(select(AttemptItem).where(
+        AttemptItem.attempt_id == attempt.id, AttemptItem.position == position))
+    if attempt_item is None:
+        raise NotFound("This attempt has no such question.")
+    return attempt_item
+
+
+def save_answer(attempt: Attempt, position: int, data) -> Response:
+    """Check and store one answer (replacing an earlier one) while the attempt is open."""
+    _require_open(attempt)
+    attempt_item = _attempt_item(attempt, position)
+    item = attempt_item.item
+    answer = item_type(item.item_type).parse(item.definition, data)
+    response = db.session.scalar(select(Response).where(
+        Response.attempt_item_id == attempt_item.id))
+    if response is None:
+        response = Response(attempt_item_id=attempt_item.id, answer=answer, saved_at=clock.now())
+        db.session.add(response)
+    else:
+        response.answer, response.saved_at = answer, clock.now()
+    db.session.flush()
+    return response
+
+
+def _require_open(attempt: Attempt) -> None:
+    if attempt.status != "in_progress":
+        raise Conflict("This attempt is already submitted; answers can no longer change.")
+    if attempt.deadline_at is not None and clock.now() > attempt.deadline_at + GRACE:
+        finalise(attempt, status="expired")
+        raise TimeUp("Time is up. Your attempt was submitted with the answers saved before "
+                     "the deadline.")
+
+
+# --- submitting and grading ------------------------------------------------------------------
+
+def submit(attempt: Attempt) -> Attempt:
+    """Grade the attempt once; repeated or concurrent submissions return the same result."""
+    if attempt.status == "in_progress" and attempt.deadline_at is not None \
+            and clock.now() > attempt.deadline_at + GRACE:
+        return finalise(attempt, status="expired")
+    return finalise(attempt, status="submitted")
+
+
+def finalise_if_expired(attempt: Attempt) -> Attempt:
+    if attempt.status == "in_progress" and attempt.deadline_at is not None \
+            and clock.now() > attempt.deadline_at + GRACE:
+        finalise(attempt, status="expired")
+    return attempt
+
+
+def finalise(attempt: Attempt, *, status: str) -> Attempt:
+    """Close and grade an attempt exactly once, whoever gets here first."""
+    closed_at = clock.now() if status == "submitted" else min(clock.now(), attempt.deadline_at)
+    claimed = db.session.execute(
+        update(Attempt).where(Attempt.id == attempt.id, Attempt.status == "in_progress")
+        .values(status=status, submitted_at=closed_at)
+        .execution_options(synchronize_session=False, preserve_rowcount=True)).rowcount
+    db.session.refresh(attempt)
+    if claimed != 1:
+        return attempt  # graded by whoever claimed it
+    _grade(attempt)
+    return attempt
+
+
+def _grade(attempt: Attempt) -> None:
+    rows = db.session.execute(
+        select(AttemptItem, AssessmentItem, Response)
+        .join(AssessmentItem, AssessmentItem.id == AttemptItem.assessment_item_id)
+        .outerjoin(Response, Response.attempt_item_id == AttemptItem.id)
+        .where(AttemptItem.attempt_id == attempt.id)).all()
+    latest = attempt.deadline_at + GRACE if attempt.deadline_at else None
+    total = 0.0
+    db.session.execute(delete(ResponseChoice).where(ResponseChoice.response_id.in_(
+        [response.id for _, _, response in rows if response is not None])))
+    for _attempt_item, item, response in rows:
+        if response is None:
+            continue
+        kind = item_type(item.item_type)
+        counts = latest is None or response.saved_at <= latest
+        response.score = kind.score(item.definition, response.answer) if counts else 0.0
+        response.points = response.score * item.points
+        total += response.points
+        db.session.add_all([ResponseChoice(response_id=response.id, assessment_item_id=item.id,
+                                           option_id=option)
+                            for option in kind.chosen_options(item.definition, response.answer)])
+    version = db.session.get(AssessmentVersion, attempt.assessment_version_id)
+    attempt.score_points = round(total, 4)
+    attempt.percent = round(100 * total / attempt.max_points, 2) if attempt.max_points else 0.0
+    attempt.passed = attempt.percent >= version.pass_mark
+    db.session.flush()
+    if attempt.passed:
+        assessment = db.session.get(Assessment, attempt.assessment_id)
+        events.assessment_passed.send(attempt.user_id, attempt_id=attempt.id,
+                                      assessment_version_id=version.id,
+                                      assessment_slug=assessment.slug)
+
+
+def finalise_expired(now: datetime | None = None) -> int:
+    """Periodic job: close every attempt whose time ran out. Idempotent."""
+    cutoff = (now or clock.now()) - GRACE
+    overdue = db.session.scalars(select(Attempt).where(
+        Attempt.status == "in_progress", Attempt.deadline_at < cutoff)).all()
+    for attempt in overdue:
+        finalise(attempt, status="expired")
+    return len(overdue)
+
+
+# --- what the learner may see ----------------------------------------------------------------
+
+def feedback_allowed(attempt: Attempt) -> bool:
+    if not attempt.finished:
+        return False
+    policy = attempt.version.feedback
+    return policy == "after_submission" or (policy == "after_passing" and bool(attempt.passed))
+
+
+def answered_positions(attempt: Attempt) -> set[int]:
+    return set(db.session.scalars(
+        select(AttemptItem.position).join(Response, Response.attempt_item_id == AttemptItem.id)
+        .where(AttemptItem.attempt_id == attempt.id)))
+
+
+def attempt_count(version_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Attempt).where(
+        Attempt.assessment_version_id == version_id, Attempt.status != "in_progress"))

@@ -1,0 +1,177 @@
+"""Taking assessments: start page, one question per page, review, result."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from lms.accounts.forms import EmptyForm
+from lms.accounts.models import PARTNER_ROLES
+from lms.assessments import service
+from lms.assessments.items import item_type
+from lms.assessments.models import Attempt, AttemptItem
+from lms.core import clock
+from lms.core.auth import require_role
+from lms.core.errors import DomainError, wants_json
+from lms.core.jobs import commit
+from lms.extensions import db
+
+bp = Blueprint("assessments", __name__)
+
+
+@bp.route("/assessments/<slug>")
+@login_required
+def start_page(slug: str):
+    assessment = service.get_live_assessment(slug)
+    state = service.standing(current_user, assessment) if not current_user.is_vendor_staff \
+        else None
+    commit()  # an attempt whose time ran out was finalised just now
+    return render_template("assessments/start.html", assessment=assessment,
+                           version=assessment.current_version, state=state, form=EmptyForm())
+
+
+@bp.route("/assessments/<slug>/start", methods=["POST"])
+@require_role(*PARTNER_ROLES)
+def start(slug: str):
+    try:
+        attempt = service.start_attempt(current_user, slug)
+    except DomainError as error:
+        db.session.rollback()
+        if wants_json():
+            raise
+        flash(error.message, "error")
+        return redirect(url_for("assessments.start_page", slug=slug), code=303)
+    commit()
+    return redirect(url_for("assessments.resume", public_id=attempt.public_id), code=303)
+
+
+def _own(public_id: str) -> Attempt:
+    attempt = service.get_own_attempt(current_user, public_id)
+    commit()  # keep a finalisation that happened on touch
+    return attempt
+
+
+@bp.route("/attempts/<public_id>")
+@login_required
+def resume(public_id: str):
+    attempt = _own(public_id)
+    if attempt.finished:
+        return redirect(url_for("assessments.result", public_id=public_id))
+    answered = service.answered_positions(attempt)
+    first_open = next((i.position for i in attempt.items if i.position not in answered), None)
+    if first_open is None:
+        return redirect(url_for("assessments.review", public_id=public_id))
+    return redirect(url_for("assessments.question", public_id=public_id, position=first_open))
+
+
+def _question_context(attempt: Attempt, attempt_item: AttemptItem, answered: set[int]) -> dict:
+    item = attempt_item.item
+    kind = item_type(item.item_type)
+    return {
+        "attempt": attempt, "version": attempt.version, "attempt_item": attempt_item,
+        "kind": kind, "public": kind.public(item.definition, attempt_item.option_order),
+        "values": kind.form_values(attempt_item.response.answer) if attempt_item.response
+        else {},
+        "answered": answered, "total": len(attempt.items), "form": EmptyForm(),
+        "server_now": clock.now(),
+    }
+
+
+@bp.route("/attempts/<public_id>/questions/<int:position>", methods=["GET", "POST"])
+@login_required
+def question(public_id: str, position: int):
+    attempt = _own(public_id)
+    if attempt.finished:
+        if wants_json():
+            return jsonify(error="Conflict", message="This attempt is already submitted.",
+                           result=url_for("assessments.result", public_id=public_id)), 409
+        flash("This attempt is already submitted.", "info")
+        return redirect(url_for("assessments.result", public_id=public_id))
+    attempt_item = next((i for i in attempt.items if i.position == position), None)
+    if attempt_item is None:
+        raise service.NotFound("This attempt has no such question.")
+    if request.method == "POST":
+        data = {key: request.form.getlist(key) for key in request.form if key != "csrf_token"}
+        try:
+            service.save_answer(attempt, position, data)
+        except service.TimeUp as error:
+            commit()  # the late answer was not stored; the finalised attempt is kept
+            if wants_json():
+                return jsonify(error.to_dict()), error.status
+            flash(error.message, "error")
+            return redirect(url_for("assessments.result", public_id=public_id))
+        except DomainError as error:
+            db.session.rollback()
+            if wants_json():
+                return jsonify(error.to_dict()), error.status
+            context = _question_context(attempt, attempt_item, service.answered_positions(attempt))
+            context["error"] = error
+            context["values"] = data  # show what they typed, next to the message
+            return render_template("assessments/question.html", **context), error.status
+        commit()
+        answered = sorted(service.answered_positions(attempt))
+        if wants_json():
+            return jsonify(saved=True, position=position, answered=answered)
+        return redirect(_after_save(public_id, position, len(attempt.items)), code=303)
+    context = _question_context(attempt, attempt_item, service.answered_positions(attempt))
+    return render_template("assessments/question.html", **context)
+
+
+def _after_save(public_id: str, position: int, total: int) -> str:
+    go = request.form.get("go", "next")
+    if go == "review" or (go == "next" and position >= total):
+        return url_for("assessments.review", public_id=public_id)
+    if go == "previous":
+        return url_for("assessments.question", public_id=public_id, position=max(1, position - 1))
+    if go.isdigit() and 1 <= int(go) <= total:
+        return url_for("assessments.question", public_id=public_id, position=int(go))
+    return url_for("assessments.question", public_id=public_id, position=position + 1)
+
+
+@bp.route("/attempts/<public_id>/review")
+@login_required
+def review(public_id: str):
+    attempt = _own(public_id)
+    if attempt.finished:
+        return redirect(url_for("assessments.result", public_id=public_id))
+    return render_template("assessments/review.html", attempt=attempt, version=attempt.version,
+                           answered=service.answered_positions(attempt), form=EmptyForm(),
+                           server_now=clock.now())
+
+
+@bp.route("/attempts/<public_id>/submit", methods=["POST"])
+@login_required
+def submit(public_id: str):
+    attempt = _own(public_id)
+    service.submit(attempt)
+    commit()
+    if wants_json():
+        return jsonify(status=attempt.status, percent=attempt.percent, passed=attempt.passed)
+    return redirect(url_for("assessments.result", public_id=public_id), code=303)
+
+
+@bp.route("/attempts/<public_id>/result")
+@login_required
+def result(public_id: str):
+    attempt = _own(public_id)
+    if not attempt.finished:
+        return redirect(url_for("assessments.resume", public_id=public_id))
+    assessment = service.get_live_assessment(attempt.version.assessment.slug)
+    show_feedback = service.feedback_allowed(attempt)
+    reviews = []
+    if show_feedback:
+        for attempt_item in attempt.items:
+            item = attempt_item.item
+            response = attempt_item.response
+            reviews.append({
+                "position": attempt_item.position, "item": item,
+                "public": item_type(item.item_type).public(item.definition,
+                                                           attempt_item.option_order),
+                "review": item_type(item.item_type).review(
+                    item.definition, response.answer if response else None),
+                "answer": response.answer if response else None,
+                "score": response.score if response else 0.0,
+            })
+    return render_template("assessments/result.html", attempt=attempt, version=attempt.version,
+                           assessment=assessment, state=service.standing(current_user, assessment),
+                           show_feedback=show_feedback, reviews=reviews)

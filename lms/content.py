@@ -1,0 +1,102 @@
+"""Enablement as code: check and sync everything in content/ (tracks, banks, assessments).
+
+Each domain reads its own files; this module runs them together, cross-checks what
+one refers to in another, and applies it all in one transaction.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from lms.assessments import loader as assessment_loader
+from lms.assessments import sync as assessment_sync
+from lms.catalog import assignments, loader, sync
+from lms.catalog.loader import ContentError, Program, compose, problem_at
+from lms.core import jobs
+
+
+def load_all(path: str | Path) -> tuple[Program, assessment_loader.AssessmentProgram]:
+    """Validate the whole content tree; raise ContentError listing every problem."""
+    root = Path(path)
+    problems = []
+    try:
+        catalog = loader.load(root)
+    except ContentError as error:
+        problems.extend(error.problems)
+        catalog = None
+    assessments = assessment_loader.load(root, problems) if root.is_dir() else None
+    if catalog is not None and assessments is not None:
+        _check_knowledge_checks(catalog, assessments, problems)
+    if problems:
+        raise ContentError(problems)
+    return catalog, assessments
+
+
+def _check_knowledge_checks(catalog, assessments, problems) -> None:
+    for track in catalog.tracks:
+        for c_index, course in enumerate(track.courses):
+            for l_index, lesson in enumerate(course.lessons):
+                if lesson.assessment_slug and lesson.assessment_slug not in assessments.slugs:
+                    path = Path(track.source)
+                    problems.append(problem_at(
+                        path, compose(path), ("courses", c_index, "lessons", l_index,
+                                              "assessment"),
+                        f"unknown assessment '{lesson.assessment_slug}'"))
+
+
+def sync_all(path: str | Path) -> sync.SyncReport:
+    """Validate, then apply everything and re-evaluate assignments. Flushes, never commits."""
+    catalog, assessments = load_all(path)
+    report = sync.apply(catalog)
+    assessment_sync.apply(assessments, report)
+    changes = assignments.reevaluate()
+    if changes.added or changes.removed:
+        report.changed.append(f"assignments (+{changes.added}, -{changes.removed})")
+    return report
+
+
+@click.group("content")
+def content_command() -> None:
+    """Validate and apply the enablement content in content/."""
+
+
+def _path(path: str | None) -> str:
+    return path or current_app.config["CONTENT_PATH"]
+
+
+def _report_problems(error: ContentError) -> None:
+    for problem in error.problems:
+        click.echo(str(problem), err=True)
+    click.secho(f"{len(error.problems)} problem(s); nothing was changed.", fg="red", err=True)
+
+
+@content_command.command("check")
+@click.argument("path", required=False)
+def check_command(path: str | None) -> None:
+    """Validate content without touching the database."""
+    try:
+        catalog, assessments = load_all(_path(path))
+    except ContentError as error:
+        _report_problems(error)
+        sys.exit(1)
+    lessons = sum(len(c.lessons) for t in catalog.tracks for c in t.courses)
+    click.secho(f"OK: {len(catalog.tracks)} tracks, {lessons} lessons, "
+                f"{len(assessments.assessments)} assessments.", fg="green")
+
+
+@content_command.command("sync")
+@click.argument("path", required=False)
+def sync_command(path: str | None) -> None:
+    """Apply content in one transaction: publish new versions, archive what was removed."""
+    try:
+        report = sync_all(_path(path))
+    except ContentError as error:
+        _report_problems(error)
+        sys.exit(1)
+    jobs.commit()
+    for line in report.lines():
+        click.echo(line)
