@@ -22,6 +22,8 @@ ROUTES_WITH_IDS = {
     "/assets/<sha256>/<path:filename>": "content",
     "/assessments/<slug>": "content",
     "/assessments/<slug>/start": "content",
+    "/assessments/<slug>/statistics": "content",
+    "/assessments/<slug>/statistics.csv": "content",
     # Attempts are looked up by an unguessable id and served to their owner only
     # (tests/assessments prove a stranger gets 404).
     "/attempts/<public_id>": "own attempt",

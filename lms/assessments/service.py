@@ -303,3 +303,34 @@ def answered_positions(attempt: Attempt) -> set[int]:
 def attempt_count(version_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(Attempt).where(
         Attempt.assessment_version_id == version_id, Attempt.status != "in_progress"))
+
+
+def versions(assessment_id: int) -> list[AssessmentVersion]:
+    return list(db.session.scalars(select(AssessmentVersion).where(
+        AssessmentVersion.assessment_id == assessment_id).order_by(AssessmentVersion.number)))
+
+
+def assessment_overview() -> list[tuple[Assessment, AssessmentVersion, int, int]]:
+    """Every live assessment with its current version, finished attempts and passes."""
+    counts = {row[0]: (row[1], row[2]) for row in db.session.execute(
+        select(Attempt.assessment_version_id, func.count(),
+               func.count().filter(Attempt.passed.is_(True)))
+        .where(Attempt.status != "in_progress").group_by(Attempt.assessment_version_id))}
+    rows = db.session.execute(
+        select(Assessment, AssessmentVersion)
+        .join(AssessmentVersion, AssessmentVersion.id == Assessment.current_version_id)
+        .where(Assessment.archived_at.is_(None)).order_by(AssessmentVersion.title)).all()
+    return [(a, v, *counts.get(v.id, (0, 0))) for a, v in rows]
+
+
+def exams_for(user: User) -> list[tuple[Assessment, AssessmentVersion, Standing]]:
+    """Stand-alone exams (not knowledge checks inside a track) with where the person stands."""
+    from lms.catalog.models import Lesson  # knowledge checks are the ones lessons point at
+
+    checks = select(Lesson.assessment_slug).where(Lesson.assessment_slug.is_not(None))
+    rows = db.session.execute(
+        select(Assessment, AssessmentVersion)
+        .join(AssessmentVersion, AssessmentVersion.id == Assessment.current_version_id)
+        .where(Assessment.archived_at.is_(None), Assessment.slug.not_in(checks))
+        .order_by(AssessmentVersion.title)).all()
+    return [(a, v, standing(user, a)) for a, v in rows]

@@ -175,3 +175,49 @@ def result(public_id: str):
     return render_template("assessments/result.html", attempt=attempt, version=attempt.version,
                            assessment=assessment, state=service.standing(current_user, assessment),
                            show_feedback=show_feedback, reviews=reviews)
+
+
+# --- lists and statistics --------------------------------------------------------------------
+
+@bp.route("/assessments")
+@login_required
+def index():
+    if current_user.is_vendor_staff:
+        return render_template("assessments/index_vendor.html",
+                               rows=service.assessment_overview())
+    return render_template("assessments/index.html",
+                           rows=service.exams_for(current_user))
+
+
+def _version_for_stats(slug: str):
+    assessment = service.get_live_assessment(slug)
+    versions = service.versions(assessment.id)
+    wanted = request.args.get("version", type=int)
+    version = next((v for v in versions if v.number == wanted), assessment.current_version)
+    return assessment, version, versions
+
+
+@bp.route("/assessments/<slug>/statistics")
+@require_role("author", "vendor_admin")
+def statistics(slug: str):
+    from lms.assessments.stats import version_stats
+
+    assessment, version, versions = _version_for_stats(slug)
+    return render_template("assessments/statistics.html", assessment=assessment,
+                           version=version, versions=versions, stats=version_stats(version))
+
+
+@bp.route("/assessments/<slug>/statistics.csv")
+@require_role("author", "vendor_admin")
+def statistics_csv(slug: str):
+    import csv
+    import io
+
+    from lms.assessments.stats import as_csv_rows, version_stats
+
+    assessment, version, _ = _version_for_stats(slug)
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(as_csv_rows(version_stats(version)))
+    name = f"{assessment.slug}-v{version.number}-item-statistics.csv"
+    return buffer.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
+                                    "Content-Disposition": f'attachment; filename="{name}"'}

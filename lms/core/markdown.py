@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -34,3 +36,14 @@ def render(text: str) -> Markup:
         filter_style_properties={"text-align"},
     )
     return Markup(clean)
+
+
+def render_inline(text: str) -> Markup:
+    """One line of Markdown (an answer option): code, emphasis, no blocks."""
+    html = _renderer.renderInline(text or "")
+    return Markup(nh3.clean(html, tags={"code", "em", "strong"}, attributes={}))
+
+
+def plain(text: str) -> str:
+    """Markdown reduced to its words, for places HTML cannot go (a <select> option)."""
+    return re.sub(r"[`*_]", "", text or "")

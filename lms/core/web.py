@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Flask, request
 from flask_login import current_user
 
-from lms.core import clock, settings
+from lms.core import clock, markdown, settings
 from lms.core.markdown import render as render_markdown
 from lms.extensions import login_manager
 
@@ -39,6 +39,8 @@ def init_app(app: Flask) -> None:
         return f"in {days} days" if days > 0 else f"{-days} days ago"
 
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["inline_markdown"] = markdown.render_inline
+    app.jinja_env.filters["plain"] = markdown.plain
 
     @app.context_processor
     def _globals():

@@ -1,7 +1,9 @@
-"""`lms demo`: demo partners, people and progress. Idempotent; refuses in production."""
+"""`lms demo`: demo partners, people, progress and exam attempts. Idempotent; refuses in
+production."""
 
 from __future__ import annotations
 
+import random
 import sys
 from datetime import timedelta
 
@@ -11,11 +13,14 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from lms.accounts import service as accounts
-from lms.accounts.models import Organisation
+from lms.accounts.models import Organisation, User
+from lms.accounts.passwords import hash_password
 from lms.catalog import service as catalog
+from lms.catalog.models import Lesson, Track
 from lms.catalog.progress import learner_tracks
 from lms.core import clock
 from lms.core.jobs import commit
+from lms.demo import exams
 from lms.extensions import db
 
 DEMO_PASSWORD = "demo-password"
@@ -70,12 +75,25 @@ def demo_command() -> None:
     click.echo("  ...and staff at " + ", ".join(p[0] for p in PARTNERS[1:]))
 
 
+# More technical staff per partner, who have sat the certification exam: their attempts
+# give the item statistics page real numbers. (first names, last names, partner index)
+EXAM_CANDIDATES = 36
+FIRST_NAMES = ["Alex", "Sam", "Jordan", "Maria", "Chen", "Fatima", "Noah", "Ines", "Yuki",
+               "Omar", "Lena", "Marco", "Aisha", "Pavel", "Zoe", "Tariq", "Elena", "Jonas"]
+LAST_NAMES = ["Novak", "Silva", "Park", "Laurent", "Okoye", "Berg", "Moreau", "Ito", "Kowalski",
+              "Reyes", "Fischer", "Nakamura", "Costa", "Jensen", "Abadi", "Walsh"]
+EXAM = "technical-associate-exam"
+
+
 def load_demo() -> int:
     """Create what is missing; return how many accounts were created."""
     created = 0
+    rng = random.Random(2026)  # the same demo every time
+    password_hash = hash_password(DEMO_PASSWORD)  # one slow hash, shared by the demo accounts
     for email, name, role in VENDOR_STAFF:
         if accounts.get_user_by_email(email) is None:
-            accounts.create_user(email=email, full_name=name, role=role, password=DEMO_PASSWORD)
+            user = accounts.create_user(email=email, full_name=name, role=role)
+            user.password_hash = password_hash
             created += 1
     for org_name, partner_type, tier, region, staff in PARTNERS:
         organisation = db.session.scalar(
@@ -90,14 +108,39 @@ def load_demo() -> int:
             joined = clock.now() - timedelta(days=28 - 3 * created % 20)
             with clock.frozen(joined):
                 user = accounts.create_user(email=email, full_name=name, role=role,
-                                            organisation_id=organisation.id, job_role=job_role,
-                                            password=DEMO_PASSWORD)
+                                            organisation_id=organisation.id, job_role=job_role)
+                user.password_hash = password_hash
                 created += 1
-                _complete_lessons(user, lessons_done)
+                _complete_lessons(user, lessons_done, rng)
+                if email in ("tom.hughes@northwind.example", "kenji.tanaka@harbor.example"):
+                    exams.take_until_passed(user, EXAM, rng.gauss(0.4, 0.6), rng)
+    created += _exam_candidates(password_hash, rng)
     return created
 
 
-def _complete_lessons(user, count: int) -> None:
+def _exam_candidates(password_hash: str, rng: random.Random) -> int:
+    organisations = db.session.scalars(select(Organisation).where(
+        Organisation.name_key.in_([p[0].lower() for p in PARTNERS])).order_by(Organisation.id)
+    ).all()
+    created = 0
+    for index in range(EXAM_CANDIDATES):
+        first, last = FIRST_NAMES[index % len(FIRST_NAMES)], LAST_NAMES[index % len(LAST_NAMES)]
+        organisation = organisations[index % len(organisations)]
+        domain = organisation.name.split()[0].lower()
+        email = f"{first}.{last}{index}@{domain}.example".lower()
+        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+            continue
+        with clock.frozen(clock.now() - timedelta(days=rng.randint(20, 80))):
+            user = accounts.create_user(email=email, full_name=f"{first} {last}", role="learner",
+                                        organisation_id=organisation.id,
+                                        job_role=rng.choice(["technical", "technical", "presales"]))
+            user.password_hash = password_hash
+            created += 1
+            exams.take_until_passed(user, EXAM, rng.gauss(0.2, 1.0), rng)
+    return created
+
+
+def _complete_lessons(user, count: int, rng: random.Random) -> None:
     """Work through assigned tracks in order, as the person would have done."""
     for _ in range(count):
         candidates = [t for t in learner_tracks(user.id)
@@ -106,5 +149,12 @@ def _complete_lessons(user, count: int) -> None:
             return
         current = candidates[0]
         clock.advance(timedelta(hours=19))
-        catalog.complete_lesson(user=user, track_slug=current.slug,
-                                lesson_slug=current.next_lesson_slug)
+        check = db.session.scalar(
+            select(Lesson.assessment_slug).join(Track, Track.current_version_id ==
+                                                Lesson.track_version_id)
+            .where(Track.slug == current.slug, Lesson.slug == current.next_lesson_slug))
+        if check:
+            exams.take_until_passed(user, check, rng.gauss(0.8, 0.5), rng)
+        else:
+            catalog.complete_lesson(user=user, track_slug=current.slug,
+                                    lesson_slug=current.next_lesson_slug)
