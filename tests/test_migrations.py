@@ -9,9 +9,9 @@ from lms.extensions import db
 
 def test_upgrade_head_matches_the_models():
     # The session fixture built this database with `upgrade head`; compare it to the models.
-    with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, db.metadata)
+    # (On the test's own connection: on SQLite it holds the write lock for the test.)
+    context = MigrationContext.configure(db.session.connection(), opts={"compare_type": True})
+    differences = compare_metadata(context, db.metadata)
     assert differences == []
 
 
@@ -34,8 +34,8 @@ def test_downgrade_and_upgrade_round_trip(tmp_path, app):
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys():
-    with db.engine.connect() as connection:
-        if connection.dialect.name != "sqlite":
-            return
-        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1

@@ -69,5 +69,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
+    # IMMEDIATE takes the write lock up front: two requests that read then write would
+    # otherwise deadlock and one fail with "database is locked" instead of waiting its turn.
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
