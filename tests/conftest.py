@@ -15,7 +15,7 @@ import pytest
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
-from sqlalchemy import event, text
+from sqlalchemy import Integer, delete, event, func, select, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from lms import create_app
@@ -77,6 +77,10 @@ def _isolated(request, app):
     if request.node.get_closest_marker("e2e"):
         yield
         return
+    if request.node.get_closest_marker("committed"):
+        request.getfixturevalue("committed_db")  # real commits, cleaned up afterwards
+        yield
+        return
     connection = db.engine.connect()
     outer = connection.begin()
     original = db.session
@@ -93,6 +97,52 @@ def _isolated(request, app):
         outer.rollback()
         connection.close()
         clock.set_now(None)
+
+
+@pytest.fixture
+def committed_db(request, app):
+    """For tests marked `committed`: work is really committed, so threads on their own
+    connections see it; afterwards every row the test added is deleted again.
+
+    Rows are told apart by primary key: a table's rows above its highest integer id before
+    the test (or, for other keys, the keys it did not have) are the test's. Rows the test
+    changed rather than added are not restored, so committed tests only add.
+    """
+    if not request.node.get_closest_marker("committed"):
+        pytest.fail("committed_db is for tests marked @pytest.mark.committed")
+    marks = _row_marks()
+    try:
+        with app.app_context():
+            yield
+            db.session.remove()
+    finally:
+        clock.set_now(None)
+        _delete_rows_added_since(marks)
+
+
+def _row_marks() -> dict[str, tuple[str, object]]:
+    marks = {}
+    with db.engine.connect() as connection:
+        for table in db.metadata.sorted_tables:
+            key = list(table.primary_key.columns)
+            if len(key) == 1 and isinstance(key[0].type, Integer):
+                marks[table.name] = ("max", connection.scalar(select(func.max(key[0]))) or 0)
+            else:
+                marks[table.name] = ("keys", set(connection.execute(select(*key)).tuples()))
+    return marks
+
+
+def _delete_rows_added_since(marks: dict[str, tuple[str, object]]) -> None:
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):  # dependents first
+            kind, mark = marks[table.name]
+            key = list(table.primary_key.columns)
+            if kind == "max":
+                connection.execute(delete(table).where(key[0] > mark))
+                continue
+            for values in set(connection.execute(select(*key)).tuples()) - mark:
+                connection.execute(delete(table).where(
+                    *(column == value for column, value in zip(key, values, strict=True))))
 
 
 class RequestClient(FlaskClient):

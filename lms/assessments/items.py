@@ -9,11 +9,13 @@ an answer.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
 
 from lms.core.errors import Invalid
+from lms.core.numbers import format_number
 
 Answer = dict
 FormData = Mapping[str, list[str]]  # field name -> submitted values
@@ -93,14 +95,17 @@ class SingleChoice(ItemType):
         options = raw.get("options") or []
         if not 2 <= len(options) <= 8:
             raise ItemError("options", "give between 2 and 8 options")
+        if len({option["text"] for option in options}) != len(options):
+            raise ItemError("options", "options must differ from each other")
         correct = sum(bool(option.get("correct")) for option in options)
         self._check_correct(correct)
         return {"prompt": raw["prompt"], "explanation": raw.get("explanation", ""),
                 "scoring": raw.get("scoring", "all_or_nothing"),
-                "options": [{"id": opaque_id(key, index, option["text"]),
+                # No position in the id: authors often list the right option first.
+                "options": [{"id": opaque_id(key, option["text"]),
                              "text": option["text"], "correct": bool(option.get("correct")),
                              "feedback": option.get("feedback", "")}
-                            for index, option in enumerate(options)]}
+                            for option in options]}
 
     def _check_correct(self, correct: int) -> None:
         if correct != 1:
@@ -219,10 +224,17 @@ class Numeric(ItemType):
         raw = unicodedata.normalize("NFKC", _first(data, "value")).replace(" ", "")
         if not self._NUMBER.match(raw):
             raise Invalid("Enter a number, like 42 or 3.5.", field="value")
-        return {"value": float(raw.replace(",", "."))}
+        if re.fullmatch(r"[+-]?\d{1,3},\d{3}", raw):
+            # "10,000" is ten thousand to some and ten to others: ask instead of guessing.
+            raise Invalid("Write the number without a thousands separator, like 10000 "
+                          "(use a point or comma only for decimals).", field="value")
+        value = float(raw.replace(",", "."))
+        if not math.isfinite(value):  # hundreds of digits overflow to inf
+            raise Invalid("Enter a number, like 42 or 3.5.", field="value")
+        return {"value": value}
 
     def form_values(self, answer):
-        return {"value": [f"{answer['value']:g}"]} if "value" in answer else {}
+        return {"value": [format_number(answer["value"])]} if "value" in answer else {}
 
     def score(self, definition, answer):
         value = answer.get("value")
@@ -233,9 +245,9 @@ class Numeric(ItemType):
             else 0.0
 
     def review(self, definition, answer):
-        shown = f"{definition['answer']:g}"
+        shown = format_number(definition["answer"])
         if definition["tolerance"]:
-            shown += f" (± {definition['tolerance']:g})"
+            shown += f" (± {format_number(definition['tolerance'])})"
         return {"explanation": definition.get("explanation", ""),
                 "correct_answer": f"{shown} {definition.get('unit', '')}".strip()}
 
@@ -297,8 +309,8 @@ class Ordering(ItemType):
         ids = [entry["id"] for entry in definition["entries"]]
         positions = {}
         for entry_id in ids:
-            value = _first(data, f"pos-{entry_id}")
-            if not value.isdigit() or not 1 <= int(value) <= len(ids):
+            value = unicodedata.normalize("NFKC", _first(data, f"pos-{entry_id}"))
+            if not value.isdecimal() or not 1 <= int(value) <= len(ids):
                 raise Invalid("Give every entry a position.", field=f"pos-{entry_id}")
             positions[entry_id] = int(value)
         if sorted(positions.values()) != list(range(1, len(ids) + 1)):

@@ -194,10 +194,18 @@ def save_answer(attempt: Attempt, position: int, data) -> Response:
     response = db.session.scalar(select(Response).where(
         Response.attempt_item_id == attempt_item.id))
     if response is None:
-        response = Response(attempt_item_id=attempt_item.id, answer=answer, saved_at=clock.now())
-        db.session.add(response)
-    else:
-        response.answer, response.saved_at = answer, clock.now()
+        try:
+            with db.session.begin_nested():
+                response = Response(attempt_item_id=attempt_item.id, answer=answer,
+                                    saved_at=clock.now())
+                db.session.add(response)
+            return response
+        except IntegrityError:
+            # The same question saved twice at once (a double click, an autosave racing
+            # the button): the other save made the row, and this later one replaces it.
+            response = db.session.scalar(select(Response).where(
+                Response.attempt_item_id == attempt_item.id))
+    response.answer, response.saved_at = answer, clock.now()
     db.session.flush()
     return response
 

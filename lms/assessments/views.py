@@ -33,6 +33,7 @@ def start_page(slug: str):
 @bp.route("/assessments/<slug>/start", methods=["POST"])
 @require_role(*PARTNER_ROLES)
 def start(slug: str):
+    service.get_live_assessment(slug)  # an unknown exam is a 404 here, not after a redirect
     try:
         attempt = service.start_attempt(current_user, slug)
     except DomainError as error:
@@ -82,10 +83,15 @@ def _question_context(attempt: Attempt, attempt_item: AttemptItem, answered: set
 def question(public_id: str, position: int):
     attempt = _own(public_id)
     if attempt.finished:
+        # An answer that arrives after the deadline finds the attempt already finalised.
+        late = request.method == "POST" and attempt.status == "expired"
+        error = service.TimeUp("Time is up. Your attempt was submitted with the answers saved "
+                               "before the deadline.") if late else \
+            service.Conflict("This attempt is already submitted.")
         if wants_json():
-            return jsonify(error="Conflict", message="This attempt is already submitted.",
+            return jsonify(**error.to_dict(),
                            result=url_for("assessments.result", public_id=public_id)), 409
-        flash("This attempt is already submitted.", "info")
+        flash(error.message, "error" if late else "info")
         return redirect(url_for("assessments.result", public_id=public_id))
     attempt_item = next((i for i in attempt.items if i.position == position), None)
     if attempt_item is None:

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from lms.core import clock, markdown, settings
 from lms.core.markdown import render as render_markdown
+from lms.core.numbers import format_number
 from lms.extensions import login_manager
 
 
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["inline_markdown"] = markdown.render_inline
     app.jinja_env.filters["plain"] = markdown.plain
+    app.jinja_env.filters["number"] = format_number
 
     @app.context_processor
     def _globals():

@@ -47,7 +47,12 @@
       if (result.ok) {
         status.textContent = "Saved";
         var link = document.querySelector('.nav-item[data-position="' + form.dataset.position + '"]');
-        if (link) { link.classList.add("is-answered"); }
+        if (link) {
+          link.classList.add("is-answered");
+          // The state is in the link's name too, for screen readers: say it there as well.
+          var state = link.querySelector(".visually-hidden");
+          if (state) { state.textContent = ", answered"; }
+        }
         var count = document.querySelector("[data-answered-count]");
         if (count) { count.textContent = result.body.answered.length; }
       } else if (result.body.result) {
