@@ -14,8 +14,9 @@ from lms.assessments.models import (  # noqa: F401  (after catalog: it refers to
     AssessmentVersion,
     Attempt,
     AttemptItem,
+    ItemStatistic,
+    OptionStatistic,
     Response,
-    ResponseChoice,
 )
 from lms.catalog.models import (  # noqa: F401
     Asset,

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
@@ -22,11 +22,13 @@ from lms.assessments.models import (
     AssessmentVersion,
     Attempt,
     AttemptItem,
+    ItemStatistic,
+    OptionStatistic,
     Response,
-    ResponseChoice,
 )
 from lms.core import clock, events
 from lms.core.errors import Conflict, NotFound, PermissionDenied
+from lms.core.upsert import insert_or_add
 from lms.extensions import db
 
 # Answers that reach the server this long after the deadline still count (network lag).
@@ -258,8 +260,7 @@ def _grade(attempt: Attempt) -> None:
         .where(AttemptItem.attempt_id == attempt.id)).all()
     latest = attempt.deadline_at + GRACE if attempt.deadline_at else None
     total = 0.0
-    db.session.execute(delete(ResponseChoice).where(ResponseChoice.response_id.in_(
-        [response.id for _, _, response in rows if response is not None])))
+    chosen: dict[tuple[int, str], int] = {}
     for _attempt_item, item, response in rows:
         if response is None:
             continue
@@ -268,19 +269,36 @@ def _grade(attempt: Attempt) -> None:
         response.score = kind.score(item.definition, response.answer) if counts else 0.0
         response.points = response.score * item.points
         total += response.points
-        db.session.add_all([ResponseChoice(response_id=response.id, assessment_item_id=item.id,
-                                           option_id=option)
-                            for option in kind.chosen_options(item.definition, response.answer)])
+        for option in kind.chosen_options(item.definition, response.answer):
+            chosen[(item.id, option)] = chosen.get((item.id, option), 0) + 1
     version = db.session.get(AssessmentVersion, attempt.assessment_version_id)
     attempt.score_points = round(total, 4)
     attempt.percent = round(100 * total / attempt.max_points, 2) if attempt.max_points else 0.0
     attempt.passed = attempt.percent >= version.pass_mark
     db.session.flush()
+    _add_to_item_statistics(rows, total, chosen)
     if attempt.passed:
         assessment = db.session.get(Assessment, attempt.assessment_id)
         events.assessment_passed.send(attempt.user_id, attempt_id=attempt.id,
                                       assessment_version_id=version.id,
                                       assessment_slug=assessment.slug)
+
+
+def _add_to_item_statistics(rows, total: float, chosen: dict[tuple[int, str], int]) -> None:
+    """Add this attempt to the running sums the statistics page reads (once per attempt)."""
+    sums = []
+    for _attempt_item, item, response in rows:
+        x = response.score if response is not None else 0.0
+        r = total - (response.points if response is not None else 0.0)
+        sums.append({"assessment_item_id": item.id, "attempts": 1,
+                     "answered": int(response is not None), "sum_x": x, "sum_xx": x * x,
+                     "sum_r": r, "sum_rr": r * r, "sum_xr": x * r})
+    insert_or_add(ItemStatistic, sums, ["assessment_item_id"],
+                  ["attempts", "answered", "sum_x", "sum_xx", "sum_r", "sum_rr", "sum_xr"])
+    insert_or_add(OptionStatistic,
+                  [{"assessment_item_id": item_id, "option_id": option, "chosen": count}
+                   for (item_id, option), count in chosen.items()],
+                  ["assessment_item_id", "option_id"], ["chosen"])
 
 
 def finalise_expired(now: datetime | None = None) -> int:

@@ -1,8 +1,9 @@
-"""Item statistics for authors, computed with a handful of grouped queries.
+"""Item statistics for authors, from running sums kept as attempts are graded.
 
 Difficulty is the mean fraction of an item earned; discrimination is the point-biserial
-(Pearson) correlation between the item's score and the rest of the attempt's score.
-Both come from sums the database adds up, so 100,000 attempts cost the same few queries.
+(Pearson) correlation between the item's score and the rest of the attempt's score. Both
+follow from sums (n, Σx, Σx², Σr, Σr², Σxr) that grading adds to once per attempt, so the
+page reads a few rows per item whether there were a hundred attempts or a hundred thousand.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from lms.assessments.models import (
     AssessmentItem,
     AssessmentVersion,
     Attempt,
-    AttemptItem,
-    Response,
-    ResponseChoice,
+    ItemStatistic,
+    OptionStatistic,
 )
 from lms.extensions import db
 
@@ -85,25 +85,16 @@ def version_stats(version: AssessmentVersion) -> VersionStats:
     items = {item.id: ItemStat(item) for item in db.session.scalars(
         select(AssessmentItem).where(AssessmentItem.assessment_version_id == version.id)
         .order_by(AssessmentItem.position))}
-    x = func.coalesce(Response.score, 0.0)
-    rest = Attempt.score_points - func.coalesce(Response.points, 0.0)
-    sums = db.session.execute(
-        select(AttemptItem.assessment_item_id, func.count(), func.count(Response.id),
-               func.sum(x), func.sum(x * x), func.sum(rest), func.sum(rest * rest),
-               func.sum(x * rest))
-        .join(Attempt, Attempt.id == AttemptItem.attempt_id)
-        .outerjoin(Response, Response.attempt_item_id == AttemptItem.id)
-        .where(finished).group_by(AttemptItem.assessment_item_id))
-    for item_id, n, answered, sx, sxx, sr, srr, sxr in sums:
-        stat = items[item_id]
-        stat.answered = answered
-        stat.difficulty = sx / n if n else None
-        stat.discrimination = _pearson(n, sx, sxx, sr, srr, sxr)
-
-    chosen = dict(((item_id, option), count) for item_id, option, count in db.session.execute(
-        select(ResponseChoice.assessment_item_id, ResponseChoice.option_id, func.count())
-        .where(ResponseChoice.assessment_item_id.in_(list(items)))
-        .group_by(ResponseChoice.assessment_item_id, ResponseChoice.option_id)))
+    for row in db.session.scalars(select(ItemStatistic).where(
+            ItemStatistic.assessment_item_id.in_(list(items)))):
+        stat = items[row.assessment_item_id]
+        stat.answered = row.answered
+        stat.difficulty = row.sum_x / row.attempts if row.attempts else None
+        stat.discrimination = _pearson(row.attempts, row.sum_x, row.sum_xx, row.sum_r,
+                                       row.sum_rr, row.sum_xr)
+    chosen = {(row.assessment_item_id, row.option_id): row.chosen
+              for row in db.session.scalars(select(OptionStatistic).where(
+                  OptionStatistic.assessment_item_id.in_(list(items))))}
     for stat in items.values():
         stat.options = _options(stat.item, chosen)
     return VersionStats(version, attempts, passed, float(mean) if mean is not None else None,

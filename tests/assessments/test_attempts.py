@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lms.assessments.items import item_type
-from lms.assessments.models import Attempt, AttemptItem, Response, ResponseChoice
+from lms.assessments.models import Attempt, AttemptItem, OptionStatistic, Response
 from lms.assessments.service import (
     GRACE,
     NotEligible,
@@ -340,8 +340,8 @@ def test_submit_grades_each_response_and_the_attempt(frozen_clock, passed_events
     assert attempt.passed is False
     assert passed_events == []
 
-    choices = set(db.session.execute(select(ResponseChoice.assessment_item_id,
-                                            ResponseChoice.option_id)).tuples())
+    choices = {(row.assessment_item_id, row.option_id)
+               for row in db.session.scalars(select(OptionStatistic))}
     assert choices == {(single.item.id, correct_form(single.item)["choice"][0]),
                        (partial.item.id, right_options[0]),
                        (true_false.item.id, correct_form(true_false.item)["choice"][0])}
@@ -372,7 +372,7 @@ def test_passing_announces_it_once_however_often_submitted(client, frozen_clock,
                     if ai.item.item_type in ("single_choice", "multiple_response", "true_false")]
     expected_rows = sum(len(item_type(ai.item.item_type).chosen_options(
         ai.item.definition, ai.response.answer)) for ai in choice_items)
-    assert db.session.scalar(select(func.count()).select_from(ResponseChoice)) == expected_rows
+    assert db.session.scalar(select(func.sum(OptionStatistic.chosen))) == expected_rows
 
 
 def test_unanswered_attempt_scores_zero(client):
@@ -742,3 +742,34 @@ def test_a_track_built_around_a_check_completes_when_it_is_passed(client, frozen
                                   .where(LessonCompletion.user_id == person.id)))
     assert check.id in done
     assert track.current_version.courses[0].lessons[0].id not in done
+
+
+def test_item_statistics_follow_the_graded_attempts(client, frozen_clock):
+    """The running sums give the same numbers as computing them from the responses."""
+    import math
+
+    from lms.assessments.models import AssessmentVersion
+    from lms.assessments.stats import version_stats
+
+    scores = []
+    for wrong_from in (16, 9, 4):  # three people: strong, middling, weak
+        person = learner()
+        attempt = start_attempt(person, CHECK)
+        for attempt_item in attempt.items:
+            form = correct_form(attempt_item.item) if attempt_item.position < wrong_from \
+                else wrong_form(attempt_item.item)
+            save_answer(attempt, attempt_item.position, form)
+        submit(attempt)
+        scores.append({ai.assessment_item_id: (ai.response.score, ai.response.points)
+                       for ai in attempt.items} | {"total": attempt.score_points})
+    version = db.session.get(AssessmentVersion, current_version(CHECK).id)
+    stats = {s.item.id: s for s in version_stats(version).items}
+    for item_id, stat in stats.items():
+        xs = [person[item_id][0] for person in scores]
+        rs = [person["total"] - person[item_id][1] for person in scores]
+        assert stat.difficulty == pytest.approx(sum(xs) / 3)
+        mean_x, mean_r = sum(xs) / 3, sum(rs) / 3
+        spread = math.sqrt(sum((x - mean_x) ** 2 for x in xs) * sum((r - mean_r) ** 2 for r in rs))
+        expected = (sum((x - mean_x) * (r - mean_r) for x, r in zip(xs, rs, strict=True))
+                    / spread) if spread else None
+        assert stat.discrimination == (pytest.approx(expected) if expected is not None else None)
