@@ -200,8 +200,10 @@ class TrueFalse(ItemType):
         return [answer["choice"]] if answer.get("choice") else []
 
     def review(self, definition, answer):
+        wrong = answer is not None and self.score(definition, answer) < 1
         return {"explanation": definition.get("explanation", ""),
-                "correct_answer": "True" if definition["answer"] else "False"}
+                "correct_answer": "True" if definition["answer"] else "False",
+                "feedback": definition.get("feedback", "") if wrong else ""}
 
 
 class Numeric(ItemType):
