@@ -83,8 +83,9 @@ def _question_context(attempt: Attempt, attempt_item: AttemptItem, answered: set
 def question(public_id: str, position: int):
     attempt = _own(public_id)
     if attempt.finished:
-        # An answer that arrives after the deadline finds the attempt already finalised.
-        late = request.method == "POST" and attempt.status == "expired"
+        # Whoever arrives after the deadline (a late answer, the timer's reload) finds the
+        # attempt already finalised: say that time ran out, not just "submitted".
+        late = attempt.status == "expired"
         error = service.TimeUp("Time is up. Your attempt was submitted with the answers saved "
                                "before the deadline.") if late else \
             service.Conflict("This attempt is already submitted.")

@@ -4,6 +4,9 @@ Every test in this folder gets the `e2e` marker, so `pytest -m "not e2e"` leaves
 One server (fresh SQLite database, synced content, demo data) and one browser serve the
 whole session; each test gets its own browser context, so no cookies leak between tests.
 A full-page screenshot of every page a test opened lands in test-results/e2e/.
+
+The server syncs a copy of content/ with the files under extra_content/ added (a one-minute
+exam for the time-limit test), so the shipped content stays exactly as it is.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = PROJECT_ROOT / "test-results" / "e2e"
 E2E_DIR = Path(__file__).resolve().parent
+EXTRA_CONTENT = E2E_DIR / "extra_content"  # laid over a copy of content/ for the served app
 SERVER_START_TIMEOUT = 30.0
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -98,7 +102,16 @@ def live_database(live_instance) -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_server(live_instance, live_database) -> Iterator[str]:
+def live_content(tmp_path_factory) -> Path:
+    """A copy of content/ plus the test-only files in extra_content/ (say a 1-minute exam)."""
+    root = tmp_path_factory.mktemp("e2e-content") / "content"
+    shutil.copytree(PROJECT_ROOT / "content", root)
+    shutil.copytree(EXTRA_CONTENT, root, dirs_exist_ok=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def live_server(live_instance, live_database, live_content) -> Iterator[str]:
     """Migrate, sync content, load demo data, then serve the app; yield its base URL."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -114,6 +127,7 @@ def live_server(live_instance, live_database) -> Iterator[str]:
         "LMS_DATABASE_URL": f"sqlite:///{live_database}",
         "LMS_SECRET_KEY": "e2e",
         "LMS_BASE_URL": base_url,
+        "LMS_CONTENT_PATH": str(live_content),
         "PYTHONUNBUFFERED": "1",
     })
     for args in (["db", "upgrade"], ["content", "sync"], ["demo"]):
@@ -199,13 +213,16 @@ def browser(chromium_path):
 
 @pytest.fixture
 def new_page(request, browser, live_server):
-    """Factory: each call opens a page in a fresh browser context (no shared cookies)."""
+    """Factory: each call opens a page in a fresh browser context (no shared cookies).
+
+    Keyword arguments go to `browser.new_context`, say `java_script_enabled=False`.
+    """
     contexts = []
     pages = []
 
-    def open_page():
-        context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                      base_url=live_server)
+    def open_page(**options):
+        context = browser.new_context(**{"viewport": {"width": 1280, "height": 900},
+                                         "base_url": live_server, **options})
         context.set_default_timeout(10_000)
         contexts.append(context)
         pages.append(context.new_page())
@@ -216,6 +233,8 @@ def new_page(request, browser, live_server):
     name = re.sub(r"[^\w.-]+", "_", request.node.name)
     for number, page in enumerate(pages, start=1):
         suffix = "" if number == 1 else f"-{number}"
+        if page.is_closed():  # the test closed it on purpose (say, to leave an exam)
+            continue
         try:
             page.screenshot(path=str(SCREENSHOTS / f"{name}{suffix}.png"), full_page=True)
         except Exception as error:  # a screenshot must never hide the test's own result

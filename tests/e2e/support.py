@@ -1,4 +1,4 @@
-"""Helpers shared by the browser tests: signing in, reading the outbox."""
+"""Helpers shared by the browser tests: signing in, reading the outbox and the database."""
 
 from __future__ import annotations
 
@@ -7,6 +7,16 @@ import sqlite3
 from pathlib import Path
 
 DEMO_PASSWORD = "demo-password"  # lms.demo.DEMO_PASSWORD
+
+
+def query(database: Path, sql: str, params: tuple = ()) -> list[dict]:
+    """Rows of a read-only query against the served app's SQLite file, as dicts."""
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+    try:
+        connection.row_factory = sqlite3.Row
+        return [dict(row) for row in connection.execute(sql, params).fetchall()]
+    finally:
+        connection.close()
 
 
 def newest_message(database: Path, address: str) -> dict | None:
