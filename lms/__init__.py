@@ -21,6 +21,13 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(Path(__file__).parent / "static"),
     )
     app.config.update(config)
+    if app.config.get("PROXY_HOPS"):
+        # Behind a reverse proxy the client's address (for sign-in throttling) and scheme
+        # come from X-Forwarded-* headers, trusted for this many proxies only.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from lms.extensions import csrf, db, login_manager, migrate

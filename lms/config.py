@@ -51,6 +51,7 @@ def load_config(overrides: dict | None = None) -> dict:
         # Login throttling: this many failures inside the window locks the email / address.
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_FAILURE_WINDOW_MINUTES": int(_env("LOGIN_FAILURE_WINDOW_MINUTES", "15")),
+        "PROXY_HOPS": int(_env("PROXY_HOPS", "0")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -75,6 +75,6 @@ def assign(user: User, track: Track, **fields) -> Assignment:
 def login(client: FlaskClient, user: User) -> FlaskClient:
     """Sign in without the password round trip (argon2 is slow on purpose)."""
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = user.get_id()
         session["_fresh"] = True
     return client

@@ -20,7 +20,7 @@ from lms.accounts.models import (
     User,
 )
 from lms.accounts.passwords import check_policy, hash_password, verify_password
-from lms.core import clock, events, mail, tokens
+from lms.core import clock, events, mail, settings, tokens
 from lms.core.errors import Conflict, Invalid, NotFound, PermissionDenied, TooManyRequests
 from lms.extensions import db
 
@@ -141,9 +141,16 @@ def create_user(*, email: str, full_name: str, role: str, organisation_id: int |
     return user
 
 
-def update_user(user_id: int, **fields) -> User:
-    """Change a person's name, role, organisation, job role or active flag (vendor admin)."""
+def update_user(user_id: int, *, actor: User | None = None, **fields) -> User:
+    """Change a person's name, role, organisation, job role or active flag.
+
+    With an `actor`, nobody can lock themself out: no demoting or deactivating oneself.
+    """
     user = _get_user(user_id)
+    if actor is not None and actor.id == user.id and (
+            fields.get("active", True) is False or fields.get("role", user.role) != user.role):
+        raise Invalid("You cannot change your own role or deactivate yourself.",
+                      field="active" if fields.get("active", True) is False else "role")
     before = {key: getattr(user, key) for key in fields}
     if "full_name" in fields:
         if not (fields["full_name"] or "").strip():
@@ -176,9 +183,7 @@ def change_job_role(user_id: int, job_role: str) -> User:
 
 
 def set_active(user_id: int, active: bool, *, actor: User) -> User:
-    if user_id == actor.id and not active:
-        raise Invalid("You cannot deactivate your own account.", field="active")
-    return update_user(user_id, active=active)
+    return update_user(user_id, actor=actor, active=active)
 
 
 def set_password(user_id: int, password: str) -> User:
@@ -197,11 +202,23 @@ def _get_user(user_id: int) -> User:
 
 # --- invitations ---------------------------------------------------------------------------
 
-def invite_user(*, organisation_id: int, email: str, full_name: str, job_role: str,
-                role: str = "learner", invited_by: User) -> tuple[User, str]:
-    """Create the person (without a password) and mail them a link to set one."""
-    if role not in PARTNER_ROLES:
-        raise Invalid("Invitations are for partner staff.", field="role")
+def invite_user(*, organisation_id: int | None, email: str, full_name: str,
+                job_role: str | None, role: str = "learner", invited_by: User
+                ) -> tuple[User, str]:
+    """Create the person (without a password) and mail them a link to set one.
+
+    Partner staff need their organisation; vendor staff (created by a vendor admin) none.
+    """
+    if role not in PARTNER_ROLES and invited_by.role != "vendor_admin":
+        raise PermissionDenied("Only vendor admins add vendor staff.")
+    existing = get_user_by_email(email) if email else None
+    if existing is not None and invited_by.role == "partner_admin":
+        # Say no more than needed: the address may belong to another partner's staff.
+        same_team = existing.organisation_id == invited_by.organisation_id
+        raise Conflict("This person is already on your team." if same_team else
+                       "This address cannot be invited. If the person has moved from another "
+                       "partner, ask the vendor's partner team to move their account.",
+                       field="email")
     user = create_user(email=email, full_name=full_name, role=role,
                        organisation_id=organisation_id, job_role=job_role)
     secret = _issue_invitation(user, invited_by)
@@ -227,8 +244,9 @@ def _issue_invitation(user: User, invited_by: User) -> str:
     db.session.add(Invitation(token_hash=token_hash, user_id=user.id, invited_by_id=invited_by.id,
                               expires_at=clock.now() + ttl))
     organisation = user.organisation
-    mail.send(user.email, f"You are invited to the {organisation.name} partner academy",
-              "invitation", user=user, inviter=invited_by, organisation=organisation,
+    team = organisation.name if organisation else settings.get("vendor_name")
+    mail.send(user.email, f"You are invited to the {team} partner academy", "invitation",
+              sensitive=True, user=user, inviter=invited_by, team=team,
               link=f"{current_app.config['BASE_URL']}/invitations/{secret}",
               expires_days=ttl.days)
     db.session.flush()
@@ -272,7 +290,8 @@ def request_password_reset(email: str) -> None:
     ttl = timedelta(minutes=current_app.config["PASSWORD_RESET_TTL_MINUTES"])
     db.session.add(PasswordReset(token_hash=token_hash, user_id=user.id,
                                  expires_at=clock.now() + ttl))
-    mail.send(user.email, "Reset your partner academy password", "password_reset", user=user,
+    mail.send(user.email, "Reset your partner academy password", "password_reset",
+              sensitive=True, user=user,
               link=f"{current_app.config['BASE_URL']}/password/reset/{secret}",
               expires_minutes=int(ttl.total_seconds() // 60))
     db.session.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
@@ -16,7 +18,7 @@ from lms.accounts.forms import (
 )
 from lms.accounts.models import ROLE_LABELS, ROLES, Organisation, User
 from lms.core.auth import require_role
-from lms.core.errors import DomainError, Invalid
+from lms.core.errors import DomainError
 from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
 from lms.extensions import db, login_manager
@@ -25,10 +27,13 @@ bp = Blueprint("accounts", __name__)
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    """Deactivated people lose their session on the next request."""
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+def _load_user(session_id: str) -> User | None:
+    """Deactivated people, and sessions from before a password change, are signed out."""
+    user_id, _, stamp = session_id.partition(":")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not user.active or stamp != user.session_stamp:
+        return None
+    return user
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _choices(kind: str) -> list:
@@ -70,8 +75,15 @@ def login():
 
 
 def _safe_next() -> str | None:
+    """A local path to return to after sign-in, or None: never another host."""
     target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else None
+    # Browsers drop tabs and newlines and read "\\" as "/", so "/\t/evil" means "//evil".
+    cleaned = "".join(ch for ch in target if ch.isprintable() and not ch.isspace())
+    cleaned = cleaned.replace("\\", "/")
+    parts = urlsplit(cleaned)
+    if not cleaned.startswith("/") or cleaned.startswith("//") or parts.scheme or parts.netloc:
+        return None
+    return cleaned
 
 
 @bp.route("/logout", methods=["POST"])
@@ -233,24 +245,16 @@ def new_user():
     form = _user_form()
     if form.validate_on_submit():
         try:
-            if form.role.data in ("learner", "partner_admin"):
-                if not form.organisation_id.data:
-                    raise Invalid("Partner staff must belong to an organisation.",
-                                          field="organisation_id")
-                user, _ = service.invite_user(
-                    organisation_id=form.organisation_id.data, email=form.email.data,
-                    full_name=form.full_name.data, job_role=form.job_role.data,
-                    role=form.role.data, invited_by=current_user)
-            else:
-                user = service.create_user(email=form.email.data, full_name=form.full_name.data,
-                                           role=form.role.data, job_role=form.job_role.data)
-                service.request_password_reset(user.email)
+            user, _ = service.invite_user(
+                organisation_id=form.organisation_id.data, email=form.email.data,
+                full_name=form.full_name.data, job_role=form.job_role.data or None,
+                role=form.role.data, invited_by=current_user)
         except DomainError as error:
             db.session.rollback()
             attach_error(form, error)
             return render_template("admin/user_form.html", form=form, user=None), error.status
         commit()
-        flash(f"{user.full_name} created; a link to set a password was emailed.", "success")
+        flash(f"{user.full_name} invited: a link to set a password was emailed.", "success")
         return redirect(url_for("admin.users"))
     status = 422 if form.errors else 200
     return render_template("admin/user_form.html", form=form, user=None), status
@@ -261,16 +265,12 @@ def new_user():
 def edit_user(user_id: int):
     user = scoping.get_user_for(current_user, user_id)
     form = _user_form(user)
-    if request.method == "GET":
-        form.email.data = user.email
+    form.email.data = user.email  # shown, never changed here: it is the sign-in
+    form.email.render_kw = {"readonly": True}
     if form.validate_on_submit():
         try:
-            if form.email.data.strip().lower() != user.email:
-                raise Invalid("Email addresses cannot be changed here.", field="email")
-            if user.id == current_user.id and (not form.active.data
-                                               or form.role.data != user.role):
-                raise Invalid("You cannot demote or deactivate yourself.", field="role")
-            service.update_user(user.id, full_name=form.full_name.data, role=form.role.data,
+            service.update_user(user.id, actor=current_user, full_name=form.full_name.data,
+                                role=form.role.data,
                                 organisation_id=form.organisation_id.data,
                                 job_role=form.job_role.data or None, active=form.active.data)
         except DomainError as error:

@@ -62,9 +62,18 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
+def _rollback() -> None:
+    """An error page must render even when the failed request left a broken transaction;
+    nothing half-written survives an error anyway."""
+    from lms.extensions import db
+
+    db.session.rollback()
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
+        _rollback()
         if wants_json():
             return error.to_dict(), error.status
         return (
@@ -75,6 +84,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
+        _rollback()
         if wants_json():
             return {"error": error.name, "message": error.description}, error.code
         return (
@@ -82,3 +92,13 @@ def register_error_handlers(app: Flask) -> None:
                             message=error.description, reasons=[]),
             error.code,
         )
+
+    @app.errorhandler(500)
+    def _server_error(error):
+        _rollback()
+        if wants_json():
+            return {"error": "Internal Server Error",
+                    "message": "Something went wrong on our side."}, 500
+        return render_template("errors/error.html", status=500, title="Something went wrong",
+                               message="Something went wrong on our side. Please try again.",
+                               reasons=[]), 500

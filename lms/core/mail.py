@@ -6,6 +6,7 @@ nothing); `deliver_pending()` runs after commit and hands messages to SMTP.
 
 from __future__ import annotations
 
+import re
 import smtplib
 from datetime import datetime
 from email.message import EmailMessage
@@ -31,12 +32,17 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Carries a sign-in secret (invitation, password reset): redacted once delivered, and
+    # its body is not shown in the outbox when mail really goes out.
+    sensitive: Mapped[bool] = mapped_column(default=False)
 
 
-def send(to: str, subject: str, template: str, **context) -> OutboxMessage:
+def send(to: str, subject: str, template: str, *, sensitive: bool = False,
+         **context) -> OutboxMessage:
     """Render `templates/emails/<template>.txt` and queue it in the outbox."""
     body = render_template(f"emails/{template}.txt", **context)
-    message = OutboxMessage(to_address=to, subject=subject, body_text=body, template=template)
+    message = OutboxMessage(to_address=to, subject=subject, body_text=body, template=template,
+                            sensitive=sensitive)
     db.session.add(message)
     db.session.flush()
     jobs.enqueue(deliver_pending)
@@ -55,7 +61,16 @@ def deliver_pending(limit: int = 100) -> int:
     if not pending:
         return 0
     sent = 0
-    with _connect(smtp_url) as smtp:
+    try:
+        smtp = _connect(smtp_url)
+    except (OSError, smtplib.SMTPException) as error:
+        # The action that queued the mail has committed; a mail server that is down must
+        # not turn it into an error page. `lms tick` tries again.
+        current_app.logger.warning("SMTP unavailable, %d message(s) wait: %s", len(pending), error)
+        for message in pending:
+            message.last_error = f"SMTP unavailable: {error}"
+        return 0
+    with smtp:
         for message in pending:
             email = EmailMessage()
             email["From"] = current_app.config["MAIL_FROM"]
@@ -64,13 +79,24 @@ def deliver_pending(limit: int = 100) -> int:
             email.set_content(message.body_text)
             try:
                 smtp.send_message(email)
-            except smtplib.SMTPException as error:
+            except (OSError, smtplib.SMTPException) as error:
                 message.last_error = str(error)
                 continue
             message.sent_at = clock.now()
             message.last_error = None
+            if message.sensitive:
+                message.body_text = redact(message.body_text)
             sent += 1
     return sent
+
+
+# token_urlsafe(32): the secrets in invitation and reset links.
+_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
+
+
+def redact(text: str) -> str:
+    """The body without the link secrets, as kept once the message is delivered."""
+    return _TOKEN.sub("[link removed after sending]", text)
 
 
 def _connect(smtp_url: str) -> smtplib.SMTP:

@@ -8,6 +8,7 @@ from flask import Flask, request
 from flask_login import current_user
 
 from lms.core import clock, markdown, settings
+from lms.core.errors import Invalid
 from lms.core.markdown import render as render_markdown
 from lms.core.numbers import format_number
 from lms.extensions import login_manager
@@ -48,6 +49,13 @@ def init_app(app: Flask) -> None:
     def _globals():
         return {"now": clock.now(), "current_user": current_user,
                 "vendor_name": settings.get("vendor_name")}
+
+    @app.before_request
+    def _refuse_nul_characters():
+        # PostgreSQL cannot store NUL in text; say so instead of failing mid-request.
+        for name, value in request.form.items(multi=True):
+            if "\x00" in value:
+                raise Invalid("Text cannot contain NUL characters.", field=name)
 
     @app.after_request
     def _security_headers(response):

@@ -72,7 +72,7 @@ def test_partner_admin_invites_and_the_form_keeps_input_on_error(client):
         "role": "learner"})
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert "already has an account" in page and 'value="Tina Taken"' in page
+    assert "already on your team" in page and 'value="Tina Taken"' in page
     assert _count(OutboxMessage) == 0
 
     response = client.post(f"/organisations/{organisation.id}/staff/invite", data={
@@ -132,7 +132,8 @@ def test_vendor_admin_edits_a_person_and_creates_vendor_staff(client):
     vera = accounts.get_user_by_email("vera@vendor.example")
     assert vera.role == "author" and vera.organisation_id is None
     assert db.session.scalar(select(OutboxMessage.subject).where(
-        OutboxMessage.to_address == "vera@vendor.example")) == "Reset your partner academy password"
+        OutboxMessage.to_address == "vera@vendor.example")) == \
+        "You are invited to the Kestrel Security partner academy"
 
 
 def test_partner_staff_need_an_organisation(client):
@@ -153,3 +154,46 @@ def test_outbox_is_visible_to_vendor_admins(client):
     login(client, make_user(role="vendor_admin"))
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert "o@example.com" in page and "recorded but not sent" in page
+
+
+def test_inviting_another_partners_person_reveals_nothing_about_them(client):
+    other = make_organisation("Other Partner")
+    make_user(other, email="someone@other.example", full_name="Secret Person")
+    organisation = make_organisation()
+    login(client, make_user(organisation, role="partner_admin"))
+    response = client.post(f"/organisations/{organisation.id}/staff/invite", data={
+        "full_name": "Someone", "email": "someone@other.example", "job_role": "sales",
+        "role": "learner"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409 and "cannot be invited" in page
+    assert "Other Partner" not in page and "Secret Person" not in page
+
+
+def test_vendor_admin_cannot_demote_or_deactivate_themself(client):
+    vendor = make_user(role="vendor_admin")
+    login(client, vendor)
+    response = client.post(f"/admin/users/{vendor.id}/edit", data={
+        "full_name": vendor.full_name, "email": vendor.email, "role": "author",
+        "organisation_id": "", "job_role": ""})
+    assert response.status_code == 422
+    assert "cannot change your own role" in response.get_data(as_text=True)
+    assert db.session.get(User, vendor.id).role == "vendor_admin"
+
+
+def test_a_password_change_signs_out_other_sessions(client, app):
+    learner = make_user(make_organisation(), password="first-password-1")
+    login(client, learner)
+    assert client.get("/learning").status_code == 200
+    accounts.set_password(learner.id, "second-password-2")
+    assert client.get("/learning").status_code == 302  # back to sign-in
+
+
+def test_nul_characters_are_refused_with_a_message(client):
+    organisation = make_organisation()
+    login(client, make_user(organisation, role="partner_admin"))
+    response = client.post(f"/organisations/{organisation.id}/staff/invite", data={
+        "full_name": "Nul\x00Name", "email": "nul@example.com", "job_role": "sales",
+        "role": "learner"})
+    assert response.status_code == 422
+    assert "NUL" in response.get_data(as_text=True)
+    assert accounts.get_user_by_email("nul@example.com") is None

@@ -170,3 +170,14 @@ def test_short_password_is_refused_next_to_the_field(client):
     link = _last_link("s@example.com", "invitations")
     response = client.post(link, data={"password": "short", "confirm": "short"})
     assert "Use at least 10 characters." in response.get_data(as_text=True)
+
+
+def test_sign_in_returns_only_to_local_pages(client):
+    make_user(make_organisation(), email="ana@example.com", password=PASSWORD)
+    for target, expected in [("/tracks/x", "/tracks/x"), ("//evil.example/", "/"),
+                             ("/\t/evil.example/", "/"), ("/\\evil.example", "/"),
+                             ("https://evil.example/", "/"), ("javascript:alert(1)", "/")]:
+        client.post("/logout")
+        response = client.post(f"/login?next={target}",
+                               data={"email": "ana@example.com", "password": PASSWORD})
+        assert response.headers["Location"] == expected, target

@@ -30,6 +30,7 @@ from tests.assessments.support import (
     attempt_by_public_id,
     correct_form,
     current_version,
+    ready_for_the_check,
 )
 from tests.factories import login, make_organisation, make_user
 
@@ -43,10 +44,16 @@ class Person:
 
     def __init__(self, user):
         self.id = user.id
+        self._session_id = user.get_id()
+
+    def get_id(self) -> str:
+        return self._session_id
 
 
 def make_learner() -> Person:
-    person = Person(make_user(make_organisation(), job_role="presales"))
+    user = make_user(make_organisation(), job_role="presales")
+    ready_for_the_check(user)
+    person = Person(user)
     commit()
     return person
 
