@@ -312,7 +312,7 @@ class Ordering(ItemType):
         positions = {}
         for entry_id in ids:
             value = unicodedata.normalize("NFKC", _first(data, f"pos-{entry_id}"))
-            if not value.isdecimal() or not 1 <= int(value) <= len(ids):
+            if not value.isdecimal() or len(value) > 2 or not 1 <= int(value) <= len(ids):
                 raise Invalid("Give every entry a position.", field=f"pos-{entry_id}")
             positions[entry_id] = int(value)
         if sorted(positions.values()) != list(range(1, len(ids) + 1)):

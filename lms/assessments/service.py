@@ -26,6 +26,7 @@ from lms.assessments.models import (
     OptionStatistic,
     Response,
 )
+from lms.catalog.service import knowledge_check_blocker
 from lms.core import clock, events
 from lms.core.errors import Conflict, NotFound, PermissionDenied
 from lms.core.upsert import insert_or_add
@@ -101,6 +102,8 @@ def standing(user: User, assessment: Assessment) -> Standing:
         reason = f"You passed on {passed.submitted_at:%d %b %Y} with {passed.percent:.0f}%."
     elif left == 0:
         reason = f"You have used all {version.max_attempts} attempts."
+    elif open_attempt is None and (blocker := knowledge_check_blocker(user, assessment.slug)):
+        reason = blocker
     elif finished and version.cooldown_hours:
         next_allowed = finished[-1].submitted_at + timedelta(hours=version.cooldown_hours)
         if next_allowed > clock.now():
@@ -213,6 +216,9 @@ def save_answer(attempt: Attempt, position: int, data) -> Response:
 
 
 def _require_open(attempt: Attempt) -> None:
+    # Lock the row and re-read its status: a submit running at the same moment either
+    # finished first (we see it closed) or waits until this answer is in.
+    db.session.refresh(attempt, with_for_update=True)
     if attempt.status != "in_progress":
         raise Conflict("This attempt is already submitted; answers can no longer change.")
     if attempt.deadline_at is not None and clock.now() > attempt.deadline_at + GRACE:

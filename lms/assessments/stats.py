@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy import and_, case, func, select
 
 from lms.assessments.items import item_type
 from lms.assessments.models import (
@@ -76,11 +76,12 @@ def version_stats(version: AssessmentVersion) -> VersionStats:
     attempts, passed, mean = db.session.execute(
         select(func.count(), func.count().filter(Attempt.passed.is_(True)),
                func.avg(Attempt.percent)).where(finished)).one()
-    band = cast(Attempt.percent / 10, Integer)  # SQLite may lack floor(); percent >= 0
+    # 0-9 -> 0 ... 90-100 -> 9, spelled out: casts round on PostgreSQL and truncate on SQLite.
+    band = case(*[(Attempt.percent >= 10 * b, b) for b in range(9, 0, -1)], else_=0)
     distribution = [0] * 10
     for value, count in db.session.execute(
             select(band, func.count()).where(finished).group_by(band)):
-        distribution[min(9, int(value))] += count
+        distribution[int(value)] += count
 
     items = {item.id: ItemStat(item) for item in db.session.scalars(
         select(AssessmentItem).where(AssessmentItem.assessment_version_id == version.id)

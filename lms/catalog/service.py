@@ -122,3 +122,29 @@ def sync_content(path: str) -> sync.SyncReport:
     if changes.added or changes.removed:
         report.changed.append(f"assignments (+{changes.added}, -{changes.removed})")
     return report
+
+
+def knowledge_check_blocker(user: User, assessment_slug: str) -> str | None:
+    """Why this person may not take a knowledge check yet, or None if they may.
+
+    A check that no lesson points at is a stand-alone exam: no track rules apply. A check
+    inside a track opens with its lesson, so it cannot be used to jump the lesson order.
+    """
+    rows = db.session.execute(
+        select(Track, Lesson.slug).join(Lesson, Lesson.track_version_id == Track.current_version_id)
+        .where(Track.archived_at.is_(None), Lesson.assessment_slug == assessment_slug)).all()
+    if not rows:
+        return None
+    assigned = set(db.session.scalars(select(Assignment.track_id).where(
+        Assignment.user_id == user.id, Assignment.track_id.in_([t.id for t, _ in rows]))))
+    reasons = []
+    for track, lesson_slug in rows:
+        if track.id not in assigned:
+            continue
+        state = track_outline(user, track).state_of(lesson_slug)
+        if state.locked_reason is None:
+            return None
+        reasons.append(state.locked_reason + ".")
+    if reasons:
+        return reasons[0]
+    return "This knowledge check belongs to a track that is not assigned to you."

@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from lms.assessments.items import item_type
 from lms.assessments.models import Attempt, AttemptItem, OptionStatistic, Response
@@ -18,7 +18,7 @@ from lms.assessments.service import (
     start_attempt,
     submit,
 )
-from lms.catalog.models import Lesson, LessonCompletion, Track
+from lms.catalog.models import Assignment, Lesson, LessonCompletion, Track
 from lms.core import clock, events
 from lms.extensions import db
 from tests.assessments.support import (
@@ -31,13 +31,16 @@ from tests.assessments.support import (
     current_version,
     markdown_plain,
     plain,
+    ready_for_the_check,
     wrong_form,
 )
 from tests.factories import assign, login, make_organisation, make_track, make_user
 
 
 def learner(organisation=None):
-    return make_user(organisation or make_organisation(), job_role="presales")
+    person = make_user(organisation or make_organisation(), job_role="presales")
+    ready_for_the_check(person)
+    return person
 
 
 def start_via_web(client, slug=CHECK) -> Attempt:
@@ -773,3 +776,26 @@ def test_item_statistics_follow_the_graded_attempts(client, frozen_clock):
         expected = (sum((x - mean_x) * (r - mean_r) for x, r in zip(xs, rs, strict=True))
                     / spread) if spread else None
         assert stat.discrimination == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_a_knowledge_check_opens_with_its_lesson_not_before(client):
+    """The check inside a track cannot be used to jump the lesson order."""
+    person = make_user(make_organisation(), job_role="presales")
+    login(client, person)
+    page = client.get(f"/assessments/{CHECK}").get_data(as_text=True)
+    assert "Start attempt" not in page
+    assert "first." in page  # "Complete “…” first."
+    response = client.post(f"/assessments/{CHECK}/start", headers=JSON)
+    assert response.status_code == 409 and "first" in response.get_json()["message"]
+    assert db.session.scalar(select(func.count()).select_from(Attempt)) == 0
+
+    stranger = make_user(make_organisation(), job_role="sales")
+    db.session.execute(delete(Assignment).where(Assignment.user_id == stranger.id))
+    login(client, stranger)
+    response = client.post(f"/assessments/{CHECK}/start", headers=JSON)
+    assert response.status_code == 409
+    assert "not assigned to you" in response.get_json()["message"]
+
+    ready_for_the_check(person)
+    login(client, person)
+    assert client.post(f"/assessments/{CHECK}/start").status_code == 303
