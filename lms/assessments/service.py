@@ -282,7 +282,8 @@ def _grade(attempt: Attempt) -> None:
     attempt.percent = round(100 * total / attempt.max_points, 2) if attempt.max_points else 0.0
     attempt.passed = attempt.percent >= version.pass_mark
     db.session.flush()
-    _add_to_item_statistics(rows, total, chosen)
+    # The stored (rounded) total, as the migration's backfill uses: the sums agree exactly.
+    _add_to_item_statistics(rows, attempt.score_points, chosen)
     if attempt.passed:
         assessment = db.session.get(Assessment, attempt.assessment_id)
         events.assessment_passed.send(attempt.user_id, attempt_id=attempt.id,

@@ -15,8 +15,9 @@ def insert_or_add(model, rows: list[dict], keys: list[str], counters: list[str])
         from sqlalchemy.dialects.sqlite import insert
     # Sorted by key so concurrent writers lock rows in the same order (no deadlock).
     rows = sorted(rows, key=lambda row: tuple(row[key] for key in keys))
-    statement = insert(model).values(rows)
+    statement = insert(model)
     statement = statement.on_conflict_do_update(
         index_elements=keys,
         set_={name: getattr(model, name) + statement.excluded[name] for name in counters})
-    db.session.execute(statement)
+    # Rows as parameters, not inlined VALUES: the statement compiles once and is cached.
+    db.session.execute(statement, rows)
