@@ -1,6 +1,7 @@
 """`lms demo` and `lms users`, through the CLI as an operator runs them."""
 
 import contextvars
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -8,7 +9,11 @@ from sqlalchemy import func, select
 from lms import create_app
 from lms.accounts.models import Organisation, User
 from lms.accounts.passwords import verify_password
+from lms.assessments.models import Assessment, Attempt
 from lms.catalog.models import LessonCompletion
+from lms.core import clock
+from lms.core.db import UTCDateTime
+from lms.demo import EXAM, EXAM_CANDIDATES, candidate_names
 from lms.extensions import db
 
 
@@ -35,10 +40,48 @@ def test_demo_creates_the_documented_accounts_once(app):
     assert _count(Organisation) >= 3
     counts = (_count(User), _count(Organisation), _count(LessonCompletion))
     assert counts[2] > 0  # demo people have progress to look at
+    _check_demo_history()
 
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "already present" in again.output
     assert (_count(User), _count(Organisation), _count(LessonCompletion)) == counts
+
+
+# Dates that may lie ahead (deadlines, expiry): everything else is something that happened.
+FUTURE_ALLOWED = {"due_at", "expires_at", "deadline_at"}
+
+
+def _check_demo_history() -> None:
+    """No event in the demo is dated after now; candidates look like real people with
+    progress; the two accounts the browser tests use have not sat the exam."""
+    now = clock.now()
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, UTCDateTime) and column.name not in FUTURE_ALLOWED:
+                latest = db.session.scalar(select(func.max(column)))
+                assert latest is None or latest <= now, (table.name, column.name, latest)
+
+    names = candidate_names()
+    assert len(names) == len(set(names)) == EXAM_CANDIDATES
+    exam = db.session.scalar(select(Assessment).where(Assessment.slug == EXAM))
+    candidates = db.session.scalars(select(User).where(User.id.in_(
+        select(Attempt.user_id).where(Attempt.assessment_id == exam.id)))).all()
+    assert len(candidates) == EXAM_CANDIDATES + 2  # and Tom Hughes and Kenji Tanaka
+    emails = [user.email for user in candidates]
+    assert len(set(emails)) == len(emails)
+    for user in candidates:
+        first, last = user.full_name.lower().split(" ")[:2] if user.full_name.isascii() \
+            else ("", "")
+        if first:
+            assert re.fullmatch(rf"{first}\.{last}@[a-z]+\.example", user.email), user.email
+        assert not re.search(r"\d", user.email), user.email
+        done = db.session.scalar(select(func.count()).select_from(LessonCompletion)
+                                 .where(LessonCompletion.user_id == user.id))
+        assert done >= 8, (user.email, done)  # partner staff pages show real progress
+    for email in ("learner@northwind.example", "sofia.rossi@northwind.example"):
+        assert db.session.scalar(select(func.count()).select_from(Attempt).join(
+            User, User.id == Attempt.user_id).where(
+            User.email == email, Attempt.assessment_id == exam.id)) == 0, email
 
 
 def test_demo_refuses_production(tmp_path):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from lms.accounts.forms import EmptyForm
 from lms.accounts.models import PARTNER_ROLES
 from lms.assessments import service
 from lms.assessments.items import item_type
-from lms.assessments.models import Attempt, AttemptItem
+from lms.assessments.models import Assessment, Attempt, AttemptItem
 from lms.core import clock
 from lms.core.auth import require_role
 from lms.core.errors import DomainError, wants_json
@@ -99,6 +101,11 @@ def question(public_id: str, position: int):
         raise service.NotFound("This attempt has no such question.")
     if request.method == "POST":
         data = {key: request.form.getlist(key) for key in request.form if key != "csrf_token"}
+        if "go" in request.form and not wants_json() and _blank(data):
+            # A button (Previous, Save and review, Save and next, a question number) with
+            # nothing filled in: the learner is skipping or going back. Move on without
+            # saving, and without an error; an earlier answer to this question stands.
+            return redirect(_after_save(public_id, position, len(attempt.items)), code=303)
         try:
             service.save_answer(attempt, position, data)
         except service.TimeUp as error:
@@ -122,6 +129,12 @@ def question(public_id: str, position: int):
         return redirect(_after_save(public_id, position, len(attempt.items)), code=303)
     context = _question_context(attempt, attempt_item, service.answered_positions(attempt))
     return render_template("assessments/question.html", **context)
+
+
+def _blank(data: dict[str, list[str]]) -> bool:
+    """No answer field filled in at all (a half-done ordering or matching is not blank)."""
+    return not any(value.strip() for key, values in data.items() if key != "go"
+                   for value in values)
 
 
 def _after_save(public_id: str, position: int, total: int) -> str:
@@ -163,25 +176,54 @@ def result(public_id: str):
     attempt = _own(public_id)
     if not attempt.finished:
         return redirect(url_for("assessments.resume", public_id=public_id))
-    assessment = service.get_live_assessment(attempt.version.assessment.slug)
+    # The attempt's own assessment, archived or not: a result outlives its exam's content.
+    assessment = db.session.get(Assessment, attempt.assessment_id)
+    live = assessment.archived_at is None and assessment.current_version_id is not None
+    # Where the person stands (try again, attempts left) only means something while the
+    # assessment can still be taken.
+    state = service.standing(current_user, assessment) if live else None
+    history = state.attempts if state else service.history(current_user.id, assessment.id)
     show_feedback = service.feedback_allowed(attempt)
-    reviews = []
-    if show_feedback:
-        for attempt_item in attempt.items:
-            item = attempt_item.item
-            response = attempt_item.response
-            reviews.append({
-                "position": attempt_item.position, "item": item,
-                "public": item_type(item.item_type).public(item.definition,
-                                                           attempt_item.option_order),
-                "review": item_type(item.item_type).review(
-                    item.definition, response.answer if response else None),
-                "answer": response.answer if response else None,
-                "score": response.score if response else 0.0,
-            })
+    reviews = [_review(attempt_item) for attempt_item in _graded_items(attempt)] \
+        if show_feedback else []
     return render_template("assessments/result.html", attempt=attempt, version=attempt.version,
-                           assessment=assessment, state=service.standing(current_user, assessment),
+                           assessment=assessment, live=live, state=state, history=history,
                            show_feedback=show_feedback, reviews=reviews)
+
+
+def _graded_items(attempt: Attempt) -> list[AttemptItem]:
+    """The attempt's items with their question and response, in one query."""
+    return list(db.session.scalars(
+        select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
+        .options(joinedload(AttemptItem.item), joinedload(AttemptItem.response))
+        .order_by(AttemptItem.position)).unique())
+
+
+def _review(attempt_item: AttemptItem) -> dict:
+    """One graded item as the learner may see it once the feedback policy allows."""
+    item, response = attempt_item.item, attempt_item.response
+    kind = item_type(item.item_type)
+    public = kind.public(item.definition, attempt_item.option_order)
+    answer = response.answer if response else None
+    review = kind.review(item.definition, answer)
+    if answer and item.item_type == "ordering":
+        # The learner's order as texts, each marked right when it is in its place.
+        texts = {entry["id"]: entry["text"] for entry in public["entries"]}
+        correct = review.get("correct_order") or []
+        given = [texts.get(entry_id, "?") for entry_id in answer.get("order") or []]
+        review["your_order"] = [(text, index < len(correct) and text == correct[index])
+                                for index, text in enumerate(given)]
+    elif answer and item.item_type == "matching":
+        rights = {right["id"]: right["text"] for right in public["rights"]}
+        correct = dict(review.get("correct_pairs") or [])
+        matches = answer.get("matches") or {}
+        review["your_pairs"] = [
+            (left["text"], rights.get(matches.get(left["id"]), "—"),
+             rights.get(matches.get(left["id"])) == correct.get(left["text"]))
+            for left in public["lefts"]]
+    return {"position": attempt_item.position, "item": item, "public": public,
+            "review": review, "answer": answer,
+            "score": response.score if response and response.score is not None else 0.0}
 
 
 # --- lists and statistics --------------------------------------------------------------------

@@ -40,6 +40,23 @@ class TrackProgress:
     next_lesson_slug: str | None
     next_lesson_title: str | None
     locked_reason: str | None
+    # The latest version the person completed, and when (None when never completed).
+    completed_version: int | None = None
+    completed_version_at: datetime | None = None
+
+    @property
+    def lessons_to_review(self) -> int:
+        """Lessons a newer version added or changed since the track was completed.
+
+        The completion stays (it is history); these are what is left to catch up on.
+        """
+        if self.completed_at is None:
+            return 0
+        return max(0, self.total_lessons - self.done_lessons)
+
+    @property
+    def updated_since_completion(self) -> bool:
+        return self.lessons_to_review > 0
 
     @property
     def percent(self) -> int:
@@ -79,6 +96,22 @@ def _completed_tracks(user_id: int) -> dict[int, datetime]:
     return dict(rows.all())
 
 
+def _latest_completions(user_id: int) -> dict[int, tuple[int, datetime]]:
+    """track id -> (number, completed at) of the newest version the person completed.
+
+    One row per completed version: a handful per track, whatever the number of tracks.
+    """
+    latest: dict[int, tuple[int, datetime]] = {}
+    for track_id, number, completed_at in db.session.execute(
+        select(TrackCompletion.track_id, TrackVersion.number, TrackCompletion.completed_at)
+        .join(TrackVersion, TrackVersion.id == TrackCompletion.track_version_id)
+        .where(TrackCompletion.user_id == user_id)
+    ):
+        if track_id not in latest or number > latest[track_id][0]:
+            latest[track_id] = (number, completed_at)
+    return latest
+
+
 def prerequisite_reason(prerequisites: list[str], completed: dict[int, datetime],
                         tracks: dict[str, tuple[int, str]]) -> str | None:
     missing = [tracks[slug][1] for slug in prerequisites
@@ -109,10 +142,12 @@ def learner_tracks(user_id: int) -> list[TrackProgress]:
     ).all())
     next_lessons = _next_lessons(user_id, version_ids)
     completed = _completed_tracks(user_id)
+    latest = _latest_completions(user_id)
     tracks = _tracks_by_slug()
     result = []
     for assignment, track, version in rows:
         next_lesson = next_lessons.get(version.id)
+        completed_version, completed_version_at = latest.get(track.id, (None, None))
         result.append(TrackProgress(
             track_id=track.id, slug=track.slug, title=version.title, summary=version.summary,
             version_number=version.number, estimated_minutes=version.estimated_minutes,
@@ -122,10 +157,13 @@ def learner_tracks(user_id: int) -> list[TrackProgress]:
             next_lesson_slug=next_lesson[0] if next_lesson else None,
             next_lesson_title=next_lesson[1] if next_lesson else None,
             locked_reason=prerequisite_reason(track.prerequisites or [], completed, tracks),
+            completed_version=completed_version, completed_version_at=completed_version_at,
         ))
-    # Unfinished first (soonest due first), then completed; the order a learner works in.
-    result.sort(key=lambda p: (p.status == "completed", p.status == "locked",
-                               p.due_at is None, p.due_at or clock.now(), p.title))
+    # Unfinished first (soonest due first), then completed ones with lessons to catch up
+    # on, then the rest; the order a learner works in.
+    result.sort(key=lambda p: (p.status == "completed", not p.updated_since_completion,
+                               p.status == "locked", p.due_at is None,
+                               p.due_at or clock.now(), p.title))
     return result
 
 
@@ -175,6 +213,9 @@ class TrackOutline:
     locked_reason: str | None
     completed_at: datetime | None
     assignment: Assignment | None
+    # The latest version the person completed, and when (None when never completed).
+    completed_version: int | None = None
+    completed_version_at: datetime | None = None
 
     @property
     def lessons(self) -> list[LessonState]:
@@ -188,6 +229,17 @@ class TrackOutline:
     def percent(self) -> int:
         total = len(self.lessons)
         return round(100 * self.done_lessons / total) if total else 0
+
+    @property
+    def lessons_to_review(self) -> int:
+        """Lessons a newer version added or changed since the track was completed."""
+        if self.completed_at is None:
+            return 0
+        return len(self.lessons) - self.done_lessons
+
+    @property
+    def updated_since_completion(self) -> bool:
+        return self.lessons_to_review > 0
 
     def state_of(self, lesson_slug: str) -> LessonState:
         for state in self.lessons:
@@ -220,6 +272,8 @@ def track_outline(user: User, track: Track) -> TrackOutline:
         .where(Lesson.track_version_id == version.id, LessonCompletion.user_id == user.id)
     ).all())
     completed = _completed_tracks(user.id)
+    completed_version, completed_version_at = _latest_completions(user.id).get(
+        track.id, (None, None))
     track_lock = prerequisite_reason(track.prerequisites or [], completed, _tracks_by_slug())
     assignment = db.session.scalar(
         select(Assignment).where(Assignment.user_id == user.id, Assignment.track_id == track.id))
@@ -242,7 +296,8 @@ def track_outline(user: User, track: Track) -> TrackOutline:
             locked_reason=reason))
     return TrackOutline(track=track, version=version, courses=list(outlines.values()),
                         locked_reason=track_lock, completed_at=completed.get(track.id),
-                        assignment=assignment)
+                        assignment=assignment, completed_version=completed_version,
+                        completed_version_at=completed_version_at)
 
 
 # --- a partner's staff -----------------------------------------------------------------------

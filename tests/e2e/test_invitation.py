@@ -11,7 +11,7 @@ from tests.e2e.support import invitation_link, log_in
 
 ADMIN = "admin@northwind.example"
 STAFF_URL = re.compile(r"/organisations/\d+/staff$")
-DUPLICATE_MESSAGE = "Someone with that email address already has an account."
+DUPLICATE_MESSAGE = "This person is already on your team."
 
 
 def _open_invite_form(page) -> None:
