@@ -15,8 +15,9 @@ from flask import current_app
 from lms.assessments import loader as assessment_loader
 from lms.assessments import sync as assessment_sync
 from lms.catalog import assignments, loader, sync
-from lms.catalog.loader import ContentError, Program, compose, problem_at
+from lms.catalog.loader import Program
 from lms.core import jobs
+from lms.core.content_files import ContentError, compose, problem_at
 
 
 def load_all(path: str | Path) -> tuple[Program, assessment_loader.AssessmentProgram]:

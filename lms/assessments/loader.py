@@ -14,15 +14,8 @@ from typing import Annotated, Literal
 from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 
 from lms.assessments.items import REGISTRY, ItemError
-from lms.catalog.loader import (
-    SLUG_PATTERN,
-    Problem,
-    Strict,
-    compose,
-    display,
-    problem_at,
-    read_model,
-)
+from lms.catalog.loader import SLUG_PATTERN
+from lms.core.content_files import Problem, Strict, compose, display, problem_at, read_model
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=100)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]

@@ -15,7 +15,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import Field, PositiveInt, model_validator
+
+from lms.core.content_files import (  # noqa: F401  (ContentError, Problem: part of this API)
+    ContentError,
+    Problem,
+    Strict,
+    compose,
+    display,
+    problem_at,
+    read_model,
+)
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=100)]
@@ -26,18 +36,14 @@ TERM_SECTIONS = {"partner_types": "partner_type", "tiers": "tier", "regions": "r
 
 # --- file schemas --------------------------------------------------------------------------
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class TermIn(_Strict):
+class TermIn(Strict):
     # Limits of term.code / term.name in the database: longer ones are problems here,
     # not a database error halfway through a sync.
     code: Annotated[str, Field(pattern=SLUG_PATTERN, max_length=50)]
     name: Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class ProgramIn(_Strict):
+class ProgramIn(Strict):
     vendor: Text
     partner_types: list[TermIn] = Field(min_length=1)
     tiers: list[TermIn] = Field(min_length=1)
@@ -45,14 +51,14 @@ class ProgramIn(_Strict):
     job_roles: list[TermIn] = Field(min_length=1)
 
 
-class AudienceIn(_Strict):
+class AudienceIn(Strict):
     partner_types: list[str] = []
     tiers: list[str] = []
     regions: list[str] = []
     job_roles: list[str] = []
 
 
-class LessonIn(_Strict):
+class LessonIn(Strict):
     slug: Slug
     title: Text
     minutes: PositiveInt | None = None
@@ -68,14 +74,14 @@ class LessonIn(_Strict):
         return self
 
 
-class CourseIn(_Strict):
+class CourseIn(Strict):
     slug: Slug
     title: Text
     summary: str = ""
     lessons: list[LessonIn] = Field(min_length=1)
 
 
-class TrackIn(_Strict):
+class TrackIn(Strict):
     slug: Slug
     title: Text
     summary: Annotated[str, Field(min_length=1)]
@@ -89,23 +95,6 @@ class TrackIn(_Strict):
 
 
 # --- loaded program ------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.field}: {self.message}"
-
-
-class ContentError(Exception):
-    def __init__(self, problems: list[Problem]):
-        super().__init__(f"{len(problems)} problem(s) in content")
-        self.problems = problems
-
 
 @dataclass
 class LoadedFile:
@@ -189,18 +178,18 @@ def load(root: str | os.PathLike) -> Program:
     root = Path(root)
     problems: list[Problem] = []
     if not root.is_dir():
-        raise ContentError([Problem(_display(root), 0, "(path)", "content folder not found")])
+        raise ContentError([Problem(display(root), 0, "(path)", "content folder not found")])
 
     program_path = root / "program.yml"
-    program_spec = _read(program_path, ProgramIn, problems)
+    program_spec = read_model(program_path, ProgramIn, problems)
     terms: dict[str, list[TermIn]] = {}
     if program_spec is not None:
-        node = _compose(program_path)
+        node = compose(program_path)
         for section, kind in TERM_SECTIONS.items():
             seen: set[str] = set()
             for index, term in enumerate(getattr(program_spec, section)):
                 if term.code in seen:
-                    problems.append(_problem(program_path, node, (section, index, "code"),
+                    problems.append(problem_at(program_path, node, (section, index, "code"),
                                              f"duplicate code '{term.code}'"))
                 seen.add(term.code)
             terms[kind] = getattr(program_spec, section)
@@ -211,83 +200,39 @@ def load(root: str | os.PathLike) -> Program:
     # A folder without track.yml (say, a misnamed track.yaml) would otherwise be archived.
     for folder in track_dirs:
         if not (folder / "track.yml").is_file():
-            problems.append(Problem(_display(folder / "track.yml"), 0, "(file)",
+            problems.append(Problem(display(folder / "track.yml"), 0, "(file)",
                                     "file not found: every folder in tracks/ holds a track.yml"))
     track_files = [folder / "track.yml" for folder in track_dirs
                    if (folder / "track.yml").is_file()]
     first_seen: dict[str, Path] = {}
     invalid_slugs: set[str] = set()
     for track_path in track_files:
-        spec = _read(track_path, TrackIn, problems)
+        spec = read_model(track_path, TrackIn, problems)
         if spec is None:
             # Its problems are reported; other tracks' prerequisites on it are not "unknown".
             invalid_slugs.add(_raw_slug(track_path))
             continue
-        node = _compose(track_path)
+        node = compose(track_path)
         before = len(problems)
         if spec.slug in first_seen:
-            problems.append(_problem(track_path, node, ("slug",),
+            problems.append(problem_at(track_path, node, ("slug",),
                                      f"duplicate track slug '{spec.slug}' "
-                                     f"(also in {_display(first_seen[spec.slug])})"))
+                                     f"(also in {display(first_seen[spec.slug])})"))
         else:
             first_seen[spec.slug] = track_path
         if terms:
             _check_audience(track_path, node, spec, terms, problems)
         courses = _load_courses(track_path, node, spec, problems)
         if len(problems) == before:
-            tracks.append(LoadedTrack(source=_display(track_path), spec=spec, courses=courses))
+            tracks.append(LoadedTrack(source=display(track_path), spec=spec, courses=courses))
         else:
             # Keep the slug known so other tracks' prerequisites don't report it missing.
-            tracks.append(LoadedTrack(source=_display(track_path), spec=spec, courses=[]))
+            tracks.append(LoadedTrack(source=display(track_path), spec=spec, courses=[]))
 
     _check_prerequisites(tracks, problems, invalid_slugs)
     if problems:
         raise ContentError(problems)
     return Program(root=root, vendor=program_spec.vendor, terms=terms, tracks=tracks)
-
-
-def _read(path: Path, schema: type[BaseModel], problems: list[Problem]):
-    if not path.is_file():
-        problems.append(Problem(_display(path), 0, "(file)", "file not found"))
-        return None
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        problems.append(Problem(_display(path), 0, "(file)", "not UTF-8 text"))
-        return None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        reason = getattr(error, "problem", None) or str(error)
-        problems.append(Problem(_display(path), line, "(yaml)", f"not valid YAML: {reason}"))
-        return None
-    if not isinstance(data, dict):
-        problems.append(Problem(_display(path), 1, "(file)", "expected a mapping of fields"))
-        return None
-    try:
-        return schema.model_validate(data)
-    except ValidationError as error:
-        node = _compose(path)
-        for detail in error.errors():
-            loc = tuple(part for part in detail["loc"] if not isinstance(part, str)
-                        or not part.startswith(("function-", "[")))
-            problems.append(_problem(path, node, loc, _message(detail)))
-        return None
-
-
-def _message(detail: dict) -> str:
-    kind, message = detail["type"], detail["msg"]
-    if kind == "value_error":  # our own validators: the message without "Value error, "
-        return str(detail["ctx"]["error"])
-    if kind == "missing":
-        return "this field is required"
-    if kind == "extra_forbidden":
-        return "unknown field (check the spelling against docs/content-format.md)"
-    if kind == "string_pattern_mismatch":
-        if "https" in str(detail.get("ctx", {}).get("pattern", "")):
-            return "must be an https:// link"
-        return "use lowercase letters, digits and dashes (like 'sales-foundations')"
-    return message[0].lower() + message[1:] if message else kind
 
 
 def _check_audience(path: Path, node, spec: TrackIn, terms: dict, problems: list[Problem]):
@@ -296,7 +241,7 @@ def _check_audience(path: Path, node, spec: TrackIn, terms: dict, problems: list
         for index, code in enumerate(getattr(spec.audience, section)):
             if code not in known:
                 label = kind.replace("_", " ")
-                problems.append(_problem(path, node, ("audience", section, index),
+                problems.append(problem_at(path, node, ("audience", section, index),
                                          f"unknown {label} '{code}' (known: {', '.join(known)})"))
 
 
@@ -307,14 +252,14 @@ def _load_courses(path: Path, node, spec: TrackIn, problems: list[Problem]) -> l
     lesson_slugs: set[str] = set()
     for c_index, course in enumerate(spec.courses):
         if course.slug in course_slugs:
-            problems.append(_problem(path, node, ("courses", c_index, "slug"),
+            problems.append(problem_at(path, node, ("courses", c_index, "slug"),
                                      f"duplicate course slug '{course.slug}' in this track"))
         course_slugs.add(course.slug)
         lessons = []
         for l_index, lesson in enumerate(course.lessons):
             loc = ("courses", c_index, "lessons", l_index)
             if lesson.slug in lesson_slugs:
-                problems.append(_problem(path, node, (*loc, "slug"),
+                problems.append(problem_at(path, node, (*loc, "slug"),
                                          f"duplicate lesson slug '{lesson.slug}' in this track"))
             lesson_slugs.add(lesson.slug)
             body = ""
@@ -324,7 +269,7 @@ def _load_courses(path: Path, node, spec: TrackIn, problems: list[Problem]) -> l
                     try:
                         body = raw.decode("utf-8")
                     except UnicodeDecodeError:
-                        problems.append(_problem(path, node, (*loc, "text"),
+                        problems.append(problem_at(path, node, (*loc, "text"),
                                                  f"'{lesson.text}' is not UTF-8 text"))
             download = None
             if lesson.download:
@@ -347,10 +292,11 @@ def _read_relative(path: Path, node, base: Path, relative: str, loc: tuple,
                    problems: list[Problem]) -> bytes | None:
     target = (base / relative).resolve()
     if not target.is_relative_to(base.resolve()):
-        problems.append(_problem(path, node, loc, f"'{relative}' points outside the track folder"))
+        problems.append(problem_at(path, node, loc,
+                                   f"'{relative}' points outside the track folder"))
         return None
     if not target.is_file():
-        problems.append(_problem(path, node, loc, f"file '{relative}' does not exist"))
+        problems.append(problem_at(path, node, loc, f"file '{relative}' does not exist"))
         return None
     return target.read_bytes()
 
@@ -364,10 +310,10 @@ def _check_prerequisites(tracks: list[LoadedTrack], problems: list[Problem],
         path = Path(track.source)
         for index, slug in enumerate(track.spec.prerequisites):
             if slug == track.spec.slug:
-                problems.append(_problem(path, _compose(path), ("prerequisites", index),
+                problems.append(problem_at(path, compose(path), ("prerequisites", index),
                                          "a track cannot be its own prerequisite"))
             elif slug not in by_slug and slug not in invalid_slugs:
-                problems.append(_problem(path, _compose(path), ("prerequisites", index),
+                problems.append(problem_at(path, compose(path), ("prerequisites", index),
                                          f"unknown track '{slug}'"))
     # Depth-first search for cycles, reported once per cycle at its first track.
     state: dict[str, str] = {}
@@ -386,7 +332,7 @@ def _check_prerequisites(tracks: list[LoadedTrack], problems: list[Problem],
                     origin = by_slug[nxt]
                     path = Path(origin.source)
                     index = origin.spec.prerequisites.index(cycle[1])
-                    problems.append(_problem(path, _compose(path), ("prerequisites", index),
+                    problems.append(problem_at(path, compose(path), ("prerequisites", index),
                                              "prerequisite cycle: " + " -> ".join(cycle)))
             elif nxt not in state:
                 visit(nxt, trail + [nxt])
@@ -407,55 +353,3 @@ def _raw_slug(path: Path) -> str | None:
     return slug if isinstance(slug, str) else None
 
 
-# --- locations -----------------------------------------------------------------------------
-
-def _compose(path: Path):
-    try:
-        return yaml.compose(Path(path).read_text(encoding="utf-8"))
-    except (yaml.YAMLError, OSError, UnicodeDecodeError):
-        return None
-
-
-def _problem(path: Path, node, loc: tuple, message: str) -> Problem:
-    return Problem(_display(path), _line_of(node, loc), _field(loc), message)
-
-
-def _field(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "(file)"
-
-
-def _line_of(node, loc: tuple) -> int:
-    """1-based line of the deepest node along `loc` that exists in the YAML tree."""
-    if node is None:
-        return 0
-    line = node.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == part:
-                    line = key_node.start_mark.line + 1
-                    node = value_node
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
-                and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-def _display(path: Path) -> str:
-    """Path as the author typed it: relative to the working directory when inside it."""
-    resolved, cwd = Path(path).resolve(), Path.cwd()
-    return str(resolved.relative_to(cwd)) if resolved.is_relative_to(cwd) else str(resolved)
-
-
-# Shared with the other content loaders (assessments, later programs and rubrics).
-read_model = _read
-compose = _compose
-problem_at = _problem
-display = _display
-Strict = _Strict
