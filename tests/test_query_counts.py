@@ -61,3 +61,15 @@ def test_my_learning_is_constant_in_queries(client, count_queries):
     assert few_count == many_count, (few_count, many_count)
     page = client.get("/learning").get_data(as_text=True)
     assert page.count("data-track=") >= 1000
+
+
+def test_partner_admins_staff_list_is_constant_in_queries(client, count_queries):
+    """The same, seen by each partner's own admin (the scoped path)."""
+    small, large = make_organisation("Small Partner"), make_organisation("Large Partner")
+    _add_staff(small, 10)
+    _add_staff(large, 1000)
+    counts = []
+    for organisation in (small, large):
+        login(client, make_user(organisation, role="partner_admin"))
+        counts.append(_count(client, count_queries, f"/organisations/{organisation.id}/staff"))
+    assert counts[0] == counts[1], counts

@@ -37,7 +37,7 @@ def my_staff():
 
 
 @bp.route("/organisations/<int:organisation_id>/staff")
-@require_role(*STAFF_VIEWERS)
+@require_role(*STAFF_VIEWERS, hide=True)
 def staff(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
     people = db.session.scalars(scoping.scope_users(
@@ -60,7 +60,7 @@ def _invite_form() -> InviteForm:
 
 
 @bp.route("/organisations/<int:organisation_id>/staff/invite", methods=["GET", "POST"])
-@require_role("partner_admin", "vendor_admin")
+@require_role("partner_admin", "vendor_admin", hide=True)
 def invite(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
     if not scoping.can_manage_staff(current_user, organisation.id):
@@ -86,7 +86,7 @@ def invite(organisation_id: int):
 
 
 @bp.route("/people/<int:user_id>", methods=["GET", "POST"])
-@require_role(*STAFF_VIEWERS)
+@require_role(*STAFF_VIEWERS, hide=True)
 def person(user_id: int):
     person = scoping.get_user_for(current_user, user_id)
     can_manage = person.organisation_id is not None and \
