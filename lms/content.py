@@ -14,7 +14,8 @@ from flask import current_app
 
 from lms.assessments import loader as assessment_loader
 from lms.assessments import sync as assessment_sync
-from lms.catalog import assignments, loader, sync
+from lms.catalog import loader, sync
+from lms.catalog import service as catalog_service
 from lms.catalog.loader import Program
 from lms.core import jobs
 from lms.core.content_files import ContentError, compose, problem_at
@@ -52,11 +53,8 @@ def _check_knowledge_checks(catalog, assessments, problems) -> None:
 def sync_all(path: str | Path) -> sync.SyncReport:
     """Validate, then apply everything and re-evaluate assignments. Flushes, never commits."""
     catalog, assessments = load_all(path)
-    report = sync.apply(catalog)
+    report = catalog_service.apply_content(catalog)
     assessment_sync.apply(assessments, report)
-    changes = assignments.reevaluate()
-    if changes.added or changes.removed:
-        report.changed.append(f"assignments (+{changes.added}, -{changes.removed})")
     return report
 
 

@@ -109,14 +109,13 @@ def track_choices() -> list[tuple[int, str]]:
         .where(Track.archived_at.is_(None)).order_by(TrackVersion.title)).tuples())
 
 
-def check_content(path: str) -> loader.Program:
-    """Validate content/ without the database; raises loader.ContentError."""
-    return loader.load(path)
-
-
 def sync_content(path: str) -> sync.SyncReport:
-    """Validate, then apply content/ and re-evaluate every rule-based assignment."""
-    program = loader.load(path)
+    """Validate, then apply the tracks in content/ (lms.content syncs every domain)."""
+    return apply_content(loader.load(path))
+
+
+def apply_content(program: loader.Program) -> sync.SyncReport:
+    """Apply a loaded program and re-evaluate every rule-based assignment."""
     report = sync.apply(program)
     changes = assignments.reevaluate()
     if changes.added or changes.removed:
