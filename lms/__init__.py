@@ -55,9 +55,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from lms.assessments import listeners as assessment_listeners
     from lms.catalog import listeners as catalog_listeners
+    from lms.certifications import listeners as certification_listeners
 
     catalog_listeners.connect()
     assessment_listeners.connect()
+    certification_listeners.connect()
 
     from lms.cli import register_commands
 

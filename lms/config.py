@@ -52,6 +52,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_FAILURE_WINDOW_MINUTES": int(_env("LOGIN_FAILURE_WINDOW_MINUTES", "15")),
         "PROXY_HOPS": int(_env("PROXY_HOPS", "0")),
+        # Jobs run inline unless a Celery broker (Redis) is configured.
+        "CELERY_BROKER_URL": _env("CELERY_BROKER_URL"),
+        # Public certificate lookups (page, JSON, bulk) allowed per client per minute.
+        "VERIFY_RATE_LIMIT_PER_MINUTE": int(_env("VERIFY_RATE_LIMIT_PER_MINUTE", "60")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

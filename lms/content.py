@@ -17,11 +17,14 @@ from lms.assessments import sync as assessment_sync
 from lms.catalog import loader, sync
 from lms.catalog import service as catalog_service
 from lms.catalog.loader import Program
+from lms.certifications import loader as certification_loader
+from lms.certifications import sync as certification_sync
 from lms.core import jobs
 from lms.core.content_files import ContentError, compose, problem_at
 
 
-def load_all(path: str | Path) -> tuple[Program, assessment_loader.AssessmentProgram]:
+def load_all(path: str | Path) -> tuple[Program, assessment_loader.AssessmentProgram,
+                                        certification_loader.CertificationProgram]:
     """Validate the whole content tree; raise ContentError listing every problem."""
     root = Path(path)
     problems = []
@@ -33,9 +36,15 @@ def load_all(path: str | Path) -> tuple[Program, assessment_loader.AssessmentPro
     assessments = assessment_loader.load(root, problems) if root.is_dir() else None
     if catalog is not None and assessments is not None:
         _check_knowledge_checks(catalog, assessments, problems)
+    certifications = None
+    if catalog is not None and assessments is not None:
+        certifications = certification_loader.load(
+            root, problems, tracks={track.spec.slug for track in catalog.tracks},
+            assessments=assessments.slugs,
+            job_roles={term.code for term in catalog.terms.get("job_role", [])})
     if problems:
         raise ContentError(problems)
-    return catalog, assessments
+    return catalog, assessments, certifications
 
 
 def _check_knowledge_checks(catalog, assessments, problems) -> None:
@@ -52,9 +61,10 @@ def _check_knowledge_checks(catalog, assessments, problems) -> None:
 
 def sync_all(path: str | Path) -> sync.SyncReport:
     """Validate, then apply everything and re-evaluate assignments. Flushes, never commits."""
-    catalog, assessments = load_all(path)
+    catalog, assessments, certifications = load_all(path)
     report = catalog_service.apply_content(catalog)
     assessment_sync.apply(assessments, report)
+    certification_sync.apply(certifications, report)
     return report
 
 
@@ -78,13 +88,14 @@ def _report_problems(error: ContentError) -> None:
 def check_command(path: str | None) -> None:
     """Validate content without touching the database."""
     try:
-        catalog, assessments = load_all(_path(path))
+        catalog, assessments, certifications = load_all(_path(path))
     except ContentError as error:
         _report_problems(error)
         sys.exit(1)
     lessons = sum(len(c.lessons) for t in catalog.tracks for c in t.courses)
     click.secho(f"OK: {len(catalog.tracks)} tracks, {lessons} lessons, "
-                f"{len(assessments.assessments)} assessments.", fg="green")
+                f"{len(assessments.assessments)} assessments, "
+                f"{len(certifications.programs)} certification programs.", fg="green")
 
 
 @content_command.command("sync")

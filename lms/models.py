@@ -29,5 +29,13 @@ from lms.catalog.models import (  # noqa: F401
     TrackCompletion,
     TrackVersion,
 )
+from lms.certifications.models import (  # noqa: F401
+    Certificate,
+    CertificateEvent,
+    CertificateNotice,
+    ExpiryDigest,
+    Program,
+    ProgramVersion,
+)
 from lms.core.mail import OutboxMessage  # noqa: F401
 from lms.core.settings import Setting  # noqa: F401

@@ -16,3 +16,6 @@ organisation_changed = _signals.signal("organisation_changed")  # sender=org_id,
 content_synced = _signals.signal("content_synced")  # sender=None, report=
 # sender=user_id, attempt_id=, assessment_version_id=, assessment_slug=
 assessment_passed = _signals.signal("assessment_passed")
+# sender=user_id, certificate_id=, program_code=, renewal= (bool)
+certificate_issued = _signals.signal("certificate_issued")
+certificate_revoked = _signals.signal("certificate_revoked")  # sender=user_id, certificate_id=

@@ -52,7 +52,7 @@ def test_check_good_content(runner, root):
     write_program(root, {"x": TRACK, "y": track_yml("y", {"c": ["l"]})})
     result = runner.invoke(args=["content", "check", str(root)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == "OK: 2 tracks, 4 lessons, 0 assessments.\n"
+    assert result.stdout == "OK: 2 tracks, 4 lessons, 0 assessments, 0 certification programs.\n"
     assert result.stderr == ""
 
 
@@ -126,7 +126,11 @@ def test_sync_good_content_applies_and_reports(runner, root):
         "archived  assessment partner-program-check",
         "archived  assessment sales-foundations-check",
         "archived  assessment technical-associate-exam",
-        "1 created, 7 changed, 14 archived, 3 unchanged",
+        "archived  assessment technical-associate-renewal",
+        "archived  certification sales-professional",
+        "archived  certification solution-architect",
+        "archived  certification technical-associate",
+        "1 created, 7 changed, 18 archived, 3 unchanged",
     ]
     track = db.session.scalar(select(Track).where(Track.slug == "x"))
     assert track.current_version.number == 1

@@ -1,0 +1,1 @@
+"""Certification programs, certificates and their lifecycle, PDFs and public verification."""

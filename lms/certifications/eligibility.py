@@ -1,0 +1,157 @@
+"""Eligibility as small named checks, each with a reason a person can read.
+
+Pure: the service gathers a person's facts once, and these functions only look at them.
+A check that is met also carries the evidence the certificate will keep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class TrackFact:
+    slug: str
+    title: str
+    lessons_total: int = 0
+    lessons_done: int = 0
+    # Completions of any version, newest first: (completed_at, track_version_id, number)
+    completions: tuple[tuple[datetime, int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class AttemptFact:
+    attempt_id: int
+    public_id: str
+    percent: float
+    passed: bool
+    submitted_at: datetime
+    version_number: int
+
+
+@dataclass(frozen=True)
+class AssessmentFact:
+    slug: str
+    title: str
+    pass_mark: int
+    attempts: tuple[AttemptFact, ...] = ()  # finished attempts, any order
+
+
+@dataclass(frozen=True)
+class HeldFact:
+    code: str
+    name: str
+    public_id: str
+    status: str
+    expires_at: datetime
+
+
+@dataclass
+class Facts:
+    """What one person has done, as far as certification requirements care."""
+
+    now: datetime
+    tracks: dict[str, TrackFact] = field(default_factory=dict)
+    assessments: dict[str, AssessmentFact] = field(default_factory=dict)
+    held: dict[str, HeldFact] = field(default_factory=dict)  # program code -> latest cert
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # what to do, e.g. "Pass the Technical Associate exam"
+    done: bool
+    detail: str  # where the person stands, e.g. "best score 64%, needs 70%"
+    evidence: dict | None = None
+
+    @property
+    def sentence(self) -> str:
+        return f"{self.name} — {self.detail}" if self.detail else self.name
+
+
+def track_completed(facts: Facts, slug: str, *, since: datetime | None = None) -> Check:
+    track = facts.tracks.get(slug) or TrackFact(slug, slug)
+    name = f"Complete the {track.title} track"
+    for completed_at, version_id, number in track.completions:
+        if since is None or completed_at >= since:
+            return Check(name, True, f"completed on {completed_at:%-d %b %Y}",
+                         {"kind": "track", "slug": slug, "title": track.title,
+                          "track_version_id": version_id, "version": number,
+                          "completed_at": completed_at.isoformat()})
+    if track.completions and since is not None:
+        detail = f"needs a completion after {since:%-d %b %Y}"
+    elif track.lessons_total:
+        detail = f"{track.lessons_done} of {track.lessons_total} lessons done"
+    else:
+        detail = "not started"
+    return Check(name, False, detail)
+
+
+def assessment_passed(facts: Facts, slug: str, *, since: datetime | None = None) -> Check:
+    assessment = facts.assessments.get(slug) or AssessmentFact(slug, slug, 100)
+    name = f"Pass the {assessment.title}"
+    counted = [a for a in assessment.attempts if since is None or a.submitted_at >= since]
+    passes = sorted((a for a in counted if a.passed), key=lambda a: a.submitted_at)
+    if passes:
+        first = passes[0]
+        return Check(name, True,
+                     f"passed with {first.percent:.0f}% on {first.submitted_at:%-d %b %Y}",
+                     {"kind": "assessment", "slug": slug, "title": assessment.title,
+                      "attempt_id": first.attempt_id, "attempt_public_id": first.public_id,
+                      "percent": round(first.percent, 1), "version": first.version_number,
+                      "passed_at": first.submitted_at.isoformat()})
+    if counted:
+        best = max(a.percent for a in counted)
+        detail = f"best score {best:.0f}%, needs {assessment.pass_mark}%"
+    elif assessment.attempts and since is not None:
+        detail = f"needs a pass after {since:%-d %b %Y}"
+    else:
+        detail = f"not attempted yet; needs {assessment.pass_mark}%"
+    return Check(name, False, detail)
+
+
+def certification_held(facts: Facts, code: str, name: str) -> Check:
+    held = facts.held.get(code)
+    label = f"Hold an active {name} certification"
+    if held is None:
+        return Check(label, False, "not earned yet")
+    if held.status in ("active", "expiring"):
+        return Check(label, True, f"valid until {held.expires_at:%-d %b %Y}",
+                     {"kind": "certification", "code": code, "public_id": held.public_id})
+    if held.status == "expired":
+        return Check(label, False, f"expired on {held.expires_at:%-d %b %Y}")
+    return Check(label, False, held.status)
+
+
+def initial_checks(facts: Facts, requirements: dict, program_names: dict[str, str], *,
+                   since: datetime | None = None) -> list[Check]:
+    """The program's requirements. `since` (after a lapse): assessments must be passed again."""
+    checks = [track_completed(facts, slug) for slug in requirements.get("tracks", [])]
+    checks += [assessment_passed(facts, slug, since=since)
+               for slug in requirements.get("assessments", [])]
+    checks += [certification_held(facts, code, program_names.get(code, code))
+               for code in requirements.get("certifications", [])]
+    return checks
+
+
+def renewal_checks(facts: Facts, renewal: dict, *, issued_at: datetime,
+                   window_opened_at: datetime, delta_track: str | None) -> list[Check]:
+    """Renewal: its assessment passed inside this window; its tracks and any delta track
+    completed since the certificate was issued (a completion from before proves nothing new)."""
+    checks = []
+    if renewal.get("assessment"):
+        checks.append(assessment_passed(facts, renewal["assessment"], since=window_opened_at))
+    tracks = list(renewal.get("tracks", []))
+    if delta_track and delta_track not in tracks:
+        tracks.append(delta_track)
+    checks += [track_completed(facts, slug, since=issued_at) for slug in tracks]
+    return checks
+
+
+def all_done(checks: list[Check]) -> bool:
+    return bool(checks) and all(check.done for check in checks)
+
+
+def days_left(expires_at: datetime, now: datetime) -> int:
+    return max(0, (expires_at - now).days)
+

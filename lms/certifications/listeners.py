@@ -1,0 +1,14 @@
+"""Certifications listen to learning events: a certificate is issued the moment it is earned."""
+
+from lms.certifications import service
+from lms.core import events
+
+
+def _award(user_id: int, **_) -> None:
+    service.award_due(user_id)
+
+
+def connect() -> None:
+    """Idempotent: blinker keeps one registration per receiver."""
+    events.track_completed.connect(_award)
+    events.assessment_passed.connect(_award)

@@ -1,0 +1,321 @@
+"""Certification lifecycle operations: standing, issuing, renewing, revoking.
+
+Services take explicit arguments, flush and never commit. Issuing is idempotent: the
+unique (user, program, cycle) constraint decides a race, inside a savepoint.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from lms.accounts.models import User
+from lms.assessments.models import Assessment, AssessmentVersion, Attempt
+from lms.catalog.models import Lesson, LessonCompletion, Track, TrackCompletion, TrackVersion
+from lms.certifications import eligibility, lifecycle, notices, public_id
+from lms.certifications.eligibility import (
+    AssessmentFact,
+    AttemptFact,
+    Check,
+    Facts,
+    HeldFact,
+    TrackFact,
+)
+from lms.certifications.models import Certificate, CertificateEvent, Program, ProgramVersion
+from lms.core import clock, events, settings
+from lms.core.errors import Conflict, Invalid, NotFound
+from lms.extensions import db
+
+# --- programs --------------------------------------------------------------------------------
+
+
+def current_versions() -> list[ProgramVersion]:
+    """Every live program's current version, prerequisites before the programs needing them."""
+    versions = list(db.session.scalars(
+        select(ProgramVersion).join(Program, Program.current_version_id == ProgramVersion.id)
+        .where(Program.archived_at.is_(None)).order_by(ProgramVersion.name)))
+    return _prerequisites_first(versions)
+
+
+def _prerequisites_first(versions: list[ProgramVersion]) -> list[ProgramVersion]:
+    by_code = {v.program.code: v for v in versions}
+    ordered: list[ProgramVersion] = []
+
+    def visit(version: ProgramVersion, path: frozenset) -> None:
+        if version in ordered or version.program.code in path:
+            return
+        for code in version.requirements.get("certifications", []):
+            if code in by_code:
+                visit(by_code[code], path | {version.program.code})
+        ordered.append(version)
+
+    for version in versions:
+        visit(version, frozenset())
+    return ordered
+
+
+def program_names() -> dict[str, str]:
+    return {code: name for code, name in db.session.execute(
+        select(Program.code, ProgramVersion.name)
+        .join(ProgramVersion, Program.current_version_id == ProgramVersion.id))}
+
+
+def _referenced(versions: list[ProgramVersion]) -> tuple[set[str], set[str]]:
+    tracks, assessments = set(), set()
+    for version in versions:
+        tracks.update(version.requirements.get("tracks", []))
+        tracks.update(version.renewal.get("tracks", []))
+        assessments.update(version.requirements.get("assessments", []))
+        if version.renewal.get("assessment"):
+            assessments.add(version.renewal["assessment"])
+        if version.delta_track:
+            tracks.add(version.delta_track)
+    return tracks, assessments
+
+
+# --- facts -----------------------------------------------------------------------------------
+
+
+def gather_facts(user_id: int, versions: list[ProgramVersion], now: datetime) -> Facts:
+    """One person's completions, attempts and certificates, in a fixed number of queries."""
+    track_slugs, assessment_slugs = _referenced(versions)
+    # Delta tracks flagged on old certificates may name tracks no current version lists.
+    track_slugs |= set(db.session.scalars(select(Certificate.delta_track).where(
+        Certificate.user_id == user_id, Certificate.delta_track.is_not(None))))
+    facts = Facts(now=now)
+
+    completions = defaultdict(list)
+    for slug, completed_at, version_id, number in db.session.execute(
+            select(Track.slug, TrackCompletion.completed_at, TrackCompletion.track_version_id,
+                   TrackVersion.number)
+            .join(Track, Track.id == TrackCompletion.track_id)
+            .join(TrackVersion, TrackVersion.id == TrackCompletion.track_version_id)
+            .where(TrackCompletion.user_id == user_id, Track.slug.in_(track_slugs))
+            .order_by(TrackCompletion.completed_at.desc())):
+        completions[slug].append((completed_at, version_id, number))
+    done_lessons = (select(func.count(LessonCompletion.id))
+                    .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
+                    .where(LessonCompletion.user_id == user_id,
+                           Lesson.track_version_id == TrackVersion.id)
+                    .scalar_subquery())
+    all_lessons = (select(func.count(Lesson.id))
+                   .where(Lesson.track_version_id == TrackVersion.id).scalar_subquery())
+    for slug, title, total, done in db.session.execute(
+            select(Track.slug, TrackVersion.title, all_lessons, done_lessons)
+            .join(TrackVersion, TrackVersion.id == Track.current_version_id)
+            .where(Track.slug.in_(track_slugs))):
+        facts.tracks[slug] = TrackFact(slug, title, total, done, tuple(completions[slug]))
+
+    attempts = defaultdict(list)
+    for slug, attempt, number in db.session.execute(
+            select(Assessment.slug, Attempt, AssessmentVersion.number)
+            .join(Assessment, Assessment.id == Attempt.assessment_id)
+            .join(AssessmentVersion, AssessmentVersion.id == Attempt.assessment_version_id)
+            .where(Attempt.user_id == user_id, Attempt.status != "in_progress",
+                   Assessment.slug.in_(assessment_slugs))):
+        attempts[slug].append(AttemptFact(attempt.id, attempt.public_id, attempt.percent or 0.0,
+                                          bool(attempt.passed), attempt.submitted_at, number))
+    for slug, title, pass_mark in db.session.execute(
+            select(Assessment.slug, AssessmentVersion.title, AssessmentVersion.pass_mark)
+            .join(AssessmentVersion, AssessmentVersion.id == Assessment.current_version_id)
+            .where(Assessment.slug.in_(assessment_slugs))):
+        facts.assessments[slug] = AssessmentFact(slug, title, pass_mark, tuple(attempts[slug]))
+
+    for certificate in certificates_of(user_id):  # oldest first: the latest cycle wins
+        facts.held[certificate.program_code] = HeldFact(
+            certificate.program_code, certificate.program_name, certificate.public_id,
+            lifecycle.status(certificate, now), certificate.expires_at)
+    return facts
+
+
+def certificates_of(user_id: int) -> list[Certificate]:
+    return list(db.session.scalars(select(Certificate).where(Certificate.user_id == user_id)
+                                   .order_by(Certificate.program_id, Certificate.cycle)))
+
+
+# --- standing: where a person is with each program -------------------------------------------
+
+
+@dataclass
+class Standing:
+    version: ProgramVersion
+    certificate: Certificate | None  # the latest cycle
+    status: str | None  # lifecycle status of that certificate
+    # "earn" (first time or after a lapse), "renew" (window or grace open), "held", "revoked"
+    phase: str
+    checks: list[Check]
+
+    @property
+    def ready(self) -> bool:
+        return self.phase in ("earn", "renew") and eligibility.all_done(self.checks)
+
+    @property
+    def remaining(self) -> list[Check]:
+        return [check for check in self.checks if not check.done]
+
+
+def standing_for(version: ProgramVersion, latest: Certificate | None, facts: Facts,
+                 names: dict[str, str]) -> Standing:
+    now = facts.now
+    if latest is None:
+        return Standing(version, None, None, "earn",
+                        eligibility.initial_checks(facts, version.requirements, names))
+    state = lifecycle.status(latest, now)
+    if state == "revoked":
+        return Standing(version, latest, state, "revoked", [])
+    if lifecycle.renewable(latest, now):
+        return Standing(version, latest, state, "renew", eligibility.renewal_checks(
+            facts, version.renewal, issued_at=latest.issued_at,
+            window_opened_at=latest.renewal_opens_at,
+            delta_track=latest.delta_track))
+    if lifecycle.lapsed(latest, now):
+        return Standing(version, latest, state, "earn", eligibility.initial_checks(
+            facts, version.requirements, names, since=latest.expires_at))
+    return Standing(version, latest, state, "held", [])
+
+
+def standings(user_id: int, now: datetime | None = None) -> list[Standing]:
+    """For every live program: the person's certificate, status and what is done and left."""
+    now = now or clock.now()
+    versions = current_versions()
+    facts = gather_facts(user_id, versions, now)
+    latest = {c.program_id: c for c in certificates_of(user_id)}
+    names = {v.program.code: v.name for v in versions}
+    return [standing_for(v, latest.get(v.program_id), facts, names) for v in versions]
+
+
+# --- issuing ---------------------------------------------------------------------------------
+
+
+def award_due(user_id: int) -> list[Certificate]:
+    """Issue or renew every certificate whose requirements the person now meets. Idempotent."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return []
+    now = clock.now()
+    versions = current_versions()
+    if not versions:
+        return []
+    facts = gather_facts(user_id, versions, now)
+    latest = {c.program_id: c for c in certificates_of(user_id)}
+    names = {v.program.code: v.name for v in versions}
+    issued = []
+    for version in versions:  # prerequisites first, so one pass can earn a chain
+        standing = standing_for(version, latest.get(version.program_id), facts, names)
+        if not standing.ready:
+            continue
+        certificate = _issue(user, version, standing, now)
+        if certificate is not None:
+            issued.append(certificate)
+            latest[version.program_id] = certificate
+            facts.held[version.program.code] = HeldFact(
+                version.program.code, certificate.program_name, certificate.public_id,
+                lifecycle.status(certificate, now), certificate.expires_at)
+    return issued
+
+
+def _issue(user: User, version: ProgramVersion, standing: Standing,
+           now: datetime) -> Certificate | None:
+    previous = standing.certificate
+    renews = previous if standing.phase == "renew" else None
+    dates = lifecycle.dates_for(now, validity_months=version.validity_months,
+                                renewal_window_days=version.renewal_window_days,
+                                grace_days=version.grace_days, renews=renews)
+    evidence = [check.evidence for check in standing.checks if check.evidence]
+    if renews is not None:
+        evidence.append({"kind": "renewal_of", "public_id": renews.public_id,
+                         "expires_at": renews.expires_at.isoformat()})
+    organisation = user.organisation
+    certificate = Certificate(
+        public_id=public_id.generate(), user_id=user.id,
+        organisation_id=organisation.id if organisation else None,
+        program_id=version.program_id, program_version_id=version.id,
+        cycle=(previous.cycle + 1) if previous else 1,
+        holder_name=user.full_name, organisation_name=organisation.name if organisation else "",
+        program_code=version.program.code, program_name=version.name,
+        program_level=version.level, program_version_number=version.number,
+        issuer=settings.get("vendor_name"), issued_at=dates.issued_at,
+        expires_at=dates.expires_at, renewal_opens_at=dates.renewal_opens_at,
+        grace_ends_at=dates.grace_ends_at, evidence=evidence,
+        renewal_of_id=renews.id if renews else None)
+    try:
+        with db.session.begin_nested():
+            db.session.add(certificate)
+            db.session.flush()
+    except IntegrityError:
+        # Someone else issued this cycle first (a concurrent request or the periodic job).
+        return None
+    display = public_id.display(certificate.public_id)
+    if renews is not None:
+        renews.superseded_at = now
+        _log(renews, "superseded", f"renewed as {display}", at=now)
+        _log(certificate, "issued", f"renewal of {public_id.display(renews.public_id)}", at=now)
+    else:
+        _log(certificate, "issued", f"cycle {certificate.cycle}", at=now)
+    db.session.flush()
+    events.certificate_issued.send(user.id, certificate_id=certificate.id,
+                                   program_code=certificate.program_code,
+                                   renewal=renews is not None)
+    notices.notify(certificate, "issued", to=user.email,
+                   subject=(f"Renewed: {certificate.program_name}" if renews
+                            else f"You are certified: {certificate.program_name}"),
+                   template="certificate_issued", renewal=renews is not None)
+    return certificate
+
+
+def award_due_everyone() -> int:
+    """The periodic safety net: award anything the events missed. Returns how many."""
+    versions = current_versions()
+    if not versions:
+        return 0
+    track_slugs, assessment_slugs = _referenced(versions)
+    candidates = set(db.session.scalars(
+        select(TrackCompletion.user_id).join(Track, Track.id == TrackCompletion.track_id)
+        .where(Track.slug.in_(track_slugs)).distinct()))
+    candidates |= set(db.session.scalars(
+        select(Attempt.user_id).join(Assessment, Assessment.id == Attempt.assessment_id)
+        .where(Assessment.slug.in_(assessment_slugs), Attempt.passed.is_(True)).distinct()))
+    return sum(len(award_due(user_id)) for user_id in sorted(candidates))
+
+
+# --- revoking --------------------------------------------------------------------------------
+
+
+def get_certificate(certificate_id: int) -> Certificate:
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None:
+        raise NotFound("No such certificate.")
+    return certificate
+
+
+def revoke(certificate_id: int, *, reason: str, actor: User) -> Certificate:
+    """Revoke for good, with a reason that is logged; the holder is told."""
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise Invalid("Give the reason for revoking (at least a few words); it is logged.",
+                      field="reason")
+    certificate = get_certificate(certificate_id)
+    if certificate.revoked_at is not None:
+        raise Conflict(f"This certificate was already revoked on "
+                       f"{certificate.revoked_at:%-d %B %Y}.")
+    now = clock.now()
+    certificate.revoked_at = now
+    certificate.revoked_reason = reason
+    certificate.revoked_by_id = actor.id
+    _log(certificate, "revoked", reason, actor=actor, at=now)
+    db.session.flush()
+    events.certificate_revoked.send(certificate.user_id, certificate_id=certificate.id)
+    holder = db.session.get(User, certificate.user_id)
+    notices.notify(certificate, "revoked", to=holder.email,
+                   subject=f"Revoked: {certificate.program_name}", template="certificate_revoked")
+    return certificate
+
+
+def _log(certificate: Certificate, kind: str, detail: str, *, at: datetime,
+         actor: User | None = None) -> None:
+    db.session.add(CertificateEvent(certificate_id=certificate.id, kind=kind, detail=detail,
+                                    at=at, actor_id=actor.id if actor else None))
