@@ -42,6 +42,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from lms.assessments import views as assessment_views
     from lms.catalog import staff_views
     from lms.catalog import views as catalog_views
+    from lms.certifications import api as certification_api
+    from lms.certifications import verify_views
+    from lms.certifications import views as certification_views
     from lms.core import web
     from lms.core.errors import register_error_handlers
 
@@ -51,6 +54,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(catalog_views.bp)
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(assessment_views.bp)
+    app.register_blueprint(certification_views.bp)
+    app.register_blueprint(verify_views.bp)
+    app.register_blueprint(certification_api.bp)
     register_error_handlers(app)
 
     from lms.assessments import listeners as assessment_listeners

@@ -1,0 +1,5 @@
+"""Certification pages for learners, partner admins and vendor staff."""
+
+from flask import Blueprint
+
+bp = Blueprint("certifications", __name__)
