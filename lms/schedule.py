@@ -1,21 +1,26 @@
-"""Periodic work, listed in one place. `lms tick` runs it (from cron, every minute or so).
+"""Periodic work, listed in one place. `lms tick` runs it (from cron, every minute or so);
+with a Celery broker it queues it instead, and `celery -A lms.core.worker beat` can replace cron.
 
 Every job takes no arguments, is idempotent, and returns how many things it changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import click
 from flask.cli import with_appcontext
 
 from lms.assessments.service import finalise_expired
-from lms.core import mail
+from lms.core import jobs, mail
 from lms.core.jobs import commit
 
 PERIODIC_JOBS = [
     ("finalise attempts whose time ran out", finalise_expired),
     ("deliver queued mail", mail.deliver_pending),
 ]
+
+EVERY_SECONDS = 60.0
 
 
 def run_periodic_jobs() -> list[tuple[str, int]]:
@@ -26,9 +31,37 @@ def run_periodic_jobs() -> list[tuple[str, int]]:
     return results
 
 
+def queue_periodic_jobs() -> Iterator[str]:
+    """Send each periodic job to the Celery worker, yielding its name once it is queued."""
+    for name, job in PERIODIC_JOBS:
+        jobs.send(job)
+        yield name
+
+
+def beat_schedule() -> dict[str, dict]:
+    """The periodic jobs as a Celery beat schedule (read by lms.core.worker)."""
+    return {
+        name: {
+            "task": jobs.RUN_JOB,
+            "schedule": EVERY_SECONDS,
+            "args": (jobs.job_path(job), [], {}),
+            # A tick nobody ran within its minute is replaced by the next one: a stopped
+            # worker must not come back to a pile of identical ticks.
+            "options": {"queue": jobs.QUEUE, "expires": EVERY_SECONDS},
+        }
+        for name, job in PERIODIC_JOBS
+    }
+
+
 @click.command("tick")
+@click.option("--inline", is_flag=True,
+              help="Run the jobs in this process even when a Celery broker is configured.")
 @with_appcontext
-def tick_command() -> None:
-    """Run the periodic jobs once (schedule it with cron)."""
+def tick_command(inline: bool) -> None:
+    """Run the periodic jobs once, or queue them for the worker (schedule it with cron)."""
+    if jobs.broker_url() and not inline:
+        for name in queue_periodic_jobs():
+            click.echo(f"queued: {name}")
+        return
     for name, changed in run_periodic_jobs():
         click.echo(f"{name}: {changed}")
