@@ -12,11 +12,13 @@ import click
 from flask.cli import with_appcontext
 
 from lms.assessments.service import finalise_expired
+from lms.certifications import service as certifications
 from lms.core import jobs, mail
 from lms.core.jobs import commit
 
 PERIODIC_JOBS = [
     ("finalise attempts whose time ran out", finalise_expired),
+    ("issue certificates the events missed", certifications.award_due_everyone),
     ("deliver queued mail", mail.deliver_pending),
 ]
 

@@ -22,7 +22,7 @@ from lms.catalog.models import Lesson, LessonCompletion, Track
 from lms.catalog.progress import learner_tracks
 from lms.core import clock
 from lms.core.jobs import commit
-from lms.demo import exams
+from lms.demo import certificates, exams
 from lms.extensions import db
 
 DEMO_PASSWORD = "demo-password"
@@ -131,6 +131,8 @@ def load_demo() -> int:
                     exams.take_until_passed(user, EXAM, rng.gauss(0.4, 0.6), rng)
                 plan.check_in_the_past()
     created += _exam_candidates(password_hash, rng, plan)
+    admin = accounts.get_user_by_email(VENDOR_STAFF[0][0])
+    created += certificates.load_histories(password_hash, rng, admin)
     return created
 
 
