@@ -8,7 +8,10 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: run test test-postgres e2e lint setup clean
 
+## make setup: the virtualenv, plus the Debian packages PDFs and their tests need (fonts,
+## poppler-utils, zbar-tools); without root or sudo it prints the apt-get command instead
 setup: $(VENV)/.installed
+	@scripts/install-system-packages
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
