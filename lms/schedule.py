@@ -13,12 +13,15 @@ from flask.cli import with_appcontext
 
 from lms.assessments.service import finalise_expired
 from lms.certifications import service as certifications
+from lms.certifications.reminders import send_due_reminders, send_weekly_digests
 from lms.core import jobs, mail
 from lms.core.jobs import commit
 
 PERIODIC_JOBS = [
     ("finalise attempts whose time ran out", finalise_expired),
     ("issue certificates the events missed", certifications.award_due_everyone),
+    ("send certificate reminders", send_due_reminders),
+    ("send weekly expiry digests", send_weekly_digests),
     ("deliver queued mail", mail.deliver_pending),
 ]
 

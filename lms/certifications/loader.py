@@ -65,14 +65,6 @@ class ProgramIn(Strict):
             raise ValueError("each day may appear once")
         return sorted(days, reverse=True)
 
-    @model_validator(mode="after")
-    def _window_fits(self) -> ProgramIn:
-        if self.renewal_window_days >= self.validity_months * 28:
-            raise ValueError("renewal_window_days must be shorter than the validity")
-        if self.code in self.requirements.certifications:
-            raise ValueError("a program cannot require itself")
-        return self
-
 
 @dataclass
 class LoadedProgram:
@@ -130,6 +122,14 @@ def load(root: Path, problems: list[Problem], *, tracks: set[str], assessments: 
 def _check_references(path, node, spec: ProgramIn, problems, tracks, assessments, job_roles):
     def refuse(loc: tuple, message: str) -> None:
         problems.append(problem_at(path, node, loc, message))
+
+    # Checked here rather than in a model validator, so the problem names its field and line.
+    if spec.renewal_window_days >= spec.validity_months * 28:
+        refuse(("renewal_window_days",),
+               f"must be shorter than the validity ({spec.validity_months} month(s))")
+    for index, code in enumerate(spec.requirements.certifications):
+        if code == spec.code:
+            refuse(("requirements", "certifications", index), "a program cannot require itself")
 
     for index, slug in enumerate(spec.requirements.tracks):
         if slug not in tracks:
