@@ -84,8 +84,24 @@ class Standing:
     reason: str | None
 
     @property
+    def attempt_limit(self) -> int | None:
+        """The limit copied onto a new attempt row, whose number may not pass it: the
+        version's limit, counted afresh from a reopening."""
+        if self.attempts_left is None:
+            return None
+        return len(self.attempts) + self.attempts_left
+
+    @property
     def can_start(self) -> bool:
         return self.open_attempt is None and self.reason is None
+
+
+def reopened_since(user_id: int, assessment_slug: str) -> datetime | None:
+    """When a higher domain reopened a passed assessment for this person (a renewal
+    window, a lapsed certification): passes and attempts before it no longer count."""
+    answers = [moment for _, moment in events.assessment_reopening.send(
+        user_id, assessment_slug=assessment_slug) if moment is not None]
+    return max(answers) if answers else None
 
 
 def standing(user: User, assessment: Assessment) -> Standing:
@@ -94,9 +110,12 @@ def standing(user: User, assessment: Assessment) -> Standing:
     for attempt in attempts:
         finalise_if_expired(attempt)
     open_attempt = next((a for a in attempts if a.status == "in_progress"), None)
-    passed = next((a for a in attempts if a.passed), None)
-    finished = [a for a in attempts if a.finished]
-    left = None if version.max_attempts is None else max(0, version.max_attempts - len(attempts))
+    since = reopened_since(user.id, assessment.slug)
+    # After a reopening the attempt limit starts afresh; earlier attempts stay on record.
+    counted = [a for a in attempts if since is None or a.started_at >= since]
+    passed = next((a for a in counted if a.passed), None)
+    finished = [a for a in counted if a.finished]
+    left = None if version.max_attempts is None else max(0, version.max_attempts - len(counted))
     next_allowed, reason = None, None
     if passed is not None:
         reason = f"You passed on {passed.submitted_at:%d %b %Y} with {passed.percent:.0f}%."
@@ -134,7 +153,7 @@ def start_attempt(user: User, assessment_slug: str, *, rng: random.Random | None
     attempt = Attempt(
         public_id=secrets.token_urlsafe(16), user_id=user.id, assessment_id=assessment.id,
         assessment_version_id=version.id, number=len(state.attempts) + 1,
-        max_attempts=version.max_attempts, status="in_progress", started_at=now,
+        max_attempts=state.attempt_limit, status="in_progress", started_at=now,
         deadline_at=now + timedelta(minutes=version.time_limit_minutes)
         if version.time_limit_minutes else None,
         max_points=sum(item.points for item in items))

@@ -8,7 +8,12 @@ def _award(user_id: int, **_) -> None:
     service.award_due(user_id)
 
 
+def _reopening(user_id: int, assessment_slug: str, **_):
+    return service.reopening_for(user_id, assessment_slug)
+
+
 def connect() -> None:
     """Idempotent: blinker keeps one registration per receiver."""
     events.track_completed.connect(_award)
     events.assessment_passed.connect(_award)
+    events.assessment_reopening.connect(_reopening)

@@ -282,6 +282,29 @@ def award_due_everyone() -> int:
     return sum(len(award_due(user_id)) for user_id in sorted(candidates))
 
 
+def reopening_for(user_id: int, assessment_slug: str) -> datetime | None:
+    """Since when an assessment the person passed counts again: its renewal window, or the
+    lapse of a certification it earns. None when nothing reopens it."""
+    now = clock.now()
+    latest: dict[int, tuple[Certificate, ProgramVersion]] = {}
+    for certificate, version in db.session.execute(
+            select(Certificate, ProgramVersion)
+            .join(Program, Program.id == Certificate.program_id)
+            .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
+            .where(Certificate.user_id == user_id, Program.archived_at.is_(None))
+            .order_by(Certificate.cycle)):
+        latest[certificate.program_id] = (certificate, version)
+    moments = []
+    for certificate, version in latest.values():
+        if (lifecycle.renewable(certificate, now)
+                and version.renewal.get("assessment") == assessment_slug):
+            moments.append(certificate.renewal_opens_at)
+        elif (lifecycle.lapsed(certificate, now)
+              and assessment_slug in version.requirements.get("assessments", [])):
+            moments.append(certificate.expires_at)
+    return max(moments) if moments else None
+
+
 # --- revoking --------------------------------------------------------------------------------
 
 
