@@ -178,3 +178,16 @@ class ExpiryDigest(db.Model):
     week: Mapped[str] = mapped_column(String(8))  # ISO week, e.g. "2026-W48"
     at: Mapped[datetime] = mapped_column(default=utcnow)
     certificates: Mapped[int] = mapped_column(default=0)
+
+
+class VerificationHit(db.Model):
+    """Public verification lookups per client and minute: the rate limit every worker shares.
+
+    Keyed by minute first, so pruning the past windows is a range delete on the key.
+    """
+
+    __tablename__ = "verification_hit"
+
+    minute: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # since epoch
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hits: Mapped[int]

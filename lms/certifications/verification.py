@@ -1,25 +1,33 @@
 """What a certificate says about itself, to anyone: one statement for the page, JSON and PDF.
 
 Everything here is public by design: the holder's name, organisation and the program.
-Never an email address, the evidence, or a revocation reason.
+Never an email address, the evidence, or a revocation reason. (`latest_for` looks people up
+by email for vendor staff; what it returns is the same public statement.)
+
+Public lookups are rate-limited per client (`throttle`); the counts live in the database so
+every worker and process shares them.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
 
+from lms.accounts.models import User
 from lms.certifications import lifecycle, notices, public_id
-from lms.certifications.models import Certificate
+from lms.certifications.models import Certificate, VerificationHit
 from lms.core import clock
-from lms.core.errors import Invalid, NotFound
+from lms.core.errors import Invalid, NotFound, TooManyRequests
 from lms.extensions import db
 
 BULK_LIMIT = 1000
+FILE_LIMIT = 10_000  # rows in one uploaded CSV (vendor staff)
 NOT_FOUND = ("No certificate has this ID. Check it against the certificate or the link "
              "you were given.")
+NO_CERTIFICATE = "This person holds no certificate in this program."  # by email (staff)
 
 
 @dataclass(frozen=True)
@@ -70,8 +78,13 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _day(moment: datetime) -> str:
+def _day(moment: datetime | date) -> str:
     return f"{moment:%-d %B %Y}"
+
+
+def long_date(value: date | datetime | None) -> str:
+    """Dates as the headline writes them ("2 March 2028"), for the page and the CSV."""
+    return _day(value) if value else ""
 
 
 def canonical(typed: str) -> str:
@@ -120,7 +133,8 @@ def statement(certificate: Certificate, *, renewal_id: str | None = None,
         headline, status_date = f"Revoked on {_day(certificate.revoked_at)}", \
             certificate.revoked_at
     else:
-        headline, status_date = "Superseded by its renewal", certificate.superseded_at
+        renewal = public_id.display(renewal_id) if renewal_id else "its renewal"
+        headline, status_date = f"Superseded by {renewal}", certificate.superseded_at
     return Statement(
         public_id=public_id.display(certificate.public_id), status=state,
         valid=state in ("active", "expiring"), headline=headline,
@@ -136,12 +150,13 @@ def statement(certificate: Certificate, *, renewal_id: str | None = None,
         checked_at=now)
 
 
-def bulk(typed_ids: list[str]) -> list[dict]:
-    """Statements for up to BULK_LIMIT IDs in two queries; each row says found, or why not."""
-    if len(typed_ids) > BULK_LIMIT:
-        raise Invalid(f"Up to {BULK_LIMIT} IDs at a time; this request has {len(typed_ids)}.",
+def bulk(typed_ids: list[str], *, limit: int = BULK_LIMIT,
+         now: datetime | None = None) -> list[dict]:
+    """Statements for up to `limit` IDs in two queries; each row says found, or why not."""
+    if len(typed_ids) > limit:
+        raise Invalid(f"Up to {limit:,} IDs at a time; this request has {len(typed_ids):,}.",
                       field="ids")
-    now = clock.now()
+    now = now or clock.now()
     wanted: list[tuple[str, str | None, str | None]] = []  # typed, canonical, problem
     for typed in typed_ids:
         try:
@@ -153,9 +168,7 @@ def bulk(typed_ids: list[str]) -> list[dict]:
     ids = {canonical_id for _, canonical_id, _ in wanted if canonical_id}
     found = {c.public_id: c for c in db.session.scalars(
         select(Certificate).where(Certificate.public_id.in_(ids)))} if ids else {}
-    renewals = dict(db.session.execute(
-        select(Certificate.renewal_of_id, Certificate.public_id)
-        .where(Certificate.renewal_of_id.in_([c.id for c in found.values()])))) if found else {}
+    renewals = _renewals(found.values())
     results = []
     for typed, canonical_id, problem in wanted:
         certificate = found.get(canonical_id) if canonical_id else None
@@ -166,3 +179,107 @@ def bulk(typed_ids: list[str]) -> list[dict]:
                             **statement(certificate, renewal_id=renewals.get(certificate.id),
                                         now=now).as_json()})
     return results
+
+
+def _renewals(certificates) -> dict[int, str]:
+    """Canonical IDs of the renewals of the superseded ones among `certificates` (one query)."""
+    superseded = [c.id for c in certificates if c.superseded_at is not None]
+    if not superseded:
+        return {}
+    return dict(db.session.execute(select(Certificate.renewal_of_id, Certificate.public_id)
+                                   .where(Certificate.renewal_of_id.in_(superseded))).all())
+
+
+def latest_for(pairs: list[tuple[str, str]], *, limit: int = FILE_LIMIT,
+               now: datetime | None = None) -> list[dict]:
+    """For vendor staff: each (email, program code)'s latest certificate, in two queries.
+
+    Rows come back in order, as {"email", "program_code", "found", **statement} or with an
+    "error"; nothing private is added (the email is the one the caller asked about).
+    """
+    if len(pairs) > limit:
+        raise Invalid(f"Up to {limit:,} rows at a time; this request has {len(pairs):,}.",
+                      field="file")
+    now = now or clock.now()
+    emails = {email.strip().lower() for email, _ in pairs}
+    codes = {code.strip() for _, code in pairs}
+    latest: dict[tuple[str, str], Certificate] = {}
+    if emails and codes:
+        for email, certificate in db.session.execute(
+                select(User.email, Certificate)  # emails are stored lower-cased
+                .join(Certificate, Certificate.user_id == User.id)
+                .where(User.email.in_(emails),
+                       Certificate.program_code.in_(codes))
+                .order_by(Certificate.cycle)):  # the highest cycle wins
+            latest[(email, certificate.program_code)] = certificate
+    renewals = _renewals(latest.values())
+    results = []
+    for email, code in pairs:
+        certificate = latest.get((email.strip().lower(), code.strip()))
+        row = {"email": email, "program_code": code}
+        if certificate is None:
+            results.append({**row, "found": False, "error": NO_CERTIFICATE})
+        else:
+            results.append({**row, "found": True, **statement(
+                certificate, renewal_id=renewals.get(certificate.id), now=now).as_json()})
+    return results
+
+
+# --- rate limit --------------------------------------------------------------------------
+
+
+class RateLimited(TooManyRequests):
+    """Over the per-client limit; `retry_after` is the seconds until the next window."""
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "error": "TooManyRequests"}
+
+
+def client_key(address: str | None) -> str:
+    """Who is counted: an IPv4 address, or an IPv6 /64 (what one site or server is given)."""
+    try:
+        parsed = ipaddress.ip_address((address or "").strip())
+    except ValueError:
+        return (address or "unknown")[:64]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+def throttle(client: str, *, limit: int, cost: int = 1, now: datetime | None = None) -> int:
+    """Count `cost` lookups for `client` in this minute; RateLimited once over `limit`.
+
+    A fixed one-minute window, counted by an atomic upsert (two workers cannot both take
+    the last lookup). The first hit of a client in a new minute prunes past minutes. The
+    caller commits, before the lookup itself, so that even a 404 is counted. Returns the
+    count so far in this window.
+    """
+    now = now or clock.now()
+    minute = int(now.timestamp()) // 60
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        # A count lost in a crash costs nothing; waiting for the WAL flush on every public
+        # lookup would cost most of the endpoint's throughput.
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    upsert = insert(VerificationHit).values(minute=minute, client=client, hits=cost)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["minute", "client"],
+        set_={"hits": VerificationHit.hits + upsert.excluded.hits},
+    ).returning(VerificationHit.hits)
+    hits = db.session.execute(upsert).scalar_one()
+    if hits == cost:
+        db.session.execute(delete(VerificationHit).where(VerificationHit.minute < minute))
+    if hits > limit:
+        wait = 60 - now.second
+        raise RateLimited(f"Too many certificate checks from your address: up to {limit} a "
+                          f"minute. Please try again in {wait} seconds.", retry_after=wait)
+    return hits
