@@ -34,6 +34,16 @@ ROUTES_WITH_IDS = {
     "/invitations/<token>": "token",
     "/password/reset/<token>": "token",
     "/static/<path:filename>": "static",
+    # Public verification: anyone may check a certificate by its unguessable public ID; the
+    # answer is the public statement only (tests/certifications/test_verification.py proves
+    # no email, reason or evidence is ever shown, and unknown = malformed 404).
+    "/verify/<public_id>": "public certificate",
+    "/api/v1/certificates/<public_id>": "public certificate",
+    # Certifications pages (tests/certifications/test_views*.py prove the cross-partner 404s)
+    "/certifications/<public_id>/certificate.pdf": "user",
+    "/organisations/<int:organisation_id>/certifications": "organisation",
+    "/admin/certificates/<int:certificate_id>": "vendor only",
+    "/admin/certificates/<int:certificate_id>/revoke": "vendor only",
 }
 
 

@@ -1,5 +1,0 @@
-"""Certification pages for learners, partner admins and vendor staff."""
-
-from flask import Blueprint
-
-bp = Blueprint("certifications", __name__)

@@ -1,0 +1,187 @@
+"""The vendor's certificate register: every certificate, one certificate's record, revoking."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import and_, case, func, select
+
+from lms.accounts.models import Organisation, User
+from lms.certifications import lifecycle, notices, service, verification
+from lms.certifications import public_id as ids
+from lms.certifications.forms import RevokeForm
+from lms.certifications.models import (
+    STATUSES,
+    Certificate,
+    CertificateEvent,
+    CertificateNotice,
+    Program,
+    ProgramVersion,
+)
+from lms.certifications.views import bp, short_date
+from lms.core import clock
+from lms.core.auth import require_role
+from lms.core.errors import DomainError, PermissionDenied
+from lms.core.forms import attach_error
+from lms.core.jobs import commit
+from lms.core.mail import OutboxMessage
+from lms.extensions import db
+
+PER_PAGE = 50
+REGISTER_VIEWERS = ("vendor_admin", "channel_manager")
+
+
+def status_condition(state: str, now: datetime):
+    """The SQL for one lifecycle status, mirroring lifecycle.status()."""
+    live = and_(Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None))
+    return {
+        "revoked": Certificate.revoked_at.is_not(None),
+        "superseded": and_(Certificate.revoked_at.is_(None),
+                           Certificate.superseded_at.is_not(None)),
+        "active": and_(live, Certificate.renewal_opens_at > now),
+        "expiring": and_(live, Certificate.renewal_opens_at <= now,
+                         Certificate.expires_at > now),
+        "expired": and_(live, Certificate.expires_at <= now),
+    }[state]
+
+
+def _register_filters() -> dict:
+    args = request.args
+    status = args.get("status") if args.get("status") in STATUSES else None
+    within = args.get("within", type=int)
+    return {"status": status, "program": args.get("program", type=int),
+            "organisation": args.get("organisation", type=int),
+            "within": within if within and 0 < within <= 3650 else None}
+
+
+def _register_conditions(filters: dict, now: datetime) -> list:
+    conditions = []
+    if filters["program"]:
+        conditions.append(Certificate.program_id == filters["program"])
+    if filters["organisation"]:
+        conditions.append(Certificate.organisation_id == filters["organisation"])
+    if filters["within"]:
+        conditions += [Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None),
+                       Certificate.expires_at > now,
+                       Certificate.expires_at <= now + timedelta(days=filters["within"])]
+    return conditions
+
+
+@bp.route("/admin/certificates")
+@require_role(*REGISTER_VIEWERS, hide=True)
+def register():
+    now = clock.now()
+    filters = _register_filters()
+    conditions = _register_conditions(filters, now)
+    # Every status's count under the other filters, in one pass over the rows.
+    counts = dict(zip(STATUSES, db.session.execute(select(*(
+        func.coalesce(func.sum(case((status_condition(state, now), 1), else_=0)), 0)
+        for state in STATUSES)).select_from(Certificate).where(*conditions)).one(),
+        strict=True))
+    if filters["status"]:
+        conditions.append(status_condition(filters["status"], now))
+    total = counts[filters["status"]] if filters["status"] else sum(counts.values())
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(1, request.args.get("page", 1, type=int)), pages)
+    # Newest first; when looking for what expires soon, soonest first.
+    order = (Certificate.expires_at, Certificate.id) if filters["within"] \
+        else (Certificate.issued_at.desc(), Certificate.id.desc())
+    rows = db.session.scalars(
+        select(Certificate).where(*conditions).order_by(*order)
+        .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    programs = db.session.execute(
+        select(Program.id, func.coalesce(ProgramVersion.name, Program.code))
+        .outerjoin(ProgramVersion, ProgramVersion.id == Program.current_version_id)
+        .order_by(func.coalesce(ProgramVersion.name, Program.code))).all()
+    organisations = db.session.execute(
+        select(Organisation.id, Organisation.name).order_by(func.lower(Organisation.name))).all()
+    return render_template(
+        "certifications/register.html", rows=rows, counts=counts, total=total, page=page,
+        pages=pages, filters=filters, programs=programs, organisations=organisations,
+        statuses={c.id: lifecycle.status(c, now) for c in rows}, now=now,
+        query={k: v for k, v in filters.items() if v})
+
+
+def _evidence(certificate: Certificate) -> list[dict]:
+    """The certificate's evidence as label and detail lines for people."""
+    lines = []
+    for item in certificate.evidence or []:
+        kind = item.get("kind")
+        if kind == "assessment":
+            when = datetime.fromisoformat(item["passed_at"])
+            lines.append({"label": f"Passed {item.get('title', item['slug'])}",
+                          "detail": f"{item['percent']:g}% on {short_date(when)} · attempt "
+                                    f"{item.get('attempt_public_id', item.get('attempt_id'))}"
+                                    f" · assessment version {item.get('version')}"})
+        elif kind == "track":
+            when = datetime.fromisoformat(item["completed_at"])
+            lines.append({"label": f"Completed the {item.get('title', item['slug'])} track",
+                          "detail": f"on {short_date(when)} · track version {item.get('version')} "
+                                    f"(#{item.get('track_version_id')})"})
+        elif kind == "certification":
+            lines.append({"label": f"Held the {item['code']} certification",
+                          "detail": ids.display(item["public_id"]),
+                          "url": notices.verification_url(item["public_id"])})
+        elif kind == "renewal_of":
+            lines.append({"label": "Renewal of " + ids.display(item["public_id"]),
+                          "detail": "which was valid until "
+                                    + short_date(datetime.fromisoformat(item["expires_at"]))})
+        else:
+            lines.append({"label": str(kind), "detail": str(item)})
+    return lines
+
+
+def _certificate_page(certificate: Certificate, form: RevokeForm, status: int = 200):
+    now = clock.now()
+    chain = db.session.scalars(select(Certificate).where(
+        Certificate.user_id == certificate.user_id,
+        Certificate.program_id == certificate.program_id).order_by(Certificate.cycle)).all()
+    renewal = next((c for c in chain if c.renewal_of_id == certificate.id), None)
+    events = db.session.execute(
+        select(CertificateEvent, User.full_name)
+        .outerjoin(User, User.id == CertificateEvent.actor_id)
+        .where(CertificateEvent.certificate_id == certificate.id)
+        .order_by(CertificateEvent.at, CertificateEvent.id)).all()
+    sent = db.session.execute(
+        select(CertificateNotice, OutboxMessage)
+        .outerjoin(OutboxMessage, OutboxMessage.id == CertificateNotice.outbox_message_id)
+        .where(CertificateNotice.certificate_id == certificate.id)
+        .order_by(CertificateNotice.at, CertificateNotice.id)).all()
+    return render_template(
+        "certifications/certificate.html", certificate=certificate, form=form,
+        said=verification.statement(certificate, now=now,
+                                    renewal_id=renewal.public_id if renewal else None),
+        holder=db.session.get(User, certificate.user_id), chain=chain,
+        statuses={c.id: lifecycle.status(c, now) for c in chain}, renewal=renewal,
+        events=events, notices=sent, evidence=_evidence(certificate),
+        display=ids.display, now=now), status
+
+
+@bp.route("/admin/certificates/<int:certificate_id>")
+@require_role(*REGISTER_VIEWERS, hide=True)
+def certificate(certificate_id: int):
+    return _certificate_page(service.get_certificate(certificate_id), RevokeForm())
+
+
+@bp.route("/admin/certificates/<int:certificate_id>/revoke", methods=["POST"])
+@require_role(*REGISTER_VIEWERS, hide=True)
+def revoke(certificate_id: int):
+    certificate = service.get_certificate(certificate_id)
+    if current_user.role != "vendor_admin":
+        raise PermissionDenied("Only vendor admins revoke certificates.")
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        return _certificate_page(certificate, form, 422)
+    try:
+        service.revoke(certificate.id, reason=form.reason.data, actor=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return _certificate_page(certificate, form, error.status)
+    commit()
+    flash(f"Certificate {ids.display(certificate.public_id)} of {certificate.holder_name} is "
+          "revoked. Its verification page says so now, and the holder was told.", "success")
+    return redirect(url_for("certifications.certificate", certificate_id=certificate.id),
+                    code=303)
