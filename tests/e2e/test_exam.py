@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from playwright.sync_api import expect
 
+from tests.e2e.certificate_flow import check_certificate_lifecycle
 from tests.e2e.support import log_in, query
 
 EXAM_TITLE = "Kestrel Technical Associate certification exam"
@@ -254,7 +255,7 @@ def _plain_snippets(items: list[DrawnItem]) -> list[str]:
 # --- the tests -------------------------------------------------------------------------------
 
 def test_learner_passes_after_resuming_in_a_new_browser_and_sees_the_answers(
-        new_page, live_database):
+        new_page, live_database, live_server, tmp_path):
     learner = "learner@northwind.example"  # the demo learner: no exam attempts yet
     page = new_page()
     log_in(page, learner)
@@ -323,6 +324,9 @@ def test_learner_passes_after_resuming_in_a_new_browser_and_sees_the_answers(
     open_exam(page, EXAM_TITLE)  # the start page no longer offers an attempt
     expect(page.locator(".flash-info")).to_contain_text("You passed on")
     expect(page.get_by_role("button", name=re.compile(r"^Start attempt"))).to_have_count(0)
+
+    # The pass earned the Technical Associate certification: see it, verify it, revoke it.
+    check_certificate_lifecycle(page, new_page, live_server, live_database, tmp_path)
 
 
 def test_failed_attempt_hides_the_answers_and_starts_the_cooldown(new_page, live_database):
