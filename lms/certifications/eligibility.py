@@ -18,6 +18,7 @@ class TrackFact:
     lessons_done: int = 0
     # Completions of any version, newest first: (completed_at, track_version_id, number)
     completions: tuple[tuple[datetime, int, int], ...] = ()
+    current_version_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class AssessmentFact:
     title: str
     pass_mark: int
     attempts: tuple[AttemptFact, ...] = ()  # finished attempts, any order
+    max_attempts: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,28 +65,50 @@ class Check:
     done: bool
     detail: str  # where the person stands, e.g. "best score 64%, needs 70%"
     evidence: dict | None = None
+    about: tuple[str, str] | None = None  # ("track" | "assessment" | "certification", slug)
 
     @property
     def sentence(self) -> str:
         return f"{self.name} — {self.detail}" if self.detail else self.name
 
 
-def track_completed(facts: Facts, slug: str, *, since: datetime | None = None) -> Check:
+def track_completed(facts: Facts, slug: str) -> Check:
     track = facts.tracks.get(slug) or TrackFact(slug, slug)
     name = f"Complete the {track.title} track"
+    about = ("track", slug)
     for completed_at, version_id, number in track.completions:
-        if since is None or completed_at >= since:
-            return Check(name, True, f"completed on {completed_at:%-d %b %Y}",
+        return Check(name, True, f"completed on {completed_at:%-d %b %Y}",
+                     {"kind": "track", "slug": slug, "title": track.title,
+                      "track_version_id": version_id, "version": number,
+                      "completed_at": completed_at.isoformat()}, about)
+    return Check(name, False, _progress(track), about=about)
+
+
+def current_track_completed(facts: Facts, slug: str) -> Check:
+    """The track as it is now: for renewals and delta tracks, the latest version counts.
+
+    A completion is kept once per version, so "completed again since" cannot be asked of
+    a track; an updated track, with its unchanged lessons carried forward, can be.
+    """
+    track = facts.tracks.get(slug) or TrackFact(slug, slug)
+    name = f"Complete the {track.title} track"
+    about = ("track", slug)
+    for completed_at, version_id, number in track.completions:
+        if version_id == track.current_version_id:
+            return Check(name, True, f"version {number} completed on {completed_at:%-d %b %Y}",
                          {"kind": "track", "slug": slug, "title": track.title,
                           "track_version_id": version_id, "version": number,
-                          "completed_at": completed_at.isoformat()})
-    if track.completions and since is not None:
-        detail = f"needs a completion after {since:%-d %b %Y}"
-    elif track.lessons_total:
-        detail = f"{track.lessons_done} of {track.lessons_total} lessons done"
-    else:
-        detail = "not started"
-    return Check(name, False, detail)
+                          "completed_at": completed_at.isoformat()}, about)
+    detail = _progress(track)
+    if track.completions:
+        detail = f"updated since you completed it; {detail}"
+    return Check(name, False, detail, about=about)
+
+
+def _progress(track: TrackFact) -> str:
+    if track.lessons_total:
+        return f"{track.lessons_done} of {track.lessons_total} lessons done"
+    return "not started"
 
 
 def assessment_passed(facts: Facts, slug: str, *, since: datetime | None = None) -> Check:
@@ -99,59 +123,79 @@ def assessment_passed(facts: Facts, slug: str, *, since: datetime | None = None)
                      {"kind": "assessment", "slug": slug, "title": assessment.title,
                       "attempt_id": first.attempt_id, "attempt_public_id": first.public_id,
                       "percent": round(first.percent, 1), "version": first.version_number,
-                      "passed_at": first.submitted_at.isoformat()})
+                      "passed_at": first.submitted_at.isoformat()}, ("assessment", slug))
     if counted:
         best = max(a.percent for a in counted)
         detail = f"best score {best:.0f}%, needs {assessment.pass_mark}%"
+        if assessment.max_attempts and len(counted) >= assessment.max_attempts:
+            detail += "; no attempts left (ask your partner manager)"
     elif assessment.attempts and since is not None:
         detail = f"needs a pass after {since:%-d %b %Y}"
     else:
         detail = f"not attempted yet; needs {assessment.pass_mark}%"
-    return Check(name, False, detail)
+    return Check(name, False, detail, about=("assessment", slug))
 
 
 def certification_held(facts: Facts, code: str, name: str) -> Check:
     held = facts.held.get(code)
     label = f"Hold an active {name} certification"
+    about = ("certification", code)
     if held is None:
-        return Check(label, False, "not earned yet")
+        return Check(label, False, "not earned yet", about=about)
     if held.status in ("active", "expiring"):
         return Check(label, True, f"valid until {held.expires_at:%-d %b %Y}",
-                     {"kind": "certification", "code": code, "public_id": held.public_id})
+                     {"kind": "certification", "code": code, "public_id": held.public_id},
+                     about)
     if held.status == "expired":
-        return Check(label, False, f"expired on {held.expires_at:%-d %b %Y}")
-    return Check(label, False, held.status)
+        return Check(label, False, f"expired on {held.expires_at:%-d %b %Y}", about=about)
+    return Check(label, False, held.status, about=about)
 
 
-def initial_checks(facts: Facts, requirements: dict, program_names: dict[str, str], *,
-                   since: datetime | None = None) -> list[Check]:
-    """The program's requirements. `since` (after a lapse): assessments must be passed again."""
+def initial_checks(facts: Facts, requirements: dict, program_names: dict[str, str]
+                   ) -> list[Check]:
+    """The program's requirements, for a first certificate."""
     checks = [track_completed(facts, slug) for slug in requirements.get("tracks", [])]
-    checks += [assessment_passed(facts, slug, since=since)
-               for slug in requirements.get("assessments", [])]
+    checks += [assessment_passed(facts, slug) for slug in requirements.get("assessments", [])]
     checks += [certification_held(facts, code, program_names.get(code, code))
                for code in requirements.get("certifications", [])]
     return checks
 
 
-def renewal_checks(facts: Facts, renewal: dict, *, issued_at: datetime,
-                   window_opened_at: datetime, delta_track: str | None) -> list[Check]:
-    """Renewal: its assessment passed inside this window; its tracks and any delta track
-    completed since the certificate was issued (a completion from before proves nothing new)."""
+def renewal_checks(facts: Facts, renewal: dict, *, window_opened_at: datetime,
+                   delta_track: str | None) -> list[Check]:
+    """Renewal: its assessment passed since the window opened; the current version of its
+    tracks and of any delta track completed."""
     checks = []
     if renewal.get("assessment"):
         checks.append(assessment_passed(facts, renewal["assessment"], since=window_opened_at))
     tracks = list(renewal.get("tracks", []))
     if delta_track and delta_track not in tracks:
         tracks.append(delta_track)
-    checks += [track_completed(facts, slug, since=issued_at) for slug in tracks]
+    checks += [current_track_completed(facts, slug) for slug in tracks]
+    return checks
+
+
+def after_lapse_checks(facts: Facts, requirements: dict, renewal: dict,
+                       program_names: dict[str, str], *, lapsed_at: datetime) -> list[Check]:
+    """Earning a lapsed certification again: the requirements, with fresh proof.
+
+    The program's assessments must be passed after the lapse. A program without
+    assessments (say, a track and another certification) asks for its renewal
+    requirements after the lapse instead, so waiting out the grace period is never a
+    cheaper way round a renewal.
+    """
+    checks = [track_completed(facts, slug) for slug in requirements.get("tracks", [])]
+    checks += [assessment_passed(facts, slug, since=lapsed_at)
+               for slug in requirements.get("assessments", [])]
+    checks += [certification_held(facts, code, program_names.get(code, code))
+               for code in requirements.get("certifications", [])]
+    if not requirements.get("assessments"):
+        known = {check.about for check in checks}
+        checks += [check for check in renewal_checks(facts, renewal, window_opened_at=lapsed_at,
+                                                     delta_track=None)
+                   if check.about not in known]
     return checks
 
 
 def all_done(checks: list[Check]) -> bool:
     return bool(checks) and all(check.done for check in checks)
-
-
-def days_left(expires_at: datetime, now: datetime) -> int:
-    return max(0, (expires_at - now).days)
-

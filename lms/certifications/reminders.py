@@ -87,7 +87,7 @@ def renewal_needs(certificate: Certificate, now: datetime) -> list[Check]:
     program = db.session.get(Program, certificate.program_id)
     version = program.current_version or certificate.program_version
     facts = service.gather_facts(certificate.user_id, [version], now)
-    return eligibility.renewal_checks(facts, version.renewal, issued_at=certificate.issued_at,
+    return eligibility.renewal_checks(facts, version.renewal,
                                       window_opened_at=certificate.renewal_opens_at,
                                       delta_track=certificate.delta_track)
 

@@ -58,12 +58,6 @@ def _prerequisites_first(versions: list[ProgramVersion]) -> list[ProgramVersion]
     return ordered
 
 
-def program_names() -> dict[str, str]:
-    return {code: name for code, name in db.session.execute(
-        select(Program.code, ProgramVersion.name)
-        .join(ProgramVersion, Program.current_version_id == ProgramVersion.id))}
-
-
 def _referenced(versions: list[ProgramVersion]) -> tuple[set[str], set[str]]:
     tracks, assessments = set(), set()
     for version in versions:
@@ -104,11 +98,12 @@ def gather_facts(user_id: int, versions: list[ProgramVersion], now: datetime) ->
                     .scalar_subquery())
     all_lessons = (select(func.count(Lesson.id))
                    .where(Lesson.track_version_id == TrackVersion.id).scalar_subquery())
-    for slug, title, total, done in db.session.execute(
-            select(Track.slug, TrackVersion.title, all_lessons, done_lessons)
+    for slug, title, total, done, version_id in db.session.execute(
+            select(Track.slug, TrackVersion.title, all_lessons, done_lessons, TrackVersion.id)
             .join(TrackVersion, TrackVersion.id == Track.current_version_id)
             .where(Track.slug.in_(track_slugs))):
-        facts.tracks[slug] = TrackFact(slug, title, total, done, tuple(completions[slug]))
+        facts.tracks[slug] = TrackFact(slug, title, total, done, tuple(completions[slug]),
+                                       version_id)
 
     attempts = defaultdict(list)
     for slug, attempt, number in db.session.execute(
@@ -119,11 +114,13 @@ def gather_facts(user_id: int, versions: list[ProgramVersion], now: datetime) ->
                    Assessment.slug.in_(assessment_slugs))):
         attempts[slug].append(AttemptFact(attempt.id, attempt.public_id, attempt.percent or 0.0,
                                           bool(attempt.passed), attempt.submitted_at, number))
-    for slug, title, pass_mark in db.session.execute(
-            select(Assessment.slug, AssessmentVersion.title, AssessmentVersion.pass_mark)
+    for slug, title, pass_mark, max_attempts in db.session.execute(
+            select(Assessment.slug, AssessmentVersion.title, AssessmentVersion.pass_mark,
+                   AssessmentVersion.max_attempts)
             .join(AssessmentVersion, AssessmentVersion.id == Assessment.current_version_id)
             .where(Assessment.slug.in_(assessment_slugs))):
-        facts.assessments[slug] = AssessmentFact(slug, title, pass_mark, tuple(attempts[slug]))
+        facts.assessments[slug] = AssessmentFact(slug, title, pass_mark, tuple(attempts[slug]),
+                                                 max_attempts)
 
     for certificate in certificates_of(user_id):  # oldest first: the latest cycle wins
         facts.held[certificate.program_code] = HeldFact(
@@ -169,12 +166,12 @@ def standing_for(version: ProgramVersion, latest: Certificate | None, facts: Fac
         return Standing(version, latest, state, "revoked", [])
     if lifecycle.renewable(latest, now):
         return Standing(version, latest, state, "renew", eligibility.renewal_checks(
-            facts, version.renewal, issued_at=latest.issued_at,
-            window_opened_at=latest.renewal_opens_at,
+            facts, version.renewal, window_opened_at=latest.renewal_opens_at,
             delta_track=latest.delta_track))
     if lifecycle.lapsed(latest, now):
-        return Standing(version, latest, state, "earn", eligibility.initial_checks(
-            facts, version.requirements, names, since=latest.expires_at))
+        return Standing(version, latest, state, "earn", eligibility.after_lapse_checks(
+            facts, version.requirements, version.renewal, names,
+            lapsed_at=latest.expires_at))
     return Standing(version, latest, state, "held", [])
 
 
@@ -299,8 +296,10 @@ def reopening_for(user_id: int, assessment_slug: str) -> datetime | None:
         if (lifecycle.renewable(certificate, now)
                 and version.renewal.get("assessment") == assessment_slug):
             moments.append(certificate.renewal_opens_at)
-        elif (lifecycle.lapsed(certificate, now)
-              and assessment_slug in version.requirements.get("assessments", [])):
+        elif lifecycle.lapsed(certificate, now) and (
+                assessment_slug in version.requirements.get("assessments", [])
+                or (not version.requirements.get("assessments")
+                    and version.renewal.get("assessment") == assessment_slug)):
             moments.append(certificate.expires_at)
     return max(moments) if moments else None
 

@@ -130,13 +130,14 @@ def attempt(percent, passed, day, *, attempt_id=1):
                        datetime(2026, 5, day, 10, 0, tzinfo=UTC), 1)
 
 
-def facts(*, attempts=(), completions=(), lessons=(0, 0), held=None) -> Facts:
+def facts(*, attempts=(), completions=(), lessons=(0, 0), held=None, current=11,
+          max_attempts=None) -> Facts:
     return Facts(
         now=NOW,
         tracks={"ta": TrackFact("ta", "Technical Associate", lessons[1], lessons[0],
-                                tuple(completions))},
+                                tuple(completions), current)},
         assessments={"exam": AssessmentFact("exam", "Technical Associate exam", 70,
-                                            tuple(attempts))},
+                                            tuple(attempts), max_attempts)},
         held=held or {})
 
 
@@ -183,8 +184,28 @@ def test_track_sentences():
     check = eligibility.track_completed(done, "ta")
     assert check.sentence == "Complete the Technical Associate track — completed on 7 Apr 2026"
     assert check.evidence["track_version_id"] == 11 and check.evidence["version"] == 2
-    later = eligibility.track_completed(done, "ta", since=datetime(2026, 5, 1, tzinfo=UTC))
-    assert (later.done, later.detail) == (False, "needs a completion after 1 May 2026")
+    assert check.about == ("track", "ta")
+
+
+def test_renewal_and_delta_tracks_need_the_current_version():
+    """A completion is kept once per version: an unchanged track done before counts, an
+    updated one must be done again (its unchanged lessons carry forward)."""
+    done = facts(completions=[(datetime(2026, 4, 7, 15, 0, tzinfo=UTC), 11, 2)],
+                 lessons=(3, 9))
+    check = eligibility.current_track_completed(done, "ta")
+    assert check.done and check.detail == "version 2 completed on 7 Apr 2026"
+    updated = facts(completions=[(datetime(2026, 4, 7, 15, 0, tzinfo=UTC), 11, 2)],
+                    lessons=(3, 9), current=12)
+    check = eligibility.current_track_completed(updated, "ta")
+    assert not check.done
+    assert check.detail == "updated since you completed it; 3 of 9 lessons done"
+
+
+def test_no_attempts_left_is_said():
+    attempt = AttemptFact(1, "p1", 64.0, False, datetime(2026, 3, 2, tzinfo=UTC), 1)
+    check = eligibility.assessment_passed(facts(attempts=[attempt] * 3, max_attempts=3), "exam")
+    assert check.detail == ("best score 64%, needs 70%; no attempts left "
+                            "(ask your partner manager)")
 
 
 def test_certification_held_sentences():
@@ -205,20 +226,18 @@ def test_certification_held_sentences():
 
 def test_renewal_checks_add_the_delta_track_once():
     checks = eligibility.renewal_checks(
-        facts(), {"assessment": "exam", "tracks": ["ta"]}, issued_at=ISSUED,
+        facts(), {"assessment": "exam", "tracks": ["ta"]},
         window_opened_at=OPENS, delta_track="ta")
-    assert [c.name for c in checks] == ["Pass the Technical Associate exam",
-                                        "Complete the Technical Associate track"]
+    assert [c.name for c in checks] == [
+        "Pass the Technical Associate exam",
+        "Complete the Technical Associate track"]
     checks = eligibility.renewal_checks(facts(), {"assessment": "exam", "tracks": []},
-                                        issued_at=ISSUED, window_opened_at=OPENS,
-                                        delta_track="ta")
+                                        window_opened_at=OPENS, delta_track="ta")
     assert len(checks) == 2
 
 
 def test_all_done_needs_at_least_one_check():
     assert not eligibility.all_done([])
-    assert eligibility.days_left(NOW + timedelta(days=3, hours=2), NOW) == 3
-    assert eligibility.days_left(NOW - timedelta(days=3), NOW) == 0
 
 
 # --- public IDs ------------------------------------------------------------------------------

@@ -72,3 +72,36 @@ def test_inside_the_window_the_initial_exam_stays_closed(frozen_clock):
     # Renewal has its own exam; the certification exam is not reopened by a window.
     assert not _standing(engineer, EXAM).can_start
     assert _standing(engineer, "technical-associate-renewal").can_start
+
+
+def test_a_lapsed_program_without_an_exam_is_not_reissued_for_free(frozen_clock):
+    """Solution Architect asks for a track and an active Technical Associate: after it
+    lapses, waiting out the grace period must not be cheaper than renewing."""
+    from lms.certifications import service
+    from tests.certifications.test_issuing import RENEWAL, SA, insert_completion, standing
+
+    architect = learner(job_role="presales")
+    pass_exam(architect, EXAM)
+    clock.advance(timedelta(days=30))
+    insert_completion(architect.id, "solution-architecture")  # its prerequisites aside
+    service.award_due(architect.id)
+    [ta] = certificates(architect.id, TA)
+    [sa] = certificates(architect.id, SA)
+
+    clock.set_now(ta.renewal_opens_at + timedelta(days=1))  # SA's window is not open yet
+    pass_exam(architect, RENEWAL)
+    assert len(certificates(architect.id, TA)) == 2 and certificates(architect.id, SA) == [sa]
+
+    clock.set_now(sa.grace_ends_at + timedelta(minutes=1))
+    assert lifecycle.lapsed(sa, clock.now())
+    assert service.award_due_everyone() == 0
+    assert certificates(architect.id, SA) == [sa]
+    state = standing(architect.id, SA)
+    assert state.phase == "earn"
+    assert [check.about for check in state.remaining] == [("assessment", RENEWAL)]
+    assert _standing(architect, RENEWAL).can_start  # reopened by the lapse
+
+    pass_exam(architect, RENEWAL)
+    lapsed, fresh = certificates(architect.id, SA)
+    assert fresh.cycle == 2 and fresh.renewal_of_id is None
+    assert lifecycle.status(fresh, clock.now()) == "active"

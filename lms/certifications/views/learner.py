@@ -62,6 +62,7 @@ class Card:
 
 
 def _renewal_slugs(standing: service.Standing) -> list[tuple[str, str]]:
+    """What the next renewal will ask for (shown while the certificate is held)."""
     renewal = standing.version.renewal
     targets = [("assessment", renewal["assessment"])] if renewal.get("assessment") else []
     tracks = list(renewal.get("tracks", []))
@@ -72,19 +73,8 @@ def _renewal_slugs(standing: service.Standing) -> list[tuple[str, str]]:
 
 
 def _targets(standing: service.Standing) -> list[tuple[str, str] | None]:
-    """What each check is about, in the order eligibility lists them (earn or renew)."""
-    if standing.phase == "earn":
-        requirements = standing.version.requirements
-        targets = [("track", s) for s in requirements.get("tracks", [])]
-        targets += [("assessment", s) for s in requirements.get("assessments", [])]
-        targets += [("certification", c) for c in requirements.get("certifications", [])]
-    elif standing.phase == "renew":
-        targets = _renewal_slugs(standing)
-    else:
-        targets = []
-    if len(targets) != len(standing.checks):  # never link a check to the wrong place
-        return [None] * len(standing.checks)
-    return targets
+    """What each check is about (a track, an assessment, a certification), to link it."""
+    return [check.about for check in standing.checks]
 
 
 def _learning_index(user_id: int, slugs: set[str]) -> tuple[dict, dict]:
