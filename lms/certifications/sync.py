@@ -13,8 +13,11 @@ from lms.catalog.sync import SyncReport
 from lms.certifications import notices
 from lms.certifications.loader import CertificationProgram, LoadedProgram
 from lms.certifications.models import Certificate, CertificateEvent, Program, ProgramVersion
-from lms.core import clock
+from lms.core import clock, settings
 from lms.extensions import db
+
+# When service.award_due_everyone last looked (service sits above sync, so it lives here).
+SWEPT_SETTING = "certificates_swept_at"
 
 
 def apply(loaded: CertificationProgram, report: SyncReport) -> None:
@@ -26,6 +29,8 @@ def apply(loaded: CertificationProgram, report: SyncReport) -> None:
         if code not in loaded.codes and program.archived_at is None:
             program.archived_at = now  # certificates already issued keep verifying
             report.archived.append(f"certification {code}")
+    if any(line.startswith("certification ") for line in report.created + report.changed):
+        settings.put(SWEPT_SETTING, None)  # requirements changed: look at everyone again
     db.session.flush()
 
 
