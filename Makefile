@@ -25,7 +25,7 @@ run: setup
 	$(BIN)/lms content sync
 	$(BIN)/lms demo
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C stops)"
-	$(BIN)/lms run --host $(HOST) --port $(PORT)
+	LMS_BASE_URL=$${LMS_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/lms run --host $(HOST) --port $(PORT)
 
 ## make test: the whole suite on SQLite, browser tests included
 test: setup

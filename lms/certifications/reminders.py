@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import Organisation, User
@@ -46,6 +46,9 @@ def milestone_days(name: str) -> int | None:
         return 0
     prefix, _, days = name.partition("-")
     return int(days) if prefix == "expiry" and days.isdigit() else None
+
+
+EXPIRED_NOTICE_LATE = timedelta(days=7)
 
 
 def due_milestones(expires_at: datetime, reminder_days: list[int], now: datetime
@@ -116,8 +119,12 @@ def send_due_reminders(now: datetime | None = None) -> int:
         .join(User, User.id == Certificate.user_id)
         .where(Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None),
                Certificate.expires_at <= now + timedelta(days=horizon),
-               Certificate.grace_ends_at > now, Program.archived_at.is_(None),
-               User.active.is_(True), ~finished)
+               # Without a grace period there is no moment between expiry and its end:
+               # the expiry notice may then go out for a few days after it.
+               or_(Certificate.grace_ends_at > now,
+                   and_(Certificate.grace_ends_at == Certificate.expires_at,
+                        Certificate.expires_at > now - EXPIRED_NOTICE_LATE)),
+               Program.archived_at.is_(None), User.active.is_(True), ~finished)
         .order_by(Certificate.expires_at, Certificate.id)).all()
     if not candidates:
         return 0
@@ -251,7 +258,7 @@ def send_weekly_digests(now: datetime | None = None) -> int:
                       f"to renew (week {week})",
                       "expiry_digest", admin=admin, organisation=organisation, lines=lines,
                       week=week, horizon=DIGEST_HORIZON_DAYS,
-                      certificates_url=certificates_url(),
+                      certificates_url=f"{current_app.config['BASE_URL']}/staff/certifications",
                       vendor_name=settings.get("vendor_name"))
             sent += 1
     db.session.flush()

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -244,8 +245,12 @@ def _issue(user: User, version: ProgramVersion, standing: Standing,
         with db.session.begin_nested():
             db.session.add(certificate)
             db.session.flush()
-    except IntegrityError:
+    except IntegrityError as error:
         # Someone else issued this cycle first (a concurrent request or the periodic job).
+        # Logged, so any other refused row does not pass silently tick after tick.
+        current_app.logger.info("certificate not issued (%s cycle %s for user %s): %s",
+                                version.program.code, certificate.cycle, user.id,
+                                error.orig)
         return None
     display = public_id.display(certificate.public_id)
     if renews is not None:

@@ -16,8 +16,9 @@ from weasyprint.urls import URLFetcher
 _font_config = FontConfiguration()
 _lock = threading.Lock()
 # A render inside a request must never wait on the network (on `flask run`, fetching one of our
-# own URLs would wait on ourselves), and a document must not be a way to reach other hosts.
-_PROTOCOLS = frozenset({"data", "file"})
+# own URLs would wait on ourselves), and a document must not be a way to reach other hosts
+# or the server's files: everything a template needs is inline.
+_PROTOCOLS = frozenset({"data"})
 
 
 def render_pdf(html: str, *, title: str, author: str, subject: str,

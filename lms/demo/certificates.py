@@ -2,8 +2,8 @@
 
 Each person sat the exam on a date in the past, so their certificate was issued then (by
 the same event listener as in real use) and is now active, inside its renewal window,
-renewed, in its grace period or lapsed. Northwind's two expiring Technical Associates
-are what its tier depends on, so the readiness forecast has something to say.
+renewed, in its grace period or lapsed. Two of Northwind's Technical Associates expire
+within the next two months unless they renew.
 """
 
 from __future__ import annotations

@@ -421,7 +421,7 @@ def test_the_weekly_digest_goes_to_each_partner_admin_once_a_week(smtp, frozen_c
     assert (f"- Ada Byron — {TA_NAME} — expires 2 Mar 2028 (in 58 days) — "
             "renewal: 0 of 1 done\n") in to_pat.body
     assert "Bob Stone" not in to_pat.body and "Carla Ng" not in to_pat.body
-    assert "http://lms.test/certifications" in to_pat.body
+    assert "http://lms.test/staff/certifications" in to_pat.body
     assert received[quinn.email].body.replace("Quinn", "Pat") == to_pat.body
     assert "Carla Ng" in received[other.email].body
     assert "Ada Byron" not in received[other.email].body
@@ -464,3 +464,17 @@ def test_a_digest_shows_renewal_progress(frozen_clock):
     [message] = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.to_address == admin.email)).all()
     assert message.template == "expiry_digest"
+
+
+def test_without_a_grace_period_the_expiry_notice_still_goes_out(frozen_clock):
+    user = learner()
+    pass_exam(user)
+    [certificate] = certificates(user.id)
+    certificate.grace_ends_at = certificate.expires_at  # as `grace_days: 0` dates it
+    db.session.flush()
+    clock.set_now(certificate.expires_at + timedelta(hours=5))
+    assert send_due_reminders() == 1
+    assert send_due_reminders() == 0
+    [message] = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.template == "certificate_expired")).all()
+    assert "no grace period" in message.body_text

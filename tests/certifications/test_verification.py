@@ -285,9 +285,11 @@ def test_lookups_are_rate_limited_per_client_and_minute(app, client, frozen_cloc
     assert answer.json["error"] == "TooManyRequests" and "try again" in answer.json["message"]
     assert client.post("/api/v1/certificates/verify",
                        json={"ids": [certificate.public_id]}).status_code == 429
-    # Another address has its own allowance.
+    # Another address has its own allowance; a bulk call costs one plus one per 100 IDs.
     other = client.get(url(certificate), environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert other.status_code == 200
+    assert client.post("/api/v1/certificates/verify", json={"ids": [unknown] * 200},
+                       environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 429
     # The next minute starts afresh, and the past minutes are pruned.
     clock.set_now(frozen_clock + timedelta(minutes=1))
     assert client.get(url(certificate)).status_code == 200

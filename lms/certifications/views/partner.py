@@ -50,15 +50,19 @@ def organisation(organisation_id: int):
         .order_by(func.lower(User.full_name), Certificate.program_name), current_user)).all()
     statuses = {c.id: lifecycle.status(c, now) for c, _ in rows}
     horizon = now + timedelta(days=EXPIRING_SOON_DAYS)
+    # What still can be renewed: valid and expiring within the horizon, or in grace.
     soon = sorted(((c, u) for c, u in rows
-                   if statuses[c.id] in ("active", "expiring") and c.expires_at <= horizon),
+                   if (statuses[c.id] in ("active", "expiring") and c.expires_at <= horizon)
+                   or lifecycle.renewable(c, now)),
                   key=lambda row: row[0].expires_at)
     by_program: dict[str, dict[str, int]] = {}
     for certificate_row, _ in rows:
         tally = by_program.setdefault(certificate_row.program_name, dict.fromkeys(STATUSES, 0))
         tally[statuses[certificate_row.id]] += 1
     valid = [(c, u) for c, u in rows if statuses[c.id] in ("active", "expiring")]
-    summary = {"valid": len(valid), "holders": len({u.id for _, u in valid})}
+    summary = {"valid": len(valid), "holders": len({u.id for _, u in valid if u.active}),
+               "gone": sum(1 for c, _ in rows
+                           if statuses[c.id] == "revoked" or lifecycle.lapsed(c, now))}
     people = db.session.scalar(scoping.scope_users(
         select(func.count(User.id)).where(User.organisation_id == organisation.id,
                                           User.active.is_(True)), current_user))
