@@ -54,6 +54,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "PROXY_HOPS": int(_env("PROXY_HOPS", "0")),
         # Jobs run inline unless a Celery broker (Redis) is configured.
         "CELERY_BROKER_URL": _env("CELERY_BROKER_URL"),
+        # Shared counters (the verification rate limit) live here when set, else in the
+        # database: one Redis round trip instead of a database write per public lookup.
+        "REDIS_URL": _env("REDIS_URL"),
         # Public certificate lookups (page, JSON, bulk) allowed per client per minute.
         "VERIFY_RATE_LIMIT_PER_MINUTE": int(_env("VERIFY_RATE_LIMIT_PER_MINUTE", "60")),
         "SESSION_COOKIE_HTTPONLY": True,

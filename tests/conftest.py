@@ -6,6 +6,7 @@ the same suite on PostgreSQL; without it a SQLite file in a temporary folder is 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from lms import create_app
 from lms.config import PROJECT_ROOT
 from lms.core import clock
+from lms.core import db as core_db
 from lms.extensions import db
 
 CONTENT = PROJECT_ROOT / "content"
@@ -88,12 +90,16 @@ def _isolated(request, app):
         sessionmaker(bind=connection, class_=Session, join_transaction_mode="create_savepoint"),
         scopefunc=_app_ctx_id,
     )
+    original_quick_read = core_db.quick_read
+    # Quick reads use a connection of their own, which could not see the test's rows.
+    core_db.quick_read = lambda: contextlib.nullcontext(db.session.connection())
     try:
         with app.app_context():
             yield
             db.session.remove()
     finally:
         db.session = original
+        core_db.quick_read = original_quick_read
         outer.rollback()
         connection.close()
         clock.set_now(None)
@@ -201,3 +207,24 @@ def count_queries():
             event.remove(db.engine, "before_cursor_execute", counter)
 
     return counting
+
+
+# --- Redis (Celery jobs, shared counters) -----------------------------------------------------
+
+REDIS_URL = os.environ.get("LMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_client():
+    """A client of the test Redis; skip without one, or fail when LMS_REQUIRE_SERVICES=1."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        message = f"Redis is not reachable at {REDIS_URL} ({error})."
+        if os.environ.get("LMS_REQUIRE_SERVICES") == "1":
+            pytest.fail(message + " LMS_REQUIRE_SERVICES=1 makes that a failure.")
+        pytest.skip(message + " Set LMS_REQUIRE_SERVICES=1 to fail instead.")
+    yield client
+    client.close()

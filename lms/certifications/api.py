@@ -26,11 +26,12 @@ class BadRequest(DomainError):
 
 @bp.after_request
 def _public(response):
+    headers = response.headers
     if request.endpoint == "certifications_api.certificate":
         # Anyone's page may check a certificate from the browser (public data, no cookies).
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
-    response.headers["Cache-Control"] = "no-store"
+        headers.add("Access-Control-Allow-Origin", "*")
+        headers.add("Access-Control-Expose-Headers", "Retry-After")
+    headers.add("Cache-Control", "no-store")  # fresh responses carry none of these yet
     return response
 
 
@@ -38,7 +39,7 @@ def _public(response):
 def certificate(public_id: str):
     """The statement: the same facts as /verify/<id>. 404 unknown, 422 a typo (field "id")."""
     verify_views.throttle()
-    return jsonify(verification.statement(verification.lookup(public_id)).as_json())
+    return jsonify(verification.statement_for(public_id).as_json())
 
 
 @bp.route("/certificates/verify", methods=["POST"])

@@ -10,16 +10,22 @@ every worker and process shares them.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, select, text
+from flask import current_app
+from sqlalchemy import bindparam, delete, select, text
+from sqlalchemy.orm import aliased
 
 from lms.accounts.models import User
 from lms.certifications import lifecycle, notices, public_id
 from lms.certifications.models import Certificate, VerificationHit
 from lms.core import clock
+from lms.core import db as core_db
 from lms.core.errors import Invalid, NotFound, TooManyRequests
 from lms.extensions import db
 
@@ -101,13 +107,28 @@ def canonical(typed: str) -> str:
         raise NotFound(NOT_FOUND) from error
 
 
-def lookup(typed: str) -> Certificate:
-    """The certificate for a typed ID. Unknown and malformed-but-plausible IDs look the same."""
-    certificate = db.session.scalar(select(Certificate)
-                                    .where(Certificate.public_id == canonical(typed)))
-    if certificate is None:
+_renewal = aliased(Certificate)
+# Only what a statement says, with the renewal's ID in the same query: the public lookup is
+# the hottest path in the product (QR scans, bulk checks by machines).
+_LOOKUP = (select(Certificate.public_id, Certificate.holder_name,
+                  Certificate.organisation_name, Certificate.program_code,
+                  Certificate.program_name, Certificate.program_level,
+                  Certificate.program_version_number, Certificate.issuer,
+                  Certificate.issued_at, Certificate.expires_at, Certificate.renewal_opens_at,
+                  Certificate.grace_ends_at, Certificate.superseded_at, Certificate.revoked_at,
+                  _renewal.public_id.label("renewal_id"))
+           .outerjoin(_renewal, _renewal.renewal_of_id == Certificate.id)
+           .where(Certificate.public_id == bindparam("public_id")))
+
+
+def statement_for(typed: str, *, now: datetime | None = None) -> Statement:
+    """What the certificate with this typed ID says, in one query (404 / typo as lookup)."""
+    wanted = canonical(typed)
+    with core_db.quick_read() as connection:
+        row = connection.execute(_LOOKUP, {"public_id": wanted}).first()
+    if row is None:
         raise NotFound(NOT_FOUND)
-    return certificate
+    return statement(row, renewal_id=row.renewal_id or "", now=now)
 
 
 def statement(certificate: Certificate, *, renewal_id: str | None = None,
@@ -262,6 +283,58 @@ def throttle(client: str, *, limit: int, cost: int = 1, now: datetime | None = N
     """
     now = now or clock.now()
     minute = int(now.timestamp()) // 60
+    redis_url = current_app.config.get("REDIS_URL")
+    hits = (_count_in_redis(redis_url, minute, client, cost, limit) if redis_url
+            else _count_in_database(minute, client, cost))
+    if hits > limit:
+        wait = 60 - now.second
+        raise RateLimited(f"Too many certificate checks from your address: up to {limit} a "
+                          f"minute. Please try again in {wait} seconds.", retry_after=wait)
+    return hits
+
+
+@functools.cache
+def _redis(url: str):
+    import redis  # installed with Celery's Redis transport
+
+    return redis.Redis.from_url(url)  # one connection pool per process
+
+
+# Counts not yet sent to Redis, per process: (minute, client) -> [unsent, total, sent_at].
+_unsent: dict[tuple[int, str], list] = {}
+_unsent_lock = threading.Lock()
+FLUSH_SECONDS = 0.25
+
+
+def _count_in_redis(url: str, minute: int, client: str, cost: int, limit: int) -> int:
+    """The client's count this minute, shared through Redis.
+
+    Each process sends its counts in batches of up to 1% of the limit (at least every
+    quarter second), so a generous limit costs a round trip per batch, not per lookup,
+    and the count is never behind by more than that. A small limit sends every hit.
+    """
+    batch = max(1, limit // 100)
+    with _unsent_lock:
+        entry = _unsent.get((minute, client))
+        if entry is None:
+            for old in [key for key in _unsent if key[0] != minute]:
+                del _unsent[old]
+            entry = _unsent[(minute, client)] = [0, 0, 0.0]
+        entry[0] += cost
+        if entry[0] < batch and time.monotonic() - entry[2] < FLUSH_SECONDS:
+            return entry[1] + entry[0]
+        unsent, entry[0] = entry[0], 0
+    key = f"lms:verify-hits:{minute}:{client}"
+    redis = _redis(url)
+    total = int(redis.incrby(key, unsent))
+    if total == unsent:  # the window's first batch: Redis forgets the key a minute after
+        redis.expire(key, 120)
+    with _unsent_lock:
+        entry[1], entry[2] = max(entry[1], total), time.monotonic()
+        return entry[1] + entry[0]
+
+
+def _count_in_database(minute: int, client: str, cost: int) -> int:
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
 
@@ -278,8 +351,4 @@ def throttle(client: str, *, limit: int, cost: int = 1, now: datetime | None = N
     hits = db.session.execute(upsert).scalar_one()
     if hits == cost:
         db.session.execute(delete(VerificationHit).where(VerificationHit.minute < minute))
-    if hits > limit:
-        wait = 60 - now.second
-        raise RateLimited(f"Too many certificate checks from your address: up to {limit} a "
-                          f"minute. Please try again in {wait} seconds.", retry_after=wait)
     return hits

@@ -59,7 +59,8 @@ def throttle(cost: int = 1) -> None:
     """Count this lookup against the client's per-minute limit, and commit the count."""
     verification.throttle(verification.client_key(request.remote_addr),
                           limit=current_app.config["VERIFY_RATE_LIMIT_PER_MINUTE"], cost=cost)
-    commit()
+    if not current_app.config.get("REDIS_URL"):
+        commit()  # counted in the database: the count stands even if the lookup fails
 
 
 @bp.errorhandler(verification.RateLimited)
@@ -100,7 +101,7 @@ def certificate(public_id: str):
     """The statement: status first, then the facts. JSON too, for `Accept: application/json`."""
     throttle()
     try:
-        found = verification.lookup(public_id)
+        said = verification.statement_for(public_id)
     except Invalid as error:
         if wants_json():
             raise
@@ -109,7 +110,6 @@ def certificate(public_id: str):
         if wants_json():
             raise
         return _not_found()
-    said = verification.statement(found)
     if wants_json():
         return _no_store(jsonify(said.as_json()))
     if public_id != said.public_id:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -578,3 +579,44 @@ def test_the_csv_page_opens_for_vendor_staff(client, role):
     login(client, make_user(role=role))
     page = client.get("/verify/csv")
     assert page.status_code == 200 and "Check certificates in bulk" in page_text(page)
+
+
+def test_with_redis_the_limit_is_counted_there(app, client, frozen_clock, monkeypatch,
+                                               redis_client):
+    """Production counts in Redis: one round trip, shared by every worker, expiring itself."""
+    from tests.conftest import REDIS_URL
+
+    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
+    monkeypatch.setitem(app.config, "VERIFY_RATE_LIMIT_PER_MINUTE", 2)
+    address = f"198.51.100.{secrets.randbelow(250) + 1}"
+    key = f"lms:verify-hits:{int(clock.now().timestamp()) // 60}:{address}"
+    redis_client.delete(key)
+    try:
+        certificate = certify(holder())
+        for expected in (200, 200, 429):
+            answer = client.get(api(certificate), environ_base={"REMOTE_ADDR": address})
+            assert answer.status_code == expected
+        assert int(redis_client.get(key)) == 3 and 60 < redis_client.ttl(key) <= 120
+        assert db.session.scalar(select(func.count()).select_from(VerificationHit)) == 0
+    finally:
+        redis_client.delete(key)
+
+
+@pytest.mark.committed
+def test_the_public_lookup_sees_each_commit_at_once(app, client):
+    """The lookup reads on a connection kept open per worker, in autocommit: a revocation
+    committed elsewhere shows on the very next request, on both databases."""
+    certificate = certify(holder(email="quick.read@example.com"))
+    admin = make_user(None, role="vendor_admin", email="quick.admin@example.com")
+    certificate_id, admin_id = certificate.id, admin.id
+    json_path, page_path = api(certificate), url(certificate)
+    db.session.commit()
+    db.session.close()  # on SQLite an open read would hold the write lock the request needs
+    assert client.get(json_path).json["status"] == "active"
+    service.revoke(certificate_id, reason="Shared account, confirmed.",
+                   actor=db.session.get(User, admin_id))
+    db.session.commit()
+    db.session.close()
+    answer = client.get(json_path).json
+    assert (answer["status"], answer["valid"]) == ("revoked", False)
+    assert "Revoked on" in page_text(client.get(page_path))

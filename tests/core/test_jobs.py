@@ -25,9 +25,8 @@ from lms.core import jobs, mail
 from lms.core.mail import OutboxMessage
 from lms.extensions import db
 from lms.schedule import PERIODIC_JOBS, beat_schedule
+from tests.conftest import REDIS_URL
 from tests.factories import make_organisation, make_user
-
-REDIS_URL = os.environ.get("LMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 ran: list[object] = []
 
@@ -105,21 +104,6 @@ def test_beat_runs_every_periodic_job_by_name():
 
 
 # --- Redis ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def redis_client():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        message = f"Redis is not reachable at {REDIS_URL} ({error}), so Celery was not tested."
-        if os.environ.get("LMS_REQUIRE_SERVICES") == "1":
-            pytest.fail(message + " LMS_REQUIRE_SERVICES=1 makes that a failure.")
-        pytest.skip(message + " Set LMS_REQUIRE_SERVICES=1 to fail instead.")
-    yield client
-    client.close()
 
 
 @pytest.fixture
