@@ -1,0 +1,43 @@
+"""The bare Flask app that `verification_throughput.py` compares the verification API with.
+
+Same URL as the real endpoint, so routing does the same work; no database, no extensions.
+It answers with a JSON document of the same shape and about the same size as a verification
+statement, so serialising and sending it costs about the same. Serve it with gunicorn:
+
+    gunicorn --pythonpath benchmarks 'bare_app:create_app()'
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask
+
+BASE_URL = "https://academy.bench.example"
+
+
+def create_app() -> Flask:
+    app = Flask(__name__)
+
+    @app.get("/api/v1/certificates/<certificate_id>")
+    def certificate(certificate_id: str):
+        return {
+            "id": certificate_id,
+            "status": "active",
+            "valid": True,
+            "headline": "Valid until 14 March 2028",
+            "status_date": "2028-03-14",
+            "holder": {"name": "Bench Holder 123456", "organisation": "Bench Partner 0421"},
+            "program": {"code": "technical-associate",
+                        "name": "Kestrel Certified Technical Associate",
+                        "level": "Associate", "version": 1},
+            "issued_on": "2026-03-14",
+            "expires_on": "2028-03-14",
+            "renewable_until": None,
+            "superseded_by": None,
+            "issuer": "Kestrel Security",
+            "verification_url": f"{BASE_URL}/verify/{certificate_id}",
+            "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+    return app
