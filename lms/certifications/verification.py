@@ -14,8 +14,9 @@ import functools
 import ipaddress
 import threading
 import time
+from collections import namedtuple
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, select, text
@@ -121,11 +122,40 @@ _LOOKUP = (select(Certificate.public_id, Certificate.holder_name,
            .where(Certificate.public_id == bindparam("public_id")))
 
 
+_LookupRow = namedtuple("_LookupRow", [column.key for column in _LOOKUP.selected_columns])
+_TIMES = tuple(index for index, column in enumerate(_LOOKUP.selected_columns)
+               if column.key.endswith("_at"))
+
+
+@functools.cache
+def _psycopg_sql() -> str:
+    from sqlalchemy.dialects.postgresql.psycopg import dialect
+
+    return str(_LOOKUP.compile(dialect=dialect()))
+
+
+def _lookup_with_psycopg(connection, wanted: str) -> _LookupRow | None:
+    """The same SELECT through psycopg itself, as a prepared statement: on PostgreSQL this
+    skips a fifth of the lookup's cost (result metadata nobody reads here)."""
+    values = connection.connection.driver_connection.execute(
+        _psycopg_sql(), {"public_id": wanted}, prepare=True).fetchone()
+    if values is None:
+        return None
+    values = list(values)
+    for index in _TIMES:  # as UTCDateTime reads them: aware, in UTC
+        if values[index] is not None:
+            values[index] = values[index].astimezone(UTC)
+    return _LookupRow(*values)
+
+
 def statement_for(typed: str, *, now: datetime | None = None) -> Statement:
     """What the certificate with this typed ID says, in one query (404 / typo as lookup)."""
     wanted = canonical(typed)
     with core_db.quick_read() as connection:
-        row = connection.execute(_LOOKUP, {"public_id": wanted}).first()
+        if connection.dialect.name == "postgresql":
+            row = _lookup_with_psycopg(connection, wanted)
+        else:
+            row = connection.execute(_LOOKUP, {"public_id": wanted}).first()
     if row is None:
         raise NotFound(NOT_FOUND)
     return statement(row, renewal_id=row.renewal_id or "", now=now)
