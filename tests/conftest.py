@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import socket
 from datetime import UTC, datetime
 
 import flask_migrate
@@ -228,3 +229,26 @@ def redis_client():
         pytest.skip(message + " Set LMS_REQUIRE_SERVICES=1 to fail instead.")
     yield client
     client.close()
+
+
+# --- a real SMTP server -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 (aiosmtpd): yields its URL and the envelopes received."""
+    aiosmtpd = pytest.importorskip("aiosmtpd.controller")
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:  # a free port (the controller cannot start on port 0)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = aiosmtpd.Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield f"smtp://127.0.0.1:{port}", received
+    controller.stop()

@@ -23,29 +23,31 @@ def already_noted(certificate_id: int, milestone: str) -> bool:
         CertificateNotice.milestone == milestone)) is not None
 
 
-def record(certificate: Certificate, milestone: str, *, skipped: bool = False) -> bool:
-    """Claim the milestone; False if it was claimed before (by this or a concurrent run)."""
+def record(certificate: Certificate, milestone: str, *,
+           skipped: bool = False) -> CertificateNotice | None:
+    """Claim the milestone; None if it was claimed before (by this or a concurrent run)."""
+    notice = CertificateNotice(certificate_id=certificate.id, milestone=milestone,
+                               at=clock.now(), skipped=skipped)
     try:
         with db.session.begin_nested():
-            db.session.add(CertificateNotice(certificate_id=certificate.id, milestone=milestone,
-                                             at=clock.now(), skipped=skipped))
+            db.session.add(notice)
     except IntegrityError:
-        return False
-    return True
+        return None
+    return notice
 
 
 def notify(certificate: Certificate, milestone: str, *, to: str, subject: str, template: str,
            **context) -> bool:
     """Mail the holder about `milestone` unless it was done before; True if it was sent now."""
-    if already_noted(certificate.id, milestone) or not record(certificate, milestone):
+    if already_noted(certificate.id, milestone):
+        return False
+    notice = record(certificate, milestone)
+    if notice is None:
         return False
     message = mail.send(to, subject, template, certificate=certificate,
                         verify_url=verification_url(certificate.public_id),
                         display_id=public_id.display(certificate.public_id),
                         vendor_name=settings.get("vendor_name"), **context)
-    notice = db.session.scalar(select(CertificateNotice).where(
-        CertificateNotice.certificate_id == certificate.id,
-        CertificateNotice.milestone == milestone))
     notice.outbox_message_id = message.id
     db.session.add(CertificateEvent(certificate_id=certificate.id, at=clock.now(),
                                     kind="notice", detail=f"{milestone}: {subject}"))

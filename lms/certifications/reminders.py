@@ -30,6 +30,7 @@ from lms.certifications.models import (
     ProgramVersion,
 )
 from lms.core import clock, mail, settings
+from lms.core.web import relative_days as when  # "in 98 days", as the pages say it
 from lms.extensions import db
 
 EXPIRED = "expired"
@@ -60,22 +61,6 @@ def due_milestones(expires_at: datetime, reminder_days: list[int], now: datetime
 
 def certificates_url() -> str:
     return f"{current_app.config['BASE_URL']}/certifications"
-
-
-def days_between(later: datetime, earlier: datetime) -> int:
-    """Calendar days from `earlier` to `later` (negative when `later` is in the past)."""
-    return (later.date() - earlier.date()).days
-
-
-def when(moment: datetime, now: datetime) -> str:
-    days = days_between(moment, now)
-    if days == 0:
-        return "today"
-    if days == 1:
-        return "tomorrow"
-    if days == -1:
-        return "yesterday"
-    return f"in {days} days" if days > 0 else f"{-days} days ago"
 
 
 # --- what a renewal still needs --------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
@@ -26,7 +26,13 @@ from lms.certifications.eligibility import (
     HeldFact,
     TrackFact,
 )
-from lms.certifications.models import Certificate, CertificateEvent, Program, ProgramVersion
+from lms.certifications.models import (
+    STATUSES,
+    Certificate,
+    CertificateEvent,
+    Program,
+    ProgramVersion,
+)
 from lms.certifications.sync import SWEPT_SETTING
 from lms.core import clock, events, settings
 from lms.core.errors import Conflict, Invalid, NotFound
@@ -327,6 +333,64 @@ def reopening_for(user_id: int, assessment_slug: str) -> datetime | None:
                     and version.renewal.get("assessment") == assessment_slug)):
             moments.append(certificate.expires_at)
     return max(moments) if moments else None
+
+
+# --- the register ------------------------------------------------------------------------
+
+
+def status_condition(state: str, now: datetime):
+    """The SQL for one lifecycle status, mirroring lifecycle.status()."""
+    live = and_(Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None))
+    return {
+        "revoked": Certificate.revoked_at.is_not(None),
+        "superseded": and_(Certificate.revoked_at.is_(None),
+                           Certificate.superseded_at.is_not(None)),
+        "active": and_(live, Certificate.renewal_opens_at > now),
+        "expiring": and_(live, Certificate.renewal_opens_at <= now,
+                         Certificate.expires_at > now),
+        "expired": and_(live, Certificate.expires_at <= now),
+    }[state]
+
+
+@dataclass
+class RegisterPage:
+    rows: list[Certificate]
+    counts: dict[str, int]  # per status, under the other filters
+    total: int
+    page: int
+    pages: int
+
+
+def register_page(*, status: str | None, program_id: int | None,
+                  organisation_id: int | None, within_days: int | None, page: int,
+                  per_page: int, now: datetime) -> RegisterPage:
+    """One page of every certificate, filtered, with the count of each status: two queries."""
+    conditions = []
+    if program_id:
+        conditions.append(Certificate.program_id == program_id)
+    if organisation_id:
+        conditions.append(Certificate.organisation_id == organisation_id)
+    if within_days:
+        conditions += [Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None),
+                       Certificate.expires_at > now,
+                       Certificate.expires_at <= now + timedelta(days=within_days)]
+    # Every status's count under the other filters, in one pass over the rows.
+    counts = dict(zip(STATUSES, db.session.execute(select(*(
+        func.coalesce(func.sum(case((status_condition(state, now), 1), else_=0)), 0)
+        for state in STATUSES)).select_from(Certificate).where(*conditions)).one(),
+        strict=True))
+    if status:
+        conditions.append(status_condition(status, now))
+    total = counts[status] if status else sum(counts.values())
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    # Newest first; when looking for what expires soon, soonest first.
+    order = (Certificate.expires_at, Certificate.id) if within_days \
+        else (Certificate.issued_at.desc(), Certificate.id.desc())
+    rows = list(db.session.scalars(
+        select(Certificate).where(*conditions).order_by(*order)
+        .offset((page - 1) * per_page).limit(per_page)))
+    return RegisterPage(rows, counts, total, page, pages)
 
 
 # --- revoking --------------------------------------------------------------------------------

@@ -27,6 +27,18 @@ SECURITY_HEADERS = (
 )
 
 
+def relative_days(moment: datetime, now: datetime) -> str:
+    """"today", "tomorrow", "in 98 days", "5 days ago": calendar days, for pages and mail."""
+    days = (moment.date() - now.date()).days
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    if days == -1:
+        return "yesterday"
+    return f"in {days} days" if days > 0 else f"{-days} days ago"
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """No session for the JSON API: it is cookie-free, and the public verification lookup
     is the hottest path there is (nothing to read, verify or sign per request)."""
@@ -53,16 +65,7 @@ def init_app(app: Flask) -> None:
 
     @app.template_filter("relative_days")
     def _relative_days(value: datetime | None) -> str:
-        if value is None:
-            return ""
-        days = (value.date() - clock.now().date()).days
-        if days == 0:
-            return "today"
-        if days == 1:
-            return "tomorrow"
-        if days == -1:
-            return "yesterday"
-        return f"in {days} days" if days > 0 else f"{-days} days ago"
+        return "" if value is None else relative_days(value, clock.now())
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["inline_markdown"] = markdown.render_inline

@@ -9,7 +9,6 @@ in `finalise` must leave exactly one outcome.
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -33,6 +32,7 @@ from tests.assessments.support import (
     ready_for_the_check,
 )
 from tests.factories import login, make_organisation, make_user
+from tests.threads import at_once
 
 pytestmark = pytest.mark.committed
 
@@ -66,29 +66,19 @@ def together(app, person: Person, method: str, path: str, *, data=None, headers=
     propagates exceptions) fails the test with it.
     """
     db.session.rollback()
-    barrier = threading.Barrier(THREADS)
-    responses, errors = [None] * THREADS, []
 
-    def work(index: int) -> None:
-        try:
-            client = login(FlaskClient(app, app.response_class), person)
-            form = data(index) if callable(data) else data
-            barrier.wait(timeout=30)
-            response = client.open(path, method=method, data=form, headers=headers or {})
-            body = response.get_json(silent=True)
-            responses[index] = (response.status_code, response.headers.get("Location"),
-                                None if body is None else json.dumps(body, sort_keys=True))
-        except BaseException as error:  # reported below, with its thread
-            errors.append((index, repr(error)))
-            barrier.abort()
+    # Signed in and filled in beforehand, so that only the requests themselves race.
+    clients = [login(FlaskClient(app, app.response_class), person) for _ in range(THREADS)]
+    forms = [data(index) if callable(data) else data for index in range(THREADS)]
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert errors == [], errors
+    def send(index: int):
+        response = clients[index].open(path, method=method, data=forms[index],
+                                       headers=headers or {})
+        body = response.get_json(silent=True)
+        return (response.status_code, response.headers.get("Location"),
+                None if body is None else json.dumps(body, sort_keys=True))
+
+    responses = at_once(THREADS, send, what="a request")
     db.session.rollback()  # read what the threads committed, not an older snapshot
     return responses
 

@@ -6,13 +6,12 @@ directly without events) are shared by the other certification tests.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from lms.accounts.models import User
-from lms.assessments.models import Assessment, Attempt
+from lms.assessments.models import Attempt
 from lms.assessments.service import save_answer, start_attempt, submit
 from lms.catalog.models import Track, TrackCompletion
 from lms.catalog.progress import get_live_track, track_outline
@@ -22,7 +21,8 @@ from lms.certifications.models import Certificate, CertificateEvent, Certificate
 from lms.core import clock
 from lms.core.mail import OutboxMessage
 from lms.extensions import db
-from tests.assessments.support import correct_form, current_version
+from tests.assessments.support import correct_form
+from tests.certifications.support import insert_attempt
 from tests.factories import assign, make_organisation, make_user
 
 EXAM = "technical-associate-exam"
@@ -63,19 +63,7 @@ def complete_track(user: User, slug: str) -> None:
 
 def insert_pass(user_id: int, slug: str = EXAM, *, at: datetime | None = None) -> Attempt:
     """A passed attempt written straight to the table: no event, as if one had been missed."""
-    at = at or clock.now()
-    version = current_version(slug)
-    assessment = db.session.scalar(select(Assessment).where(Assessment.slug == slug))
-    number = (db.session.scalar(select(func.max(Attempt.number)).where(
-        Attempt.user_id == user_id, Attempt.assessment_id == assessment.id)) or 0) + 1
-    attempt = Attempt(public_id=secrets.token_urlsafe(16), user_id=user_id,
-                      assessment_id=assessment.id, assessment_version_id=version.id,
-                      number=number, max_attempts=None, status="submitted",
-                      started_at=at - timedelta(minutes=20), submitted_at=at, score_points=18,
-                      max_points=20, percent=90.0, passed=True)
-    db.session.add(attempt)
-    db.session.flush()
-    return attempt
+    return insert_attempt(user_id, slug, percent=90.0, passed=True, at=at or clock.now())
 
 
 def insert_completion(user_id: int, slug: str, *, at: datetime | None = None) -> None:

@@ -8,7 +8,6 @@ queue behind BEGIN IMMEDIATE; on PostgreSQL the losers hit the constraint).
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -21,6 +20,7 @@ from lms.core import clock
 from lms.core.jobs import commit
 from lms.extensions import db
 from tests.certifications.test_issuing import TA, insert_pass, learner
+from tests.threads import at_once
 
 THREADS = 12
 
@@ -28,27 +28,14 @@ THREADS = 12
 def race(app, user_id: int) -> list[list[str]]:
     """Call award_due(user_id) from THREADS threads at once; return what each issued."""
     db.session.rollback()  # the threads see committed work only; free SQLite's write lock
-    barrier = threading.Barrier(THREADS)
-    issued: list[list[str]] = [[] for _ in range(THREADS)]
-    errors = []
 
-    def work(index: int) -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=30)
-                issued[index] = [c.program_code for c in service.award_due(user_id)]
-                commit()
-        except BaseException as error:  # reported below, with its thread
-            errors.append((index, repr(error)))
-            barrier.abort()
+    def work(_index: int) -> list[str]:
+        with app.app_context():
+            issued = [c.program_code for c in service.award_due(user_id)]
+            commit()
+            return issued
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "an issuer hung"
-    assert errors == [], errors
+    issued = at_once(THREADS, work, what="an issuer")
     db.session.rollback()  # read what the threads committed
     return issued
 

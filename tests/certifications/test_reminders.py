@@ -8,7 +8,6 @@ and can be renewed in grace until 1 Apr 2028. Reminders: 90, 30 and 7 days befor
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -48,31 +47,22 @@ class Received:
 
 
 @pytest.fixture
-def smtp(app):
-    """A real SMTP server on a free port of 127.0.0.1; the app sends to it for this test."""
-    controller_module = pytest.importorskip("aiosmtpd.controller")
-    received: list[Received] = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            message = message_from_bytes(envelope.content, policy=policy.default)
-            # Whitespace collapsed: a long subject comes back folded (RFC 5322).
-            subject = " ".join(str(message["Subject"]).split())
-            body = message.get_content().replace("\r\n", "\n")
-            received.append(Received(list(envelope.rcpt_tos), subject, body))
-            return "250 OK"
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = controller_module.Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+def smtp(app, smtp_server):
+    """The real SMTP server (see tests/conftest.py), which the app sends to for this test."""
+    url, envelopes = smtp_server
+    app.config["SMTP_URL"] = url
     try:
-        yield received
+        yield envelopes
     finally:
         app.config["SMTP_URL"] = None
-        controller.stop()
+
+
+def _read(envelope) -> Received:
+    message = message_from_bytes(envelope.content, policy=policy.default)
+    # Whitespace collapsed: a long subject comes back folded (RFC 5322).
+    subject = " ".join(str(message["Subject"]).split())
+    body = message.get_content().replace("\r\n", "\n")
+    return Received(list(envelope.rcpt_tos), subject, body)
 
 
 def at(moment: datetime) -> tuple[int, int, int]:
@@ -90,10 +80,10 @@ def headline(certificate: Certificate) -> str:
     return verification.statement(certificate).headline
 
 
-def take(received: list[Received]) -> list[Received]:
+def take(envelopes: list) -> list[Received]:
     """What arrived since the last look."""
-    arrived = list(received)
-    received.clear()
+    arrived = [_read(envelope) for envelope in envelopes]
+    envelopes.clear()
     return arrived
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -168,26 +167,6 @@ def test_lms_tick_inline_runs_here_even_with_a_broker(app, redis_client, broker)
 
 
 # --- a real worker ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on 127.0.0.1 (aiosmtpd) collecting what it receives."""
-    aiosmtpd = pytest.importorskip("aiosmtpd.controller")
-    received = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            received.append(envelope)
-            return "250 OK"
-
-    with socket.socket() as probe:  # a free port (the controller cannot start on port 0)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = aiosmtpd.Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    yield f"smtp://127.0.0.1:{port}", received
-    controller.stop()
 
 
 @pytest.fixture

@@ -1,9 +1,7 @@
 """The outbox: every message recorded; SMTP failures never break the action that mailed."""
 
 
-import socket
 
-import pytest
 from sqlalchemy import select
 
 from lms.accounts import service as accounts
@@ -33,26 +31,6 @@ def test_sign_in_links_are_redacted_once_sent():
     body = "Choose your password: http://lms.test/invitations/" + "a" * 43 + "\n"
     assert redact(body) == ("Choose your password: http://lms.test/invitations/"
                             "[link removed after sending]\n")
-
-
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on 127.0.0.1 (aiosmtpd) collecting what it receives."""
-    aiosmtpd = pytest.importorskip("aiosmtpd.controller")
-    received = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            received.append(envelope)
-            return "250 OK"
-
-    with socket.socket() as probe:  # a free port (the controller cannot start on port 0)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = aiosmtpd.Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    yield f"smtp://127.0.0.1:{port}", received
-    controller.stop()
 
 
 def test_messages_go_out_over_smtp_and_keep_no_secret(app, smtp_server):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import func, select
 
 from lms.accounts.models import Organisation, User
 from lms.certifications import lifecycle, notices, service, verification
@@ -33,20 +33,6 @@ PER_PAGE = 50
 REGISTER_VIEWERS = ("vendor_admin", "channel_manager")
 
 
-def status_condition(state: str, now: datetime):
-    """The SQL for one lifecycle status, mirroring lifecycle.status()."""
-    live = and_(Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None))
-    return {
-        "revoked": Certificate.revoked_at.is_not(None),
-        "superseded": and_(Certificate.revoked_at.is_(None),
-                           Certificate.superseded_at.is_not(None)),
-        "active": and_(live, Certificate.renewal_opens_at > now),
-        "expiring": and_(live, Certificate.renewal_opens_at <= now,
-                         Certificate.expires_at > now),
-        "expired": and_(live, Certificate.expires_at <= now),
-    }[state]
-
-
 def _register_filters() -> dict:
     args = request.args
     status = args.get("status") if args.get("status") in STATUSES else None
@@ -56,41 +42,16 @@ def _register_filters() -> dict:
             "within": within if within and 0 < within <= 3650 else None}
 
 
-def _register_conditions(filters: dict, now: datetime) -> list:
-    conditions = []
-    if filters["program"]:
-        conditions.append(Certificate.program_id == filters["program"])
-    if filters["organisation"]:
-        conditions.append(Certificate.organisation_id == filters["organisation"])
-    if filters["within"]:
-        conditions += [Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None),
-                       Certificate.expires_at > now,
-                       Certificate.expires_at <= now + timedelta(days=filters["within"])]
-    return conditions
-
-
 @bp.route("/admin/certificates")
 @require_role(*REGISTER_VIEWERS, hide=True)
 def register():
     now = clock.now()
     filters = _register_filters()
-    conditions = _register_conditions(filters, now)
-    # Every status's count under the other filters, in one pass over the rows.
-    counts = dict(zip(STATUSES, db.session.execute(select(*(
-        func.coalesce(func.sum(case((status_condition(state, now), 1), else_=0)), 0)
-        for state in STATUSES)).select_from(Certificate).where(*conditions)).one(),
-        strict=True))
-    if filters["status"]:
-        conditions.append(status_condition(filters["status"], now))
-    total = counts[filters["status"]] if filters["status"] else sum(counts.values())
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(max(1, request.args.get("page", 1, type=int)), pages)
-    # Newest first; when looking for what expires soon, soonest first.
-    order = (Certificate.expires_at, Certificate.id) if filters["within"] \
-        else (Certificate.issued_at.desc(), Certificate.id.desc())
-    rows = db.session.scalars(
-        select(Certificate).where(*conditions).order_by(*order)
-        .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    found = service.register_page(
+        status=filters["status"], program_id=filters["program"],
+        organisation_id=filters["organisation"], within_days=filters["within"],
+        page=request.args.get("page", 1, type=int), per_page=PER_PAGE, now=now)
+    rows = found.rows
     programs = db.session.execute(
         select(Program.id, func.coalesce(ProgramVersion.name, Program.code))
         .outerjoin(ProgramVersion, ProgramVersion.id == Program.current_version_id)
@@ -98,8 +59,9 @@ def register():
     organisations = db.session.execute(
         select(Organisation.id, Organisation.name).order_by(func.lower(Organisation.name))).all()
     return render_template(
-        "certifications/register.html", rows=rows, counts=counts, total=total, page=page,
-        pages=pages, filters=filters, programs=programs, organisations=organisations,
+        "certifications/register.html", rows=rows, counts=found.counts, total=found.total,
+        page=found.page, pages=found.pages, filters=filters, programs=programs,
+        organisations=organisations,
         statuses={c.id: lifecycle.status(c, now) for c in rows}, now=now,
         query={k: v for k, v in filters.items() if v})
 
