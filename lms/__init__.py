@@ -47,6 +47,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from lms.certifications import views as certification_views
     from lms.core import web
     from lms.core.errors import register_error_handlers
+    from lms.journeys import views as journey_views
 
     web.init_app(app)
     app.register_blueprint(accounts_views.bp)
@@ -57,15 +58,18 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(certification_views.bp)
     app.register_blueprint(verify_views.bp)
     app.register_blueprint(certification_api.bp)
+    app.register_blueprint(journey_views.bp)
     register_error_handlers(app)
 
     from lms.assessments import listeners as assessment_listeners
     from lms.catalog import listeners as catalog_listeners
     from lms.certifications import listeners as certification_listeners
+    from lms.journeys import listeners as journey_listeners
 
     catalog_listeners.connect()
     assessment_listeners.connect()
     certification_listeners.connect()
+    journey_listeners.connect()
 
     from lms.cli import register_commands
 

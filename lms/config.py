@@ -59,6 +59,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "REDIS_URL": _env("REDIS_URL"),
         # Public certificate lookups (page, JSON, bulk) allowed per client per minute.
         "VERIFY_RATE_LIMIT_PER_MINUTE": int(_env("VERIFY_RATE_LIMIT_PER_MINUTE", "60")),
+        # Evidence files for onboarding sign-offs are capped at 10 MB; leave room for the form.
+        "MAX_CONTENT_LENGTH": 11 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

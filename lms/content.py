@@ -1,4 +1,5 @@
-"""Enablement as code: check and sync everything in content/ (tracks, banks, assessments).
+"""Enablement as code: check and sync everything in content/ (tracks, banks, assessments,
+certification programs, onboarding journeys).
 
 Each domain reads its own files; this module runs them together, cross-checks what
 one refers to in another, and applies it all in one transaction.
@@ -7,6 +8,7 @@ one refers to in another, and applies it all in one transaction.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -21,10 +23,19 @@ from lms.certifications import loader as certification_loader
 from lms.certifications import sync as certification_sync
 from lms.core import jobs
 from lms.core.content_files import ContentError, compose, problem_at
+from lms.journeys import loader as journey_loader
+from lms.journeys import sync as journey_sync
 
 
-def load_all(path: str | Path) -> tuple[Program, assessment_loader.AssessmentProgram,
-                                        certification_loader.CertificationProgram]:
+@dataclass
+class Content:
+    catalog: Program
+    assessments: assessment_loader.AssessmentProgram
+    certifications: certification_loader.CertificationProgram
+    journeys: journey_loader.JourneyProgram
+
+
+def load_all(path: str | Path) -> Content:
     """Validate the whole content tree; raise ContentError listing every problem."""
     root = Path(path)
     problems = []
@@ -42,9 +53,15 @@ def load_all(path: str | Path) -> tuple[Program, assessment_loader.AssessmentPro
             root, problems, tracks={track.spec.slug for track in catalog.tracks},
             assessments=assessments.slugs,
             job_roles={term.code for term in catalog.terms.get("job_role", [])})
+    journeys = None
+    if certifications is not None:
+        journeys = journey_loader.load(
+            root, problems, tracks={track.spec.slug for track in catalog.tracks},
+            assessments=assessments.slugs, programs=certifications.codes,
+            terms={kind: {term.code for term in terms} for kind, terms in catalog.terms.items()})
     if problems:
         raise ContentError(problems)
-    return catalog, assessments, certifications
+    return Content(catalog, assessments, certifications, journeys)
 
 
 def _check_knowledge_checks(catalog, assessments, problems) -> None:
@@ -61,10 +78,11 @@ def _check_knowledge_checks(catalog, assessments, problems) -> None:
 
 def sync_all(path: str | Path) -> sync.SyncReport:
     """Validate, then apply everything and re-evaluate assignments. Flushes, never commits."""
-    catalog, assessments, certifications = load_all(path)
-    report = catalog_service.apply_content(catalog)
-    assessment_sync.apply(assessments, report)
-    certification_sync.apply(certifications, report)
+    content = load_all(path)
+    report = catalog_service.apply_content(content.catalog)
+    assessment_sync.apply(content.assessments, report)
+    certification_sync.apply(content.certifications, report)
+    journey_sync.apply(content.journeys, report)
     return report
 
 
@@ -88,14 +106,15 @@ def _report_problems(error: ContentError) -> None:
 def check_command(path: str | None) -> None:
     """Validate content without touching the database."""
     try:
-        catalog, assessments, certifications = load_all(_path(path))
+        content = load_all(_path(path))
     except ContentError as error:
         _report_problems(error)
         sys.exit(1)
-    lessons = sum(len(c.lessons) for t in catalog.tracks for c in t.courses)
-    click.secho(f"OK: {len(catalog.tracks)} tracks, {lessons} lessons, "
-                f"{len(assessments.assessments)} assessments, "
-                f"{len(certifications.programs)} certification programs.", fg="green")
+    lessons = sum(len(c.lessons) for t in content.catalog.tracks for c in t.courses)
+    click.secho(f"OK: {len(content.catalog.tracks)} tracks, {lessons} lessons, "
+                f"{len(content.assessments.assessments)} assessments, "
+                f"{len(content.certifications.programs)} certification programs, "
+                f"{len(content.journeys.journeys)} onboarding journeys.", fg="green")
 
 
 @content_command.command("sync")

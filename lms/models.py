@@ -39,3 +39,12 @@ from lms.certifications.models import (  # noqa: F401
 )
 from lms.core.mail import OutboxMessage  # noqa: F401
 from lms.core.settings import Setting  # noqa: F401
+from lms.journeys.models import (  # noqa: F401
+    EvidenceFile,
+    Journey,
+    JourneyEvent,
+    JourneyMilestone,
+    JourneyNudge,
+    JourneyTemplate,
+    JourneyTemplateVersion,
+)

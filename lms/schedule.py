@@ -16,12 +16,14 @@ from lms.certifications import service as certifications
 from lms.certifications.reminders import send_due_reminders, send_weekly_digests
 from lms.core import jobs, mail
 from lms.core.jobs import commit
+from lms.journeys import nudges
 
 PERIODIC_JOBS = [
     ("finalise attempts whose time ran out", finalise_expired),
     ("issue certificates the events missed", certifications.award_due_everyone),
     ("send certificate reminders", send_due_reminders),
     ("send weekly expiry digests", send_weekly_digests),
+    ("complete and nudge onboarding journeys", nudges.sweep),
     ("deliver queued mail", mail.deliver_pending),
 ]
 

@@ -44,6 +44,13 @@ ROUTES_WITH_IDS = {
     "/organisations/<int:organisation_id>/certifications": "organisation",
     "/admin/certificates/<int:certificate_id>": "vendor only",
     "/admin/certificates/<int:certificate_id>/revoke": "vendor only",
+    # Onboarding journeys (tests/journeys/test_views.py proves the cross-partner 404s)
+    "/journeys/<int:journey_id>": "journey",
+    "/journeys/milestones/<int:milestone_id>/sign-off": "journey",
+    "/journeys/milestones/<int:milestone_id>/evidence": "journey",
+    "/journeys/milestones/<int:milestone_id>/due": "vendor only",
+    "/organisations/<int:organisation_id>/onboarding": "organisation",
+    "/organisations/<int:organisation_id>/onboarding/start": "vendor only",
 }
 
 

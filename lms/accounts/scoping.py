@@ -32,6 +32,23 @@ def scope_organisations(query: Select, actor: User) -> Select:
     return query.where(Organisation.id == actor.organisation_id)
 
 
+def scope_partner_rows(query: Select, actor: User, *, organisation_column,
+                       user_column) -> Select:
+    """Restrict rows that belong to a partner (and perhaps one of its people).
+
+    Vendor staff see all; a partner admin sees their organisation's rows; a learner sees
+    only rows about themself (a row with no person, like an organisation's own journey,
+    is for admins).
+    """
+    if actor.is_vendor_staff:
+        return query
+    if actor.role == "partner_admin":
+        return query.where(organisation_column == actor.organisation_id)
+    if actor.role == "learner":
+        return query.where(user_column == actor.id)
+    return query.where(false())
+
+
 def get_user_for(actor: User, user_id: int) -> User:
     user = db.session.scalar(scope_users(select(User).where(User.id == user_id), actor))
     if user is None:

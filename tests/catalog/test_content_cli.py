@@ -52,7 +52,8 @@ def test_check_good_content(runner, root):
     write_program(root, {"x": TRACK, "y": track_yml("y", {"c": ["l"]})})
     result = runner.invoke(args=["content", "check", str(root)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == "OK: 2 tracks, 4 lessons, 0 assessments, 0 certification programs.\n"
+    assert result.stdout == ("OK: 2 tracks, 4 lessons, 0 assessments, 0 certification programs, "
+                             "0 onboarding journeys.\n")
     assert result.stderr == ""
 
 
@@ -130,7 +131,12 @@ def test_sync_good_content_applies_and_reports(runner, root):
         "archived  certification sales-professional",
         "archived  certification solution-architect",
         "archived  certification technical-associate",
-        "1 created, 7 changed, 18 archived, 3 unchanged",
+        "archived  journey new-presales",
+        "archived  journey new-sales",
+        "archived  journey new-support",
+        "archived  journey new-technical",
+        "archived  journey partner-onboarding",
+        "1 created, 7 changed, 23 archived, 3 unchanged",
     ]
     track = db.session.scalar(select(Track).where(Track.slug == "x"))
     assert track.current_version.number == 1
