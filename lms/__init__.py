@@ -48,6 +48,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from lms.core import web
     from lms.core.errors import register_error_handlers
     from lms.journeys import views as journey_views
+    from lms.readiness import views as readiness_views
+    from lms.scorecard import api as scorecard_api
+    from lms.scorecard import views as scorecard_views
 
     web.init_app(app)
     app.register_blueprint(accounts_views.bp)
@@ -59,17 +62,22 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(verify_views.bp)
     app.register_blueprint(certification_api.bp)
     app.register_blueprint(journey_views.bp)
+    app.register_blueprint(readiness_views.bp)
+    app.register_blueprint(scorecard_views.bp)
+    app.register_blueprint(scorecard_api.bp)
     register_error_handlers(app)
 
     from lms.assessments import listeners as assessment_listeners
     from lms.catalog import listeners as catalog_listeners
     from lms.certifications import listeners as certification_listeners
     from lms.journeys import listeners as journey_listeners
+    from lms.readiness import listeners as readiness_listeners
 
     catalog_listeners.connect()
     assessment_listeners.connect()
     certification_listeners.connect()
     journey_listeners.connect()
+    readiness_listeners.connect()
 
     from lms.cli import register_commands
 

@@ -1,5 +1,5 @@
 """Enablement as code: check and sync everything in content/ (tracks, banks, assessments,
-certification programs, onboarding journeys).
+certification programs, onboarding journeys, the readiness rubric and tier rules).
 
 Each domain reads its own files; this module runs them together, cross-checks what
 one refers to in another, and applies it all in one transaction.
@@ -25,6 +25,10 @@ from lms.core import jobs
 from lms.core.content_files import ContentError, compose, problem_at
 from lms.journeys import loader as journey_loader
 from lms.journeys import sync as journey_sync
+from lms.readiness import loader as readiness_loader
+from lms.readiness import sync as readiness_sync
+from lms.scorecard import loader as scorecard_loader
+from lms.scorecard import sync as scorecard_sync
 
 
 @dataclass
@@ -33,6 +37,8 @@ class Content:
     assessments: assessment_loader.AssessmentProgram
     certifications: certification_loader.CertificationProgram
     journeys: journey_loader.JourneyProgram
+    readiness: readiness_loader.ReadinessContent
+    scorecard: scorecard_loader.Definitions | None = None  # None: no content/scorecard/
 
 
 def load_all(path: str | Path) -> Content:
@@ -59,9 +65,20 @@ def load_all(path: str | Path) -> Content:
             root, problems, tracks={track.spec.slug for track in catalog.tracks},
             assessments=assessments.slugs, programs=certifications.codes,
             terms={kind: {term.code for term in terms} for kind, terms in catalog.terms.items()})
+    readiness = None
+    if certifications is not None:
+        readiness = readiness_loader.load(
+            root, problems, programs=certifications.codes,
+            tracks={track.spec.slug for track in catalog.tracks},
+            tiers=[term.code for term in catalog.terms.get("tier", [])],
+            job_roles={term.code for term in catalog.terms.get("job_role", [])})
+    scorecard = None
+    if catalog is not None:
+        scorecard = scorecard_loader.load(
+            root, problems, tracks={track.spec.slug for track in catalog.tracks})
     if problems:
         raise ContentError(problems)
-    return Content(catalog, assessments, certifications, journeys)
+    return Content(catalog, assessments, certifications, journeys, readiness, scorecard)
 
 
 def _check_knowledge_checks(catalog, assessments, problems) -> None:
@@ -83,6 +100,8 @@ def sync_all(path: str | Path) -> sync.SyncReport:
     assessment_sync.apply(content.assessments, report)
     certification_sync.apply(content.certifications, report)
     journey_sync.apply(content.journeys, report)
+    readiness_sync.apply(content.readiness, report)
+    scorecard_sync.apply(content.scorecard, report)
     return report
 
 
@@ -114,7 +133,15 @@ def check_command(path: str | None) -> None:
     click.secho(f"OK: {len(content.catalog.tracks)} tracks, {lessons} lessons, "
                 f"{len(content.assessments.assessments)} assessments, "
                 f"{len(content.certifications.programs)} certification programs, "
-                f"{len(content.journeys.journeys)} onboarding journeys.", fg="green")
+                f"{len(content.journeys.journeys)} onboarding journeys, "
+                f"{_readiness_summary(content.readiness)}.", fg="green")
+
+
+def _readiness_summary(readiness: readiness_loader.ReadinessContent) -> str:
+    if not readiness.configured:
+        return "no readiness rubric"
+    return (f"readiness rubric version {readiness.rubric.version} "
+            f"with rules for {len(readiness.tiers.rules)} tiers")
 
 
 @content_command.command("sync")

@@ -48,3 +48,20 @@ from lms.journeys.models import (  # noqa: F401
     JourneyTemplate,
     JourneyTemplateVersion,
 )
+from lms.readiness.models import (  # noqa: F401  (after accounts: scores name organisations)
+    ReadinessPending,
+    ReadinessRubric,
+    ReadinessScore,
+)
+from lms.scorecard.models import (  # noqa: F401  (after readiness: it sits on top of it)
+    ApiToken,
+    DeliveryAttempt,
+    MetricDefinitionSet,
+    MetricImport,
+    MetricValue,
+    PartnerState,
+    ReviewPeriod,
+    Snapshot,
+    WebhookDelivery,
+    WebhookEndpoint,
+)

@@ -17,6 +17,9 @@ from lms.certifications.reminders import send_due_reminders, send_weekly_digests
 from lms.core import jobs, mail
 from lms.core.jobs import commit
 from lms.journeys import nudges
+from lms.readiness import service as readiness
+from lms.scorecard import service as scorecard
+from lms.scorecard import webhooks as scorecard_webhooks
 
 PERIODIC_JOBS = [
     ("finalise attempts whose time ran out", finalise_expired),
@@ -24,6 +27,10 @@ PERIODIC_JOBS = [
     ("send certificate reminders", send_due_reminders),
     ("send weekly expiry digests", send_weekly_digests),
     ("complete and nudge onboarding journeys", nudges.sweep),
+    ("recompute partner readiness", readiness.recompute_due),
+    # After readiness: a recomputed readiness can change a partner's health or flags.
+    ("recompute partner scorecards", scorecard.recompute_due),
+    ("deliver scorecard webhooks", scorecard_webhooks.deliver_due),
     ("deliver queued mail", mail.deliver_pending),
 ]
 

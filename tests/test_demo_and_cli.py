@@ -17,7 +17,10 @@ from lms.core import clock
 from lms.core.db import UTCDateTime
 from lms.demo import EXAM, EXAM_CANDIDATES, candidate_names
 from lms.demo.certificates import HISTORIES, REVOKED
+from lms.demo.journeys import BEHIND, EXAM_TAKERS
 from lms.extensions import db
+from lms.journeys.models import Journey, JourneyEvent, JourneyMilestone
+from lms.journeys.overview import vendor_overview
 
 
 def _count(model) -> int:
@@ -41,13 +44,19 @@ def test_demo_creates_the_documented_accounts_once(app):
         Organisation.name == "Northwind Systems"))
     assert (northwind.tier, northwind.partner_type) == ("gold", "reseller")
     assert _count(Organisation) >= 3
-    counts = (_count(User), _count(Organisation), _count(LessonCompletion))
+    counts = _counts()
     assert counts[2] > 0  # demo people have progress to look at
     _check_demo_history()
+    _check_demo_journeys()
 
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "already present" in again.output
-    assert (_count(User), _count(Organisation), _count(LessonCompletion)) == counts
+    assert _counts() == counts
+
+
+def _counts() -> tuple:
+    return (_count(User), _count(Organisation), _count(LessonCompletion), _count(Attempt),
+            _count(JourneyEvent), db.session.scalar(select(func.count(JourneyMilestone.done_at))))
 
 
 # Dates that may lie ahead (deadlines, expiry): everything else is something that happened.
@@ -71,8 +80,9 @@ def _check_demo_history() -> None:
     candidates = db.session.scalars(select(User).where(User.id.in_(
         select(Attempt.user_id).where(Attempt.assessment_id == exam.id)))).all()
     veterans = {email for email, *_ in HISTORIES} | {REVOKED[0]}
-    # and Tom Hughes, Kenji Tanaka and the people with a certification history
-    assert len(candidates) == EXAM_CANDIDATES + 2 + len(veterans)
+    # and Tom Hughes, Kenji Tanaka, the people with a certification history and the small
+    # partners' first engineers
+    assert len(candidates) == EXAM_CANDIDATES + 2 + len(veterans) + len(EXAM_TAKERS)
     emails = [user.email for user in candidates]
     assert len(set(emails)) == len(emails)
     for user in candidates:
@@ -93,6 +103,55 @@ def _check_demo_history() -> None:
         assert db.session.scalar(select(func.count()).select_from(Attempt).join(
             User, User.id == Attempt.user_id).where(
             User.email == email, Attempt.assessment_id == exam.id)) == 0, email
+
+
+def _check_demo_journeys() -> None:
+    """The vendor's onboarding overview tells a story: partners at every stage, some done,
+    some late or stalled; sign-offs are dated after their signer joined; the browser
+    tests' learner still has his first week to do."""
+    now = clock.now()
+    overview = vendor_overview(template_id=None, stage=None, overdue=False, stalled=False,
+                               page=1, per_page=50, now=now)
+    partners_at = [step.at for step in overview.funnel] + [overview.completed]
+    assert all(partners_at), partners_at  # someone at every stage, and someone done
+    assert overview.started >= 8
+    assert overview.overdue_journeys >= 1 and overview.stalled_journeys >= 1
+    assert all(step.median_days is not None for step in overview.funnel)
+    assert overview.median_days_to_complete is not None
+
+    journeys = db.session.scalars(select(Journey)).all()
+    users = {user.id: user for user in db.session.scalars(select(User))}
+    for journey in journeys:
+        if journey.scope == "organisation":
+            # A partner signs up, and starts onboarding, before any of its people join.
+            staff = [u.created_at for u in users.values()
+                     if u.organisation_id == journey.organisation_id]
+            assert journey.started_at <= min(staff, default=now), journey.organisation_id
+        for milestone in journey.milestones:
+            if milestone.kind != "manual" or milestone.done_at is None:
+                continue
+            signer = users[milestone.done_by_id]
+            assert signer.created_at <= milestone.done_at <= now
+            if milestone.owner == "person":
+                assert signer.id == journey.user_id
+            elif milestone.owner == "partner_admin":
+                assert signer.role == "partner_admin"
+                assert signer.organisation_id == journey.organisation_id
+            else:
+                assert signer.role == "vendor_admin"
+            if milestone.evidence == "file":
+                assert milestone.evidence_file.data.startswith(b"%PDF")
+
+    by_email = {users[j.user_id].email: j for j in journeys if j.user_id is not None}
+    # The people certified years ago finished onboarding long ago.
+    for email, *_ in HISTORIES:
+        finished = by_email[email].completed_at
+        assert finished is not None and (now - finished).days > 365, email
+    # Lukas Meyer's first week is still open: the browser tests do it.
+    lukas = by_email[BEHIND]
+    assert lukas.current_stage == 0
+    assert all(m.done_at is None for m in lukas.milestones if m.stage_index == 0)
+    assert any(m.kind == "manual" for m in lukas.milestones if m.stage_index == 0)
 
 
 def test_demo_refuses_production(tmp_path):

@@ -4,8 +4,11 @@ from sqlalchemy import insert
 
 from lms.accounts.models import User
 from lms.catalog.models import Assignment, LessonCompletion
+from lms.core import clock
 from lms.extensions import db
+from lms.journeys import overview, service
 from tests.factories import login, make_organisation, make_track, make_user
+from tests.journeys.support import insert_partners_onboarding, milestone, org_journey
 
 
 def _add_staff(organisation, count: int) -> None:
@@ -73,3 +76,58 @@ def test_partner_admins_staff_list_is_constant_in_queries(client, count_queries)
         login(client, make_user(organisation, role="partner_admin"))
         counts.append(_count(client, count_queries, f"/organisations/{organisation.id}/staff"))
     assert counts[0] == counts[1], counts
+
+
+# --- onboarding journeys ---------------------------------------------------------------------
+
+
+def _count_page(client, count_queries, url: str) -> tuple[int, str]:
+    with count_queries() as counter:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return counter.count, response.get_data(as_text=True)
+
+
+def test_vendor_onboarding_overview_is_constant_in_queries(client, count_queries,
+                                                           frozen_clock):
+    """Acceptance: the same number of queries with 10 and with 1,000 partners."""
+    insert_partners_onboarding(10, prefix="Small", now=clock.now())
+    login(client, make_user(role="vendor_admin"))
+    few, page = _count_page(client, count_queries, "/onboarding")
+    assert page.count("data-partner=") == 10
+    insert_partners_onboarding(990, prefix="Large", now=clock.now())
+    many, page = _count_page(client, count_queries, "/onboarding")
+    assert few == many, (few, many)
+    assert page.count("data-partner=") == 50  # one page of them
+    assert "Page 1 of 20 · 1000 partners" in page
+    data = overview.vendor_overview(template_id=None, stage=None, overdue=False,
+                                    stalled=False, page=1, per_page=50, now=clock.now())
+    progress = [i % 4 for i in range(10)] + [i % 4 for i in range(990)]
+    assert (data.started, data.completed) == (1000, progress.count(3))
+    assert [step.reached for step in data.funnel] == [
+        sum(1 for p in progress if p >= stage) for stage in range(3)]
+    # Filters and later pages cost no more.
+    for url in ("/onboarding?stalled=1", "/onboarding?overdue=1&stage=0", "/onboarding?page=7"):
+        assert _count_page(client, count_queries, url)[0] == many, url
+
+
+def test_organisation_onboarding_page_is_constant_in_queries(client, count_queries,
+                                                             frozen_clock):
+    """3 or 30 staff journeys, seen by the vendor and by the partner's own admin."""
+    small, large = make_organisation("Small Partner"), make_organisation("Large Partner")
+    job_roles = ("sales", "presales", "technical", "support")
+    for organisation, staff in ((small, 3), (large, 30)):
+        for i in range(staff):
+            make_user(organisation, job_role=job_roles[i % 4])
+    service.sign_off(milestone(org_journey(large), "portal-access").id,
+                     actor=make_user(large, role="partner_admin"))
+    counts = {}
+    for organisation, expected_rows in ((small, 3), (large, 31)):
+        url = f"/organisations/{organisation.id}/onboarding"
+        login(client, make_user(role="vendor_admin"))
+        counts[organisation.name, "vendor"], page = _count_page(client, count_queries, url)
+        assert page.count("data-staff-journey=") == expected_rows
+        login(client, make_user(organisation, role="partner_admin", job_role="sales"))
+        counts[organisation.name, "admin"], _ = _count_page(client, count_queries, url)
+    assert counts["Small Partner", "vendor"] == counts["Large Partner", "vendor"], counts
+    assert counts["Small Partner", "admin"] == counts["Large Partner", "admin"], counts

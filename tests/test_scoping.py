@@ -5,7 +5,10 @@ import pytest
 
 from lms.accounts import service as accounts
 from lms.catalog.service import complete_lesson
+from lms.extensions import db
+from lms.journeys import service as journeys
 from tests.factories import login, make_organisation, make_user
+from tests.journeys.support import milestone, org_journey, person_journey
 
 # Every URL rule with a parameter, with what the parameter identifies. The first test fails
 # when a route is added without a line here, so nobody forgets to prove its scoping.
@@ -44,13 +47,27 @@ ROUTES_WITH_IDS = {
     "/organisations/<int:organisation_id>/certifications": "organisation",
     "/admin/certificates/<int:certificate_id>": "vendor only",
     "/admin/certificates/<int:certificate_id>/revoke": "vendor only",
-    # Onboarding journeys (tests/journeys/test_views.py proves the cross-partner 404s)
+    # Onboarding journeys (the journey tests below and tests/journeys/test_views.py prove
+    # the cross-partner 404s)
     "/journeys/<int:journey_id>": "journey",
     "/journeys/milestones/<int:milestone_id>/sign-off": "journey",
     "/journeys/milestones/<int:milestone_id>/evidence": "journey",
     "/journeys/milestones/<int:milestone_id>/due": "vendor only",
     "/organisations/<int:organisation_id>/onboarding": "organisation",
     "/organisations/<int:organisation_id>/onboarding/start": "vendor only",
+    # Readiness (tests/readiness/test_views.py proves the cross-partner 404s)
+    "/organisations/<int:organisation_id>/readiness": "organisation",
+    # The partner scorecard: vendor admins and channel managers only; everyone else gets
+    # 404 (tests/scorecard/test_views.py proves it for every one of these). The API routes
+    # take a bearer token instead of a session.
+    "/scorecard/export.<any(csv, json):fmt>": "vendor only",
+    "/scorecard/partners/<int:organisation_id>": "vendor only",
+    "/scorecard/imports/<int:import_id>": "vendor only",
+    "/scorecard/periods/<int:period_id>": "vendor only",
+    "/scorecard/periods/<int:period_id>/scorecard.<any(csv, json):fmt>": "vendor only",
+    "/scorecard/webhooks/<int:endpoint_id>": "vendor only",
+    "/scorecard/webhooks/<int:endpoint_id>/deactivate": "vendor only",
+    "/scorecard/api-tokens/<int:token_id>/revoke": "vendor only",
 }
 
 
@@ -161,3 +178,113 @@ def test_vendor_staff_see_every_partner(client, two_partners):
     # ...but only vendor admins change people.
     assert client.post(f"/people/{w['rival_learner'].id}",
                        data={"action": "deactivate"}).status_code == 403
+
+
+# --- onboarding journeys ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def journeys_world(two_partners):
+    """The two partners' journeys, with evidence on file at the rival."""
+    w = two_partners
+    rival_journey = org_journey(w["rival"])
+    plan = milestone(rival_journey, "joint-business-plan")
+    journeys.sign_off(plan.id, actor=w["rival_admin"], upload=journeys.Upload(
+        "rival-plan.pdf", "application/pdf", b"%PDF rival secrets"))
+    return {**w, "rival_journey": rival_journey, "rival_plan": plan,
+            "rival_person_journey": person_journey(w["rival_learner"]),
+            "nw_journey": org_journey(w["northwind"]),
+            "nw_person_journey": person_journey(w["nw_learner"])}
+
+
+def _journey_requests(w) -> list[tuple[str, str, dict | None]]:
+    """Every journey route with an identifier, pointed at the rival's records."""
+    rival_step = milestone(w["rival_journey"], "portal-access")
+    rival_person_step = milestone(w["rival_person_journey"], "meet-your-admin")
+    return [
+        ("GET", f"/journeys/{w['rival_journey'].id}", None),
+        ("GET", f"/journeys/{w['rival_person_journey'].id}", None),
+        ("POST", f"/journeys/milestones/{rival_step.id}/sign-off",
+         {f"m{rival_step.id}-note": "sneaky"}),
+        ("POST", f"/journeys/milestones/{rival_person_step.id}/sign-off",
+         {f"m{rival_person_step.id}-note": "sneaky"}),
+        ("GET", f"/journeys/milestones/{w['rival_plan'].id}/evidence", None),
+        ("POST", f"/journeys/milestones/{rival_step.id}/due",
+         {"due_on": "2026-12-31", "reason": "sneaky"}),
+        ("GET", f"/organisations/{w['rival'].id}/onboarding", None),
+        ("POST", f"/organisations/{w['rival'].id}/onboarding/start",
+         {"template_id": w["rival_journey"].template_id, "user_id": 0}),
+    ]
+
+
+def test_the_journey_requests_cover_every_journey_route(app, journeys_world):
+    adapter = app.url_map.bind("lms.test")
+    covered = {adapter.match(url, method=method, return_rule=True)[0].rule
+               for method, url, _ in _journey_requests(journeys_world)}
+    journey_rules = {rule.rule for rule in app.url_map.iter_rules()
+                     if rule.arguments and rule.endpoint.startswith("journeys.")}
+    assert covered == journey_rules
+    assert len(journey_rules) == 6 and journey_rules <= set(ROUTES_WITH_IDS)
+
+
+@pytest.mark.parametrize("viewer", ["nw_admin", "nw_learner"])
+def test_other_partners_journeys_are_not_found(client, journeys_world, viewer):
+    w = journeys_world
+    login(client, w[viewer])
+    requests = _journey_requests(w)
+    for method, url, data in requests:
+        response = client.open(url, method=method, data=data)
+        assert response.status_code == 404, (method, url)
+        for secret in (b"Rival", b"Rufus", b"Rita", b"rival secrets"):
+            assert secret not in response.data, (url, secret)
+    # Nothing of the rival's changed.
+    rival_steps = [milestone(w["rival_journey"], "portal-access"),
+                   milestone(w["rival_person_journey"], "meet-your-admin")]
+    for step in rival_steps:
+        db.session.refresh(step)
+        assert step.done_at is None and step.note is None
+    assert str(rival_steps[0].due_at.date()) != "2026-12-31"
+    assert len(journeys.journeys_of(w["rival_learner"].id)) == 1
+
+
+def test_a_learner_sees_only_their_own_journey(client, journeys_world):
+    w = journeys_world
+    login(client, w["nw_learner"])
+    assert client.get(f"/journeys/{w['nw_person_journey'].id}").status_code == 200
+    # The organisation's journey and a colleague's are for admins.
+    colleague = make_user(w["northwind"], job_role="support")
+    for url in (f"/journeys/{w['nw_journey'].id}",
+                f"/journeys/{person_journey(colleague).id}",
+                f"/organisations/{w['northwind'].id}/onboarding", "/onboarding"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_a_partner_admin_sees_their_organisation_and_staff_journeys(client, journeys_world):
+    w = journeys_world
+    login(client, w["nw_admin"])
+    for url in (f"/journeys/{w['nw_journey'].id}", f"/journeys/{w['nw_person_journey'].id}",
+                f"/organisations/{w['northwind'].id}/onboarding", "/onboarding/mine"):
+        response = client.get(url, follow_redirects=True)
+        assert response.status_code == 200, url
+        for secret in (b"Rival", b"Rufus", b"Rita", b"rival.example"):
+            assert secret not in response.data, (url, secret)
+    assert "Nils Learner" in client.get(f"/organisations/{w['northwind'].id}/onboarding") \
+        .get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ["channel_manager", "vendor_admin", "author"])
+def test_vendor_staff_see_every_partners_journeys(client, journeys_world, role):
+    w = journeys_world
+    login(client, make_user(role=role))
+    for url in (f"/journeys/{w['rival_journey'].id}",
+                f"/journeys/{w['rival_person_journey'].id}",
+                f"/organisations/{w['rival'].id}/onboarding",
+                f"/journeys/milestones/{w['rival_plan'].id}/evidence"):
+        response = client.get(url)
+        assert response.status_code == 200, (role, url)
+    assert client.get(f"/journeys/milestones/{w['rival_plan'].id}/evidence").data \
+        == b"%PDF rival secrets"
+    page = client.get(f"/organisations/{w['rival'].id}/onboarding").get_data(as_text=True)
+    assert "Rufus Rivallearner" in page
+    # The overview is for the vendor's partner team; authors write content.
+    assert client.get("/onboarding").status_code == (404 if role == "author" else 200)

@@ -1,5 +1,5 @@
-"""`lms demo`: demo partners, people, progress and exam attempts. Idempotent; refuses in
-production."""
+"""`lms demo`: demo partners, people, progress, exam attempts, certification histories and
+onboarding journeys. Idempotent; refuses in production."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from lms.catalog.models import Lesson, LessonCompletion, Track
 from lms.catalog.progress import learner_tracks
 from lms.core import clock
 from lms.core.jobs import commit
-from lms.demo import certificates, exams
+from lms.demo import certificates, exams, journeys, scorecard
 from lms.extensions import db
 
 DEMO_PASSWORD = "demo-password"
@@ -92,6 +92,7 @@ EXAM = "technical-associate-exam"
 # check or exam, each (with the wait after a failure) within exams.attempt_gap().
 LESSON_GAP = timedelta(hours=19)
 SLACK = timedelta(days=3)
+VENDOR_SINCE = timedelta(days=1000)
 
 
 def load_demo() -> int:
@@ -104,17 +105,21 @@ def load_demo() -> int:
     rng = random.Random(2026)  # the same demo every time
     plan = _Plan(now=clock.now(), checks=_knowledge_check_count(), gap=exams.attempt_gap())
     password_hash = hash_password(DEMO_PASSWORD)  # one slow hash, shared by the demo accounts
-    for email, name, role in VENDOR_STAFF:
-        if accounts.get_user_by_email(email) is None:
-            user = accounts.create_user(email=email, full_name=name, role=role)
-            user.password_hash = password_hash
-            created += 1
-    for org_name, partner_type, tier, region, staff in PARTNERS:
-        organisation = db.session.scalar(
-            select(Organisation).where(Organisation.name_key == org_name.lower()))
-        if organisation is None:
-            organisation = accounts.create_organisation(
-                name=org_name, partner_type=partner_type, tier=tier, region=region)
+    with clock.frozen(plan.now - VENDOR_SINCE):  # the vendor's team predates every partner
+        for email, name, role in VENDOR_STAFF:
+            if accounts.get_user_by_email(email) is None:
+                user = accounts.create_user(email=email, full_name=name, role=role)
+                user.password_hash = password_hash
+                created += 1
+    admin = accounts.get_user_by_email(VENDOR_STAFF[0][0])
+    # The partners sign up (and start their onboarding journeys) before anyone joins them,
+    # and the people certified years ago come first, so journeys complete in date order.
+    organisations = journeys.create_partners(PARTNERS)
+    created += journeys.load_first_staff(password_hash)
+    created += certificates.load_histories(password_hash, random.Random(2024), admin)
+    journeys.onboard_veterans([email for email, *_ in certificates.HISTORIES])
+    for org_name, _type, _tier, _region, staff in PARTNERS:
+        organisation = organisations[org_name]
         for email, name, role, job_role, lessons_done in staff:
             if accounts.get_user_by_email(email) is not None:
                 continue
@@ -131,8 +136,8 @@ def load_demo() -> int:
                     exams.take_until_passed(user, EXAM, rng.gauss(0.4, 0.6), rng)
                 plan.check_in_the_past()
     created += _exam_candidates(password_hash, rng, plan)
-    admin = accounts.get_user_by_email(VENDOR_STAFF[0][0])
-    created += certificates.load_histories(password_hash, rng, admin)
+    created += journeys.load_journeys(password_hash, admin)
+    scorecard.load_metrics(plan.now)  # a year of the partners' commercial numbers
     return created
 
 

@@ -45,7 +45,9 @@ def load_histories(password_hash: str, rng: random.Random, admin: User) -> int:
     """Create the people above with their backdated exams and certificates; idempotent."""
     created = 0
     now = clock.now()
-    for email, name, org_name, job_role, days_ago, renewed_before in HISTORIES:
+    # Oldest first, so each partner's journey counts its certified staff in date order.
+    for email, name, org_name, job_role, days_ago, renewed_before in sorted(
+            HISTORIES, key=lambda history: -history[4]):
         if accounts.get_user_by_email(email) is not None:
             continue
         with clock.frozen(now - timedelta(days=days_ago + 3)):

@@ -6,6 +6,8 @@ out exactly once even when the periodic job runs twice at the same moment.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -16,11 +18,23 @@ from lms.core import clock, mail, settings
 from lms.extensions import db
 from lms.journeys import service
 from lms.journeys.models import Journey, JourneyEvent, JourneyMilestone, JourneyNudge
+from lms.journeys.sync import SWEPT_SETTING
 
 
 def sweep() -> int:
-    """The periodic job: complete what the events missed, then nudge; return the changes."""
-    changed = service.refresh()
+    """The periodic job: complete what the events missed, then nudge; return the changes.
+
+    Only people with evidence since the last sweep are looked at (everyone the first time),
+    so an idle minute costs a few queries however many journeys are open.
+    """
+    now = clock.now()
+    since = settings.get(SWEPT_SETTING)
+    if since is None:
+        changed = service.refresh()
+    else:
+        people = service.people_with_evidence_since(datetime.fromisoformat(since))
+        changed = service.refresh(user_ids=people) if people else 0
+    settings.put(SWEPT_SETTING, now.isoformat())
     return changed + send_due_nudges()
 
 

@@ -19,7 +19,7 @@ from lms.accounts.scoping import scope_partner_rows
 from lms.assessments.models import Assessment, Attempt
 from lms.catalog.models import Assignment, Track, TrackCompletion
 from lms.certifications.models import Certificate
-from lms.core import clock
+from lms.core import clock, events
 from lms.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from lms.extensions import db
 from lms.journeys import timeline
@@ -177,6 +177,21 @@ def start_for_person(user_id: int) -> Journey | None:
     return _start_once(template, user_id=user_id)
 
 
+def follow_person(user_id: int) -> int:
+    """A person moved to another partner takes their journeys along, so their new partner's
+    admins see and sign them off and the old partner no longer sees them; how many moved."""
+    person = db.session.get(User, user_id)
+    if person is None or person.organisation_id is None:
+        return 0
+    moved = list(db.session.scalars(select(Journey).where(
+        Journey.user_id == user_id, Journey.organisation_id != person.organisation_id)))
+    for journey in moved:
+        journey.organisation_id = person.organisation_id
+        _log(journey, "moved", f"{person.full_name} moved to another partner", at=clock.now())
+    db.session.flush()
+    return len(moved)
+
+
 def _start_once(template: JourneyTemplate | None, **subject) -> Journey | None:
     if template is None:
         return None
@@ -225,6 +240,19 @@ def refresh(*, user_ids: list[int] | None = None, journey_ids: list[int] | None 
             complete(milestone, at=max(at, milestone.journey.started_at), now=now)
             completed += 1
     return completed
+
+
+def people_with_evidence_since(moment: datetime) -> list[int]:
+    """Who completed a track, passed an assessment or was issued a certificate at or after
+    `moment`: the only people whose milestones can have moved since then."""
+    found: set[int] = set()
+    for statement in (
+            select(TrackCompletion.user_id).where(TrackCompletion.completed_at >= moment),
+            select(Attempt.user_id).where(Attempt.passed.is_(True),
+                                          Attempt.submitted_at >= moment),
+            select(Certificate.user_id).where(Certificate.issued_at >= moment)):
+        found.update(db.session.scalars(statement.distinct()))
+    return sorted(found)
 
 
 def _evidence_times(milestones: list[JourneyMilestone], now: datetime) -> dict[int, datetime]:
@@ -314,8 +342,10 @@ def complete(milestone: JourneyMilestone, *, at: datetime, now: datetime | None 
     milestone.note = note
     journey = milestone.journey
     late = "" if timeline.on_time(at, milestone.due_at) else " (late)"
+    # Logged at the evidence's own time, so the history reads in the order things happened
+    # even when the sweep finds evidence later.
     _log(journey, "signed_off" if actor else "milestone_done", milestone.title + late,
-         milestone=milestone, actor=actor, at=now)
+         milestone=milestone, actor=actor, at=at)
     journey.last_progress_at = max(journey.last_progress_at, at)
     journey.stalls_at = journey.last_progress_at + timedelta(
         days=journey.template_version.stalled_after_days)
@@ -324,8 +354,9 @@ def complete(milestone: JourneyMilestone, *, at: datetime, now: datetime | None 
     journey.current_stage = state.current_stage
     if state.complete and journey.completed_at is None:
         journey.completed_at = max(m.done_at for m in journey.milestones)
-        _log(journey, "completed", "every milestone is done", at=now)
+        _log(journey, "completed", "every milestone is done", at=journey.completed_at)
     db.session.flush()
+    events.milestone_completed.send(journey.organisation_id, milestone_id=milestone.id)
 
 
 # --- people acting on milestones -----------------------------------------------------------
@@ -453,7 +484,8 @@ def organisation_journeys(organisation_id: int) -> list[Journey]:
 
 def history(journey_id: int) -> list[JourneyEvent]:
     return list(db.session.scalars(select(JourneyEvent).where(
-        JourneyEvent.journey_id == journey_id).order_by(JourneyEvent.id.desc())))
+        JourneyEvent.journey_id == journey_id)
+        .order_by(JourneyEvent.at.desc(), JourneyEvent.id.desc())))
 
 
 def _log(journey: Journey, kind: str, detail: str, *, at: datetime,

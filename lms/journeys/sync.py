@@ -9,10 +9,14 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from lms.catalog.sync import SyncReport
-from lms.core import clock
+from lms.core import clock, settings
 from lms.extensions import db
 from lms.journeys.loader import JourneyProgram, LoadedJourney
 from lms.journeys.models import JourneyTemplate, JourneyTemplateVersion
+
+# When nudges.sweep last looked for evidence the events may have missed (sweep sits above
+# sync, so it lives here); a content change resets it so the next sweep looks at everyone.
+SWEPT_SETTING = "journeys_swept_at"
 
 
 def apply(loaded: JourneyProgram, report: SyncReport) -> None:
@@ -24,6 +28,8 @@ def apply(loaded: JourneyProgram, report: SyncReport) -> None:
         if code not in loaded.codes and template.archived_at is None:
             template.archived_at = now  # journeys already running carry on
             report.archived.append(f"journey {code}")
+    if any(line.startswith("journey ") for line in report.created + report.changed):
+        settings.put(SWEPT_SETTING, None)  # let the next sweep look at everyone
     db.session.flush()
 
 
@@ -34,7 +40,7 @@ def _sync_one(loaded: LoadedJourney, template: JourneyTemplate | None,
         template = JourneyTemplate(code=code, scope=loaded.spec.scope)
         db.session.add(template)
         db.session.flush()
-        template.current_version_id = _publish(template, loaded, 1).id
+        template.current_version = _publish(template, loaded, 1)
         report.created.append(f"journey {code} (version 1)")
         return
     notes = []
@@ -49,7 +55,9 @@ def _sync_one(loaded: LoadedJourney, template: JourneyTemplate | None,
     current = template.current_version
     if current is None or current.content_hash != loaded.content_hash:
         number = (current.number if current else 0) + 1
-        template.current_version_id = _publish(template, loaded, number).id
+        # Set the relationship, not only the id: journeys started later in the same
+        # transaction (a sync, then a start) must see the new version.
+        template.current_version = _publish(template, loaded, number)
         notes.append(f"new version {number}")
     if notes:
         report.changed.append(f"journey {code} ({'; '.join(notes)})")

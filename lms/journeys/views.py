@@ -14,7 +14,7 @@ from lms.accounts import service as accounts
 from lms.accounts.models import PARTNER_ROLES, User
 from lms.core import clock
 from lms.core.auth import require_role
-from lms.core.errors import DomainError, NotFound
+from lms.core.errors import DomainError, Invalid, NotFound
 from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
 from lms.extensions import db
@@ -79,7 +79,7 @@ def sign_off(milestone_id: int):
     journey = milestone.journey
     form = SignOffForm(prefix=f"m{milestone.id}")
     if not form.validate_on_submit():
-        return _journey_page(journey, sign_off_forms={milestone.id: form}, status=422)
+        return _refused_sign_off(journey, milestone.id, form, 422)
     upload = None
     file = form.evidence_file.data
     if file and file.filename:
@@ -90,20 +90,32 @@ def sign_off(milestone_id: int):
                          upload=upload)
     except DomainError as error:
         db.session.rollback()
-        if isinstance(error, NotFound):
-            raise
+        if not isinstance(error, Invalid):
+            raise  # not the owner, already done, automatic: the error page says so
         attach_error(form, error)
         journey = service.get_journey_for(current_user, journey.id)
-        return _journey_page(journey, sign_off_forms={milestone.id: form},
-                             status=error.status)
+        return _refused_sign_off(journey, milestone.id, form, error.status)
     commit()
     flash(f"Signed off: {milestone.title}.", "success")
     return redirect(_back_to(journey) + f"#milestone-{milestone.id}", code=303)
 
 
+def _refused_sign_off(journey: Journey, milestone_id: int, form: SignOffForm, status: int):
+    """Show the form again, with the message and the note as typed, on the page it was on."""
+    if _from_organisation_page(journey):
+        organisation = scoping.get_organisation_for(current_user, journey.organisation_id)
+        return _organisation_page(organisation, sign_off_forms={milestone_id: form},
+                                  status=status)
+    return _journey_page(journey, sign_off_forms={milestone_id: form}, status=status)
+
+
+def _from_organisation_page(journey: Journey) -> bool:
+    return request.form.get("return_to") == "organisation" and journey.scope == "organisation"
+
+
 def _back_to(journey: Journey) -> str:
     """Where a sign-off on `journey` returns: the page the button was on."""
-    if request.form.get("return_to") == "organisation" and journey.scope == "organisation":
+    if _from_organisation_page(journey):
         return url_for("journeys.organisation", organisation_id=journey.organisation_id)
     return url_for("journeys.journey", journey_id=journey.id)
 
@@ -128,7 +140,7 @@ def change_due(milestone_id: int):
         try:
             service.change_due_date(milestone.id, due_on=form.due_on.data,
                                     reason=form.reason.data, actor=current_user)
-        except DomainError as error:
+        except Invalid as error:
             db.session.rollback()
             attach_error(form, error)
         else:
@@ -147,14 +159,16 @@ def organisation(organisation_id: int):
 
 
 def _organisation_page(organisation, *, start_form: StartJourneyForm | None = None,
-                       status: int = 200):
+                       sign_off_forms: dict | None = None, status: int = 200):
     now = clock.now()
     journeys = service.organisation_journeys(organisation.id)
+    forms = sign_off_forms or {}
     return render_template(
         "journeys/organisation.html", organisation=organisation, journeys=journeys,
         states={j.id: timeline.build(j.milestones, now) for j in journeys},
         staff=overview.staff_journeys(organisation.id, now), now=now,
-        signable={m.id: SignOffForm(prefix=f"m{m.id}") for j in journeys for m in j.milestones
+        signable={m.id: forms.get(m.id) or SignOffForm(prefix=f"m{m.id}")
+                  for j in journeys for m in j.milestones
                   if service.may_sign_off(current_user, m)},
         stalled={j.id: timeline.stalled(completed_at=j.completed_at, stalls_at=j.stalls_at,
                                          now=now) for j in journeys},
@@ -167,7 +181,8 @@ def _start_form(organisation_id: int) -> StartJourneyForm:
     form = StartJourneyForm()
     form.template_id.choices = options(
         (t.id, f"{t.current_version.name} (for {SCOPE_LABELS[t.scope]})")
-        for t in service.live_templates())
+        # Organisation journeys first: the form opens on a valid pair with "the organisation".
+        for t in sorted(service.live_templates(), key=lambda t: t.scope != "organisation"))
     people = db.session.execute(
         select(User.id, User.full_name).where(User.organisation_id == organisation_id,
                                               User.active.is_(True))

@@ -44,7 +44,8 @@ def rows(model, **where) -> list:
     query = select(model)
     for name, value in where.items():
         query = query.where(getattr(model, name) == value)
-    return list(db.session.scalars(query))
+    # In id order: PostgreSQL returns an updated row (the superseded one) wherever it now lies.
+    return list(db.session.scalars(query.order_by(model.id)))
 
 
 @pytest.mark.committed

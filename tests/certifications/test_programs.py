@@ -163,6 +163,7 @@ def test_removing_a_program_archives_it_and_its_certificates_keep_verifying(root
     (root / "certifications" / "technical-associate.yml").unlink()
     edit(root, "solution-architect", "certifications: [technical-associate]\n", "")
     shutil.rmtree(root / "journeys")  # they wait for it too
+    shutil.rmtree(root / "readiness")  # and the tier rules ask for it
     report = sync_all(root)
     assert "certification technical-associate" in report.archived
     assert program(TA).archived_at == clock.now()

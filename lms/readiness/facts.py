@@ -1,0 +1,192 @@
+"""The facts readiness is computed from: plain frozen values, one set per organisation.
+
+They are shaped so that a handful of set-based queries can fill them for every organisation
+at once (one row per staff member, per live certificate, per organisation and track, per
+organisation), and the scoring, gaps and forecast never go back to the database. Everything
+here describes one moment, the `now` the facts were gathered for.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import cached_property
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """An active member of the organisation's staff (deactivated people are left out)."""
+
+    user_id: int
+    job_role: str | None  # job role code from program.yml; None when the person has none
+
+
+@dataclass(frozen=True)
+class HeldCertificate:
+    """A live certificate of an active staff member: neither revoked nor superseded, and
+    not expired at `now` (status active or expiring). Lapsed and grace-period certificates
+    are not held: they count for nothing until renewed."""
+
+    user_id: int
+    program_code: str
+    job_role: str | None  # the holder's job role now (as on their StaffMember), not at issue
+    expires_at: datetime
+    renewal_opens_at: datetime  # expires_at minus the program's renewal window
+    # Of the program's current version: a renewal issued before expiry runs this many months
+    # from the old expiry (lms.certifications.lifecycle.dates_for). Used by the forecast.
+    validity_months: int
+
+    def live_at(self, moment: datetime) -> bool:
+        """Still valid at `moment` if nobody renews it (expiry is the first invalid instant)."""
+        return moment < self.expires_at
+
+
+@dataclass(frozen=True)
+class TrackProgress:
+    """One track across the organisation's active staff.
+
+    The gather supplies a row for every track marked `required: true` in its track.yml and
+    for every track that the tier rules of the organisation's tier or the next one name.
+    """
+
+    slug: str
+    # `required: true` in track.yml: only these count in the track-completion component.
+    required: bool
+    assigned: int  # active staff who have the track assigned
+    completed: int  # of those assigned, how many completed it (any version counts)
+    # Active staff, assigned or not, who have not completed it (ascending ids): a tier rule
+    # asks a track of all staff, so someone the audience rules skipped is still behind.
+    unfinished: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class OnboardingFacts:
+    """Onboarding journeys: the organisation's own and those of its active staff."""
+
+    # Milestones (of all those journeys) whose due date is at or before `now`.
+    milestones_due: int = 0
+    # Of those, the ones done at or before their due date (done late does not count).
+    milestones_done_on_time: int = 0
+    # Every onboarding journey of the organisation itself is completed; True when it has
+    # none (a partner that predates journeys has nothing left to finish).
+    complete: bool = True
+    # Titles of the organisation journey's milestones not done yet, in journey order.
+    outstanding: tuple[str, ...] = ()
+    # Staff with an overdue milestone in their own journey (ascending ids).
+    behind: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrganisationFacts:
+    """Everything readiness needs to know about one partner organisation at one moment."""
+
+    organisation_id: int
+    tier: str  # tier code from program.yml
+    staff: tuple[StaffMember, ...] = ()
+    certificates: tuple[HeldCertificate, ...] = ()
+    tracks: tuple[TrackProgress, ...] = ()
+    onboarding: OnboardingFacts = field(default_factory=OnboardingFacts)
+
+    @property
+    def staff_count(self) -> int:
+        return len(self.staff)
+
+    @cached_property
+    def certificates_by_program(self) -> Mapping[str, tuple[HeldCertificate, ...]]:
+        """The certificates grouped by program code (rules look at one program each)."""
+        grouped: dict[str, list[HeldCertificate]] = {}
+        for certificate in self.certificates:
+            grouped.setdefault(certificate.program_code, []).append(certificate)
+        return {code: tuple(group) for code, group in grouped.items()}
+
+    @cached_property
+    def by_expiry(self) -> tuple[HeldCertificate, ...]:
+        """The certificates, soonest expiry first. Scoring asks "which are live at X" for
+        several moments (now and each forecast horizon); with this, each is a bisection."""
+        return tuple(sorted(self.certificates, key=lambda certificate: certificate.expires_at))
+
+    @cached_property
+    def expiries(self) -> tuple[datetime, ...]:
+        """by_expiry's expiry dates (ascending), to bisect."""
+        return tuple(certificate.expires_at for certificate in self.by_expiry)
+
+    def live_count(self, moment: datetime) -> int:
+        """How many certificates are still valid at `moment` (see HeldCertificate.live_at)."""
+        return len(self.expiries) - bisect_right(self.expiries, moment)
+
+    def expiring_between(self, start: datetime, end: datetime) -> tuple[HeldCertificate, ...]:
+        """Certificates live at `start` that are no longer live at `end`, soonest first."""
+        return self.by_expiry[bisect_right(self.expiries, start):
+                              bisect_right(self.expiries, end)]
+
+    def holder_expiries(self, program: str,
+                        job_roles: tuple[str, ...] = ()) -> Mapping[int, datetime]:
+        """Holder -> when their last certificate of `program` expires, over holders with
+        one of `job_roles` (any role when empty). A holder counts at a moment while that
+        last expiry is after it, so rules check this instead of every certificate again."""
+        key = ("holders", program, job_roles)
+        found = self.memo.get(key)
+        if found is None:
+            found = {}
+            for certificate in self.certificates_by_program.get(program, ()):
+                if not job_roles or certificate.job_role in job_roles:
+                    previous = found.get(certificate.user_id)
+                    if previous is None or certificate.expires_at > previous:
+                        found[certificate.user_id] = certificate.expires_at
+            self.memo[key] = found
+        return found
+
+    def holder_count(self, program: str, job_roles: tuple[str, ...], moment: datetime) -> int:
+        """len() of the holders counting at `moment` (a bisection on their last expiries)."""
+        key = ("holder expiries", program, job_roles)
+        ordered = self.memo.get(key)
+        if ordered is None:
+            ordered = self.memo[key] = sorted(self.holder_expiries(program, job_roles).values())
+        return len(ordered) - bisect_right(ordered, moment)
+
+    @cached_property
+    def memo(self) -> dict:
+        """What scoring, gaps and forecasts derive from these facts, kept for the next ask:
+        the facts never change, and one recompute asks the same things of them many times
+        (now, every horizon, both what-ifs). Not copied by with_certificates."""
+        return {}
+
+    def track(self, slug: str) -> TrackProgress | None:
+        """The progress row for `slug`, or None when the gather supplied none."""
+        return next((progress for progress in self.tracks if progress.slug == slug), None)
+
+    def with_certificates(self, certificates: tuple[HeldCertificate, ...]) -> OrganisationFacts:
+        """The same facts holding other certificates (the forecast's what-ifs)."""
+        return replace(self, certificates=certificates)
+
+
+@dataclass(frozen=True)
+class Names:
+    """Display names for codes, passed in by the caller (from content/ or the database).
+
+    A code without a name is shown title-cased ("technical-associate" becomes "Technical
+    Associate"), so sentences stay readable when a mapping is incomplete.
+    """
+
+    programs: Mapping[str, str] = field(default_factory=dict)
+    tracks: Mapping[str, str] = field(default_factory=dict)
+    tiers: Mapping[str, str] = field(default_factory=dict)
+    job_roles: Mapping[str, str] = field(default_factory=dict)
+
+    def program(self, code: str) -> str:
+        return self.programs.get(code) or _titled(code)
+
+    def track(self, slug: str) -> str:
+        return self.tracks.get(slug) or _titled(slug)
+
+    def tier(self, code: str) -> str:
+        return self.tiers.get(code) or _titled(code)
+
+    def job_role(self, code: str) -> str:
+        return self.job_roles.get(code) or _titled(code)
+
+
+def _titled(code: str) -> str:
+    return " ".join(part.capitalize() for part in code.split("-"))

@@ -1,0 +1,183 @@
+"""Forecasts: readiness and tier standing at each rubric horizon (30, 60, 90 days by default)
+under two what-ifs, and the day a partner falls below its tier if nobody renews.
+
+- "nobody renews": every certificate simply expires on its date;
+- "everyone in a renewal window renews": each certificate whose renewal window is already
+  open now is renewed before it expires, so (as lms.certifications.lifecycle dates it) it
+  runs on for the program's validity from its old expiry. The others expire as they are.
+
+Only certificates move. Track completion and onboarding are held where they are now: the
+forecast answers "what do expiries do to this partner", not "what will people finish".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lms.certifications.lifecycle import add_months
+from lms.readiness.facts import HeldCertificate, Names, OrganisationFacts
+from lms.readiness.gaps import TierStanding, standing
+from lms.readiness.loader import CertificationRule, Rubric, TierRule, TierRules
+from lms.readiness.scoring import Readiness, holders, score
+from lms.readiness.wording import day, plural
+
+
+@dataclass(frozen=True)
+class Scenario:
+    readiness: Readiness
+    standing: TierStanding  # against the partner's current tier, at the horizon
+
+
+@dataclass(frozen=True)
+class Horizon:
+    days: int
+    at: datetime
+    nobody_renews: Scenario
+    window_renews: Scenario  # everyone whose renewal window is open now renews
+    expiring: tuple[HeldCertificate, ...]  # live now, expired by `at` unless renewed
+    text: str
+
+
+@dataclass(frozen=True)
+class RenewalNeed:
+    """One certification rule the partner fails on the day it falls below its tier."""
+
+    rule: CertificationRule
+    needed: int  # how many of the expiring holders must renew to keep the rule
+    expiring: tuple[int, ...]  # qualifying holders whose certificates expire by that day
+
+
+@dataclass(frozen=True)
+class Forecast:
+    organisation_id: int
+    tier: str
+    at: datetime  # the `now` forecast from
+    meets_now: bool
+    horizons: tuple[Horizon, ...]
+    # First moment the partner stops meeting its tier if nobody renews (a certificate's
+    # expiry). None when it does not meet its tier now, or when its tier asks for no
+    # certifications (then expiries alone never cost it the tier).
+    falls_below_on: datetime | None
+    within_horizon: bool  # falls_below_on is no later than the furthest horizon
+    renewals_needed: tuple[RenewalNeed, ...]  # what renewing by that day takes
+    sentence: str
+
+
+def forecast(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datetime, *,
+             organisation: str, names: Names | None = None) -> Forecast:
+    """Readiness and tier standing at each horizon, the fall date and the sentence."""
+    names = names or Names()
+    renewed = facts.with_certificates(renew_open_windows(facts.certificates, now))
+    horizons = []
+    for days in rubric.forecast_days:
+        at = now + timedelta(days=days)
+        # Scoring at `at` is "nobody renews": a certificate counts only while it is live.
+        nobody = Scenario(score(facts, rubric, tiers, at, names=names),
+                          standing(facts, tiers, facts.tier, at, names=names))
+        window = Scenario(score(renewed, rubric, tiers, at, names=names),
+                          standing(renewed, tiers, facts.tier, at, names=names))
+        expiring = facts.expiring_between(now, at)
+        horizons.append(Horizon(days, at, nobody, window, expiring,
+                                _horizon_text(days, at, now, nobody, window, facts.tier,
+                                              names)))
+
+    current = standing(facts, tiers, facts.tier, now, names=names)
+    rule = tiers.rule(facts.tier)
+    falls_on = fall_date(facts, rule, now) if current.meets and rule else None
+    needs = _needs(facts, rule, now, falls_on) if falls_on else ()
+    furthest = now + timedelta(days=max(rubric.forecast_days))
+    within = falls_on is not None and falls_on <= furthest
+    return Forecast(
+        organisation_id=facts.organisation_id, tier=facts.tier, at=now,
+        meets_now=current.meets, horizons=tuple(horizons), falls_below_on=falls_on,
+        within_horizon=within, renewals_needed=needs,
+        sentence=_sentence(organisation, facts.tier, current, rule, falls_on, within, needs,
+                           max(rubric.forecast_days), now, names))
+
+
+def renew_open_windows(certificates: tuple[HeldCertificate, ...],
+                       now: datetime) -> tuple[HeldCertificate, ...]:
+    """The certificates as if everyone whose renewal window is open at `now` renewed."""
+    result = []
+    for certificate in certificates:
+        if certificate.renewal_opens_at <= now < certificate.expires_at:
+            # Renewed before expiry, a certificate runs from its old expiry date.
+            expires_at = add_months(certificate.expires_at, certificate.validity_months)
+            window = certificate.expires_at - certificate.renewal_opens_at
+            certificate = HeldCertificate(certificate.user_id, certificate.program_code,
+                                          certificate.job_role, expires_at,
+                                          expires_at - window, certificate.validity_months)
+        result.append(certificate)
+    return tuple(result)
+
+
+def fall_date(facts: OrganisationFacts, rule: TierRule, now: datetime) -> datetime | None:
+    """The first expiry after which `rule`'s certifications are no longer met, if nobody
+    renews; None when no expiry ever breaks them (or they are not met at `now`)."""
+    falls = []
+    for requirement in rule.certifications:
+        # holder -> when their last qualifying certificate expires, of those live now
+        last = [expires_at for expires_at in facts.holder_expiries(
+            requirement.program, requirement.job_roles).values() if now < expires_at]
+        if len(last) < requirement.count:
+            return None
+        # The rule holds while `count` holders remain: it breaks when the count-th latest
+        # of the holders' last expiries passes (sorting, not replaying every expiry).
+        falls.append(sorted(last, reverse=True)[requirement.count - 1])
+    return min(falls) if falls else None
+
+
+def _needs(facts: OrganisationFacts, rule: TierRule, now: datetime,
+           falls_on: datetime) -> tuple[RenewalNeed, ...]:
+    needs = []
+    for requirement in rule.certifications:
+        later = holders(facts, requirement, falls_on)
+        if len(later) < requirement.count:
+            expiring = holders(facts, requirement, now) - later
+            needs.append(RenewalNeed(requirement, requirement.count - len(later),
+                                     tuple(sorted(expiring))))
+    return tuple(needs)
+
+
+def _renewal_clause(need: RenewalNeed, names: Names) -> str:
+    name = names.program(need.rule.program)
+    held, needed = len(need.expiring), need.needed
+    if needed == held == 1:
+        return f"the expiring {name} renews"
+    if needed == held == 2:
+        return f"both expiring {plural(name)} renew"
+    if needed == held:
+        return f"all {held} expiring {plural(name)} renew"
+    return f"{needed} of {held} expiring {plural(name)} {'renews' if needed == 1 else 'renew'}"
+
+
+def _sentence(organisation: str, tier: str, current: TierStanding, rule: TierRule | None,
+              falls_on: datetime | None, within: bool, needs: tuple[RenewalNeed, ...],
+              furthest_days: int, now: datetime, names: Names) -> str:
+    tier_name = names.tier(tier)
+    if rule is None:
+        return f"{organisation} is on a tier with no rules ('{tier}'): nothing to forecast."
+    if not current.meets:
+        return (f"{organisation} does not meet {tier_name} now: "
+                + "; ".join(gap.text for gap in current.gaps) + ".")
+    if falls_on is None:
+        return (f"{organisation} keeps {tier_name} whatever expires: {tier_name} asks for "
+                "no certifications.")
+    if within:
+        clauses = " and ".join(_renewal_clause(need, names) for need in needs)
+        return f"{organisation} falls below {tier_name} on {day(falls_on, now)} unless {clauses}."
+    return (f"{organisation} keeps {tier_name} for the next {furthest_days} days even if "
+            f"nobody renews; without renewals it falls below {tier_name} on "
+            f"{day(falls_on, now)}.")
+
+
+def _horizon_text(days: int, at: datetime, now: datetime, nobody: Scenario,
+                  window: Scenario, tier: str, names: Names) -> str:
+    def part(scenario: Scenario) -> str:
+        kept = "keeps" if scenario.standing.meets else "below"
+        return (f"{scenario.readiness.total:g} ({scenario.readiness.health}), "
+                f"{kept} {names.tier(tier)}")
+
+    return (f"In {days} days ({day(at, now)}): {part(nobody)} if nobody renews; "
+            f"{part(window)} if everyone in a renewal window renews.")

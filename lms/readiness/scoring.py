@@ -1,0 +1,192 @@
+"""Readiness as a pure function of an organisation's facts, the rubric and the tier rules.
+
+Four components, each a value from 0 to 1 times its rubric weight (PRODUCT.md's default:
+coverage 40, currency 20, required tracks 25, onboarding 15):
+- certification coverage: for each certification rule of the partner's tier,
+  min(1, holders / required), averaged;
+- certification currency: the share of live certificates not expiring within the rubric's
+  window (60 days by default);
+- required-track completion: completed / assigned, over the required tracks of all staff;
+- onboarding progress: milestones done on time / milestones due.
+
+A component with nothing to measure (a tier that asks for no certifications, no live
+certificates, no required tracks assigned, no milestones due yet) counts as full and says
+so (`measured` is False). Re-weighting the rest instead would make a component's points
+mean something different from partner to partner and from one day to the next, and would
+move every other component's points whenever one becomes measurable; "nothing is asked and
+nothing is at risk" is not a shortfall, and what is missing shows in the other components
+(no certificates at all costs the coverage points, not the currency points).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from lms.readiness.facts import Names, OrganisationFacts
+from lms.readiness.loader import (
+    COMPONENTS,
+    COVERAGE,
+    CURRENCY,
+    ONBOARDING,
+    TRACKS,
+    CertificationRule,
+    Rubric,
+    TierRule,
+    TierRules,
+)
+from lms.readiness.wording import day
+
+LABELS = {
+    COVERAGE: "Certification coverage",
+    CURRENCY: "Certification currency",
+    TRACKS: "Required-track completion",
+    ONBOARDING: "Onboarding progress",
+}
+
+
+@dataclass(frozen=True)
+class Component:
+    key: str  # one of loader.COMPONENTS
+    label: str
+    value: float  # 0 to 1
+    weight: int  # from the rubric
+    points: float  # value × weight
+    measured: bool  # False: nothing to measure, counted as full (the explanation says why)
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    organisation_id: int
+    tier: str
+    at: datetime  # the moment scored (now, or a forecast horizon)
+    total: float  # 0 to 100, one decimal
+    health: str  # 'green', 'yellow' or 'red'
+    components: tuple[Component, ...]
+    rubric_version: int
+    rubric_hash: str
+    tier_rules_hash: str | None  # of the tier's rules; None for a tier without rules
+
+    def component(self, key: str) -> Component:
+        """The component called `key` (one of loader.COMPONENTS)."""
+        return next(component for component in self.components if component.key == key)
+
+    def as_record(self) -> dict:
+        """JSON-ready: what a stored score keeps so that it can be explained later."""
+        return {
+            "organisation_id": self.organisation_id, "tier": self.tier,
+            "at": self.at.isoformat(), "total": self.total, "health": self.health,
+            "rubric_version": self.rubric_version, "rubric_hash": self.rubric_hash,
+            "tier_rules_hash": self.tier_rules_hash,
+            "components": [{"key": c.key, "label": c.label, "value": c.value,
+                            "weight": c.weight, "points": c.points, "measured": c.measured,
+                            "explanation": c.explanation} for c in self.components],
+        }
+
+
+def score(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datetime, *,
+          names: Names | None = None) -> Readiness:
+    """Score one organisation at `now`: total, health and explained components."""
+    names = names or Names()
+    rule = tiers.rule(facts.tier)
+    values = {
+        COVERAGE: _coverage(facts, rule, now, names),
+        CURRENCY: _currency(facts, rubric.expiring_within_days, now),
+        # Neither depends on the moment: worked out once per facts, however many horizons.
+        TRACKS: _memo(facts, "tracks", _tracks),
+        ONBOARDING: _memo(facts, "onboarding", _onboarding),
+    }
+    components = []
+    for key in COMPONENTS:
+        value, measured, explanation = values[key]
+        weight = rubric.weights[key]
+        components.append(Component(key=key, label=LABELS[key], value=value, weight=weight,
+                                    points=value * weight, measured=measured,
+                                    explanation=explanation))
+    total = round(sum(component.points for component in components), 1)
+    return Readiness(organisation_id=facts.organisation_id, tier=facts.tier, at=now,
+                     total=total, health=rubric.health(total), components=tuple(components),
+                     rubric_version=rubric.version, rubric_hash=rubric.content_hash,
+                     tier_rules_hash=rule.content_hash if rule else None)
+
+
+def holders(facts: OrganisationFacts, rule: CertificationRule, at: datetime) -> frozenset[int]:
+    """Staff who count towards `rule` at `at`: a live certificate and a qualifying role."""
+    return frozenset(user_id for user_id, expires_at
+                     in facts.holder_expiries(rule.program, rule.job_roles).items()
+                     if at < expires_at)
+
+
+def holder_count(facts: OrganisationFacts, rule: CertificationRule, at: datetime) -> int:
+    """len(holders(...)), without building the set (coverage only needs the number)."""
+    return facts.holder_count(rule.program, rule.job_roles, at)
+
+
+def rule_label(rule: CertificationRule, names: Names) -> str:
+    """'Technical Associate', or 'Technical Associate (Technical or Presales staff)'."""
+    label = names.program(rule.program)
+    if rule.job_roles:
+        roles = " or ".join(names.job_role(role) for role in rule.job_roles)
+        label += f" ({roles} staff)"
+    return label
+
+
+Measure = tuple[float, bool, str]
+
+
+def _coverage(facts: OrganisationFacts, rule: TierRule | None, now: datetime,
+              names: Names) -> Measure:
+    if rule is None:
+        return 1.0, False, f"no tier rules for '{facts.tier}': nothing to cover"
+    if not rule.certifications:
+        return 1.0, False, f"{names.tier(facts.tier)} asks for no certifications"
+    shares, parts = [], []
+    for requirement in rule.certifications:
+        held = holder_count(facts, requirement, now)
+        shares.append(min(1.0, held / requirement.count))
+        parts.append(f"{rule_label(requirement, names)}: {held} of {requirement.count}")
+    met = sum(1 for share in shares if share >= 1)
+    return (sum(shares) / len(shares), True,
+            f"{met} of {len(shares)} requirement(s) of {names.tier(facts.tier)} met "
+            f"({'; '.join(parts)})")
+
+
+def _currency(facts: OrganisationFacts, window_days: int, now: datetime) -> Measure:
+    # Counted by bisection on the sorted expiries: the forecast scores every horizon.
+    live = facts.live_count(now)
+    if not live:
+        return 1.0, False, "no live certificates, so none can lapse"
+    lasting = facts.live_count(now + timedelta(days=window_days))
+    explanation = (f"{lasting} of {live} live certificate(s) valid for more than "
+                   f"{window_days} days")
+    if lasting < live:
+        first = facts.expiries[len(facts.expiries) - live]  # the earliest still live
+        explanation += f"; the first expires on {day(first, now)}"
+    return lasting / live, True, explanation
+
+
+def _memo(facts: OrganisationFacts, key: str, measure) -> Measure:
+    found = facts.memo.get(key)
+    if found is None:
+        found = facts.memo[key] = measure(facts)
+    return found
+
+
+def _tracks(facts: OrganisationFacts) -> Measure:
+    required = [progress for progress in facts.tracks if progress.required]
+    assigned = sum(progress.assigned for progress in required)
+    if assigned == 0:
+        return 1.0, False, "no required tracks assigned yet"
+    completed = sum(min(progress.completed, progress.assigned) for progress in required)
+    return (completed / assigned, True,
+            f"{completed} of {assigned} required-track assignment(s) completed")
+
+
+def _onboarding(facts: OrganisationFacts) -> Measure:
+    onboarding = facts.onboarding
+    if onboarding.milestones_due == 0:
+        return 1.0, False, "no onboarding milestones due yet"
+    on_time = min(onboarding.milestones_done_on_time, onboarding.milestones_due)
+    return (on_time / onboarding.milestones_due, True,
+            f"{on_time} of {onboarding.milestones_due} milestone(s) due so far done on time")

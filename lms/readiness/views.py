@@ -1,0 +1,69 @@
+"""A partner's readiness page: the gauge, the components, the gaps to keep and to reach a
+tier with the staff behind them, and the forecast. Partner admins see their own partner;
+vendor staff any (anything else is not found, like every partner page)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from lms.accounts import scoping
+from lms.accounts.models import Term, User
+from lms.core.auth import require_role
+from lms.extensions import db
+from lms.readiness import service
+
+bp = Blueprint("readiness", __name__)
+
+VIEWERS = ("partner_admin", "vendor_admin", "channel_manager", "author")
+# People named under one gap; the rest are counted. A track gap at a 3,000-person partner
+# would otherwise list 3,000 names (and load them).
+NAMED_PER_GAP = 8
+
+
+@bp.route("/readiness")
+@require_role("partner_admin")
+def mine():
+    return redirect(url_for("readiness.organisation",
+                            organisation_id=current_user.organisation_id))
+
+
+@bp.route("/organisations/<int:organisation_id>/readiness")
+@require_role(*VIEWERS, hide=True)
+def organisation(organisation_id: int):
+    organisation = scoping.get_organisation_for(current_user, organisation_id)
+    score = service.explained(organisation.id)
+    if score is None:
+        return render_template("readiness/organisation.html", organisation=organisation,
+                               score=None)
+    forecast = score["forecast"]
+    standings = [standing for standing in (score["gaps"]["current"], score["gaps"]["next"])
+                 if standing]
+    shown = [user_id for standing in standings for gap in standing["gaps"]
+             for user_id in gap["user_ids"][:NAMED_PER_GAP]]
+    shown += [user_id for need in forecast["renewals_needed"] for user_id in need["user_ids"]]
+    shown += [user_id for horizon in forecast["horizons"]
+              for user_id in horizon["expiring"][:NAMED_PER_GAP]]
+    # One query for every name on the page, scoped to the partner: stored ids of people
+    # who have since moved to another partner are shown as "someone who left".
+    people = dict(db.session.execute(
+        select(User.id, User.full_name)
+        .where(User.id.in_(set(shown)), User.organisation_id == organisation.id)).all()) \
+        if shown else {}
+    tiers = dict(db.session.execute(select(Term.code, Term.name)
+                                    .where(Term.kind == "tier")).all())
+    rubric = score["rubric"].body["rubric"]
+    return render_template(
+        "readiness/organisation.html", organisation=organisation, score=score,
+        forecast=forecast, standings=standings, people=people, tiers=tiers, rubric=rubric,
+        falls_below_on=_moment(forecast["falls_below_on"]),
+        horizons=[{**horizon, "at": _moment(horizon["at"])}
+                  for horizon in forecast["horizons"]],
+        named_per_gap=NAMED_PER_GAP)
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

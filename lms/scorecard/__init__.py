@@ -1,0 +1,1 @@
+"""The partner scorecard: readiness beside the metrics that come from elsewhere."""

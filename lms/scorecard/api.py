@@ -1,0 +1,90 @@
+"""The scorecard JSON API: push metric values, read the current scorecard.
+
+Authenticated by bearer token only (tokens.py), never by cookie: the /api/ prefix has no
+session at all (lms.core.web), so exempting it from CSRF lets nothing ride on a browser's
+cookies. Errors are JSON naming the field (and for values, each bad row's index).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+
+from lms.core import clock
+from lms.core.errors import DomainError, Invalid
+from lms.core.jobs import commit
+from lms.extensions import csrf, db
+from lms.scorecard import exports, imports, service, tokens
+
+bp = Blueprint("scorecard_api", __name__, url_prefix="/api/v1/scorecard")
+csrf.exempt(bp)
+MAX_BODY = 8 * 1024 * 1024
+
+
+class BadRequest(DomainError):
+    status = 400
+    title = "Bad request"
+
+
+@bp.errorhandler(tokens.Unauthorized)
+def _unauthorized(error: tokens.Unauthorized):
+    db.session.rollback()
+    response = jsonify(error.to_dict())
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Bearer realm="scorecard"'
+    return response
+
+
+@bp.before_request
+def _authenticate():
+    g.api_user, g.api_token = tokens.authenticate(request.headers.get("Authorization"))
+
+
+@bp.route("", methods=["GET"])
+def current():
+    """Every partner's scorecard now (?partner_id= for one)."""
+    now = clock.now()
+    partner = request.args.get("partner_id")
+    if partner is not None and not partner.isdigit():
+        raise Invalid("partner_id must be a whole number.", field="partner_id")
+    cards = service.scorecards(now, [int(partner)] if partner else None)
+    commit()  # the token's last use
+    return jsonify(exports.as_json(cards, generated_at=now))
+
+
+@bp.route("/metrics", methods=["POST"])
+def push_metrics():
+    """{"values": [{"partner" or "partner_id", "metric", "value", "as_of"}]} -> 201.
+
+    All or nothing: one bad value and nothing is imported (422 listing every bad one;
+    the refused call is recorded among the imports).
+    """
+    if (request.content_length or 0) > MAX_BODY:
+        raise BadRequest(f"The body is larger than {MAX_BODY // 1024 // 1024} MB.",
+                         field="values")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest('Send a JSON object such as {"values": [{"partner": "Northwind", '
+                         '"metric": "pipeline_velocity", "value": 4200, "as_of": '
+                         '"2026-09-30"}]} with Content-Type: application/json.',
+                         field="values")
+    unknown = sorted(set(body) - {"values", "source_name"})
+    if unknown:
+        raise Invalid(f"Unknown field {unknown[0]!r}.", field=unknown[0])
+    definitions = service.definitions()
+    now = clock.now()
+    name = body.get("source_name")
+    name = str(name)[:255] if name else None
+    try:
+        values = imports.check_api_values(body.get("values"), definitions, today=now.date())
+    except imports.RowsInvalid as error:
+        db.session.rollback()
+        imports.reject(error.problems, actor_id=g.api_user.id, token_id=g.api_token.id,
+                       source="api", file_name=name, rows=len(body["values"]))
+        commit()
+        raise
+    record = imports.apply(values, actor_id=g.api_user.id, token_id=g.api_token.id,
+                           source="api", file_name=name, now=now,
+                           definition_version=definitions.version)
+    commit()
+    return jsonify(import_id=record.id, rows=record.rows, changed=record.changed,
+                   unchanged=record.rows - record.changed, changes=record.changes), 201

@@ -1,0 +1,207 @@
+"""Importing metric values: all or nothing, and every import recorded with what it changed.
+
+The CSV page and the API check values with the same pure functions (upload.py) and apply
+them with `apply`. Explicit arguments only; flushes, never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select, tuple_
+
+from lms.accounts.models import Organisation
+from lms.core import clock, jobs
+from lms.core.errors import Invalid, NotFound
+from lms.extensions import db
+from lms.scorecard import service, upload
+from lms.scorecard.gather import current_values
+from lms.scorecard.loader import Definitions
+from lms.scorecard.models import MetricImport, MetricValue
+
+
+class RowsInvalid(Invalid):
+    """Some rows are wrong: nothing was imported. `problems` name each row and field."""
+
+    def __init__(self, message: str, problems: list[dict], *, field: str | None = None):
+        super().__init__(message, field=field)
+        self.problems = problems
+
+    def to_dict(self) -> dict:
+        return super().to_dict() | {"problems": self.problems}
+
+
+def partner_lookup() -> dict[str, tuple[int, str]]:
+    """Lower-cased name and id (as text) -> (organisation id, name), for every partner."""
+    found = {}
+    for organisation_id, name in db.session.execute(
+            select(Organisation.id, Organisation.name)):
+        found[name.lower()] = found[str(organisation_id)] = (organisation_id, name)
+    return found
+
+
+@dataclass
+class Preview:
+    table: upload.Table
+    mapping: list[str]
+    mapping_problems: list[str]
+    checked: upload.Checked | None  # None until the mapping is usable
+
+    @property
+    def importable(self) -> bool:
+        return not self.mapping_problems and self.checked is not None \
+            and not self.checked.problems and bool(self.checked.values)
+
+
+def preview(text: str, definitions: Definitions, *, mapping: list[str] | None = None,
+            default_as_of: date | None = None, today: date) -> Preview:
+    """Read a file and check every row against the mapping (the header's, unless given)."""
+    table = upload.read_table(text)
+    if mapping is None or len(mapping) != len(table.header):
+        mapping = upload.auto_mapping(table.header, definitions)
+    problems = upload.check_mapping(mapping, definitions, default_as_of=default_as_of)
+    checked = None if problems else upload.check_table(
+        table, mapping, definitions, partners=partner_lookup(), today=today,
+        default_as_of=default_as_of)
+    return Preview(table, mapping, problems, checked)
+
+
+def check_api_values(items, definitions: Definitions, *, today: date) -> list[upload.Value]:
+    """The values of an API body ({"values": [...]}); RowsInvalid naming each bad one."""
+    if not isinstance(items, list) or not items:
+        raise Invalid('"values" must be a non-empty list of {"partner", "metric", "value", '
+                      '"as_of"} objects.', field="values")
+    if len(items) > upload.MAX_ROWS:
+        raise Invalid(f"Up to {upload.MAX_ROWS:,} values per call.", field="values")
+    partners, values, problems, seen = partner_lookup(), [], [], {}
+    for index, item in enumerate(items):
+        where = f"values[{index}]"
+        if not isinstance(item, dict):
+            problems.append({"index": index, "field": where, "message": "not an object"})
+            continue
+        unknown = sorted(set(item) - {"partner", "partner_id", "metric", "value", "as_of"})
+        for name in unknown:
+            problems.append({"index": index, "field": f"{where}.{name}",
+                             "message": "unknown field"})
+        partner = item.get("partner_id", item.get("partner"))
+        good, found = upload.check_value(
+            "" if partner is None else str(partner),
+            [(item.get("metric"), item.get("value"), upload.VALUE)], item.get("as_of"),
+            definitions, partners=partners, today=today)
+        for what, message in found:
+            name = "partner" if what == upload.PARTNER and "partner_id" not in item \
+                else "partner_id" if what == upload.PARTNER else what
+            problems.append({"index": index, "field": f"{where}.{name}", "message": message})
+        for code, organisation_id, name, number, as_of in good if not unknown else []:
+            key = (organisation_id, code, as_of)
+            if key in seen:
+                problems.append({"index": index, "field": where,
+                                 "message": f"duplicate of values[{seen[key]}] (same partner, "
+                                            "metric and as_of)"})
+                continue
+            seen[key] = index
+            values.append(upload.Value(index, organisation_id, name, code, number, as_of))
+    if problems:
+        count = len({p["index"] for p in problems})
+        raise RowsInvalid(f"Nothing was imported: {count} value{'s' if count != 1 else ''} "
+                          f"need{'s' if count == 1 else ''} correcting first.", problems,
+                          field=problems[0]["field"])
+    return values
+
+
+def apply(values: list[upload.Value], *, actor_id: int | None, source: str,
+          file_name: str | None = None, token_id: int | None = None,
+          definition_version: int | None = None, now: datetime | None = None) -> MetricImport:
+    """Record the import and write every value that is new or different, in one go."""
+    now = now or clock.now()
+    record = MetricImport(actor_id=actor_id, token_id=token_id, source=source,
+                          file_name=file_name, created_at=now, status="applied",
+                          rows=len(values), definition_version=definition_version)
+    db.session.add(record)
+    db.session.flush()
+    pairs = sorted({(v.organisation_id, v.metric) for v in values})
+    current = _current(pairs)
+    same_day = _on_dates({(v.organisation_id, v.metric, v.as_of) for v in values})
+    changes, rows = [], []
+    for value in sorted(values, key=lambda v: (v.partner.lower(), v.metric, v.as_of)):
+        if same_day.get((value.organisation_id, value.metric, value.as_of)) == value.value:
+            continue  # the same figure again: nothing changed, nothing written
+        old = current.get((value.organisation_id, value.metric))
+        rows.append({"organisation_id": value.organisation_id, "metric": value.metric,
+                     "value": value.value, "as_of": value.as_of, "recorded_at": now,
+                     "import_id": record.id})
+        changes.append({
+            "organisation_id": value.organisation_id, "partner": value.partner,
+            "metric": value.metric, "as_of": value.as_of.isoformat(), "new": value.value,
+            "old": old[0] if old else None, "old_as_of": old[1].isoformat() if old else None,
+            # An older date than the current value's fills in history; it changes no score.
+            "current": old is None or value.as_of >= old[1]})
+    if rows:
+        db.session.execute(MetricValue.__table__.insert(), rows)
+    record.changed, record.changes = len(changes), changes
+    db.session.flush()
+    touched = sorted({change["organisation_id"] for change in changes})
+    if touched:
+        jobs.enqueue(service.recompute_partners, touched)  # health, flags -> webhooks
+    return record
+
+
+def reject(problems: list[dict], *, actor_id: int | None, source: str, rows: int,
+           token_id: int | None = None, file_name: str | None = None) -> MetricImport:
+    """Record a refused API call (integrators ask "did our 3 a.m. push arrive?")."""
+    record = MetricImport(actor_id=actor_id, token_id=token_id, source=source,
+                          file_name=file_name, status="rejected", rows=rows,
+                          problems=problems[:200])
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def _current(pairs: list[tuple[int, str]]) -> dict[tuple[int, str], tuple[float, date]]:
+    """(organisation, metric) -> (value, as_of) as it stands before the import."""
+    if not pairs:
+        return {}
+    wanted = set(pairs)
+    organisations = sorted({organisation_id for organisation_id, _ in pairs})
+    found = current_values(lambda column: column.in_(organisations))
+    return {(organisation_id, metric): (observed.value, observed.as_of)
+            for organisation_id, metrics in found.items()
+            for metric, observed in metrics.items() if (organisation_id, metric) in wanted}
+
+
+def _on_dates(keys: set[tuple[int, str, date]]) -> dict[tuple[int, str, date], float]:
+    """The value recorded last for each (organisation, metric, as_of) already stored."""
+    found: dict[tuple[int, str, date], float] = {}
+    key_list = sorted(keys)
+    for start in range(0, len(key_list), 500):
+        chunk = key_list[start:start + 500]
+        for row in db.session.execute(
+                select(MetricValue.organisation_id, MetricValue.metric, MetricValue.as_of,
+                       MetricValue.value)
+                .where(tuple_(MetricValue.organisation_id, MetricValue.metric,
+                              MetricValue.as_of).in_(chunk))
+                .order_by(MetricValue.recorded_at, MetricValue.id)):
+            found[(row.organisation_id, row.metric, row.as_of)] = row.value
+    return found
+
+
+def recent(limit: int = 50) -> list[MetricImport]:
+    return list(db.session.scalars(
+        select(MetricImport).order_by(MetricImport.id.desc()).limit(limit)))
+
+
+def get(import_id: int) -> MetricImport:
+    record = db.session.get(MetricImport, import_id)
+    if record is None:
+        raise NotFound("No such import.")
+    return record
+
+
+def organisations_of(ids: Iterable[int]) -> dict[int, str]:
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all())

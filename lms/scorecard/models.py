@@ -1,0 +1,212 @@
+"""The scorecard in the database: metric definitions as synced, imported values and the
+imports that brought them, review periods and their frozen snapshots, the last known
+health and flags per partner (to notice changes), webhooks and their deliveries, and API
+tokens.
+
+Values are append-only: a new import adds rows, and a partner's current value of a metric
+is its latest as-of date, latest recorded. Nothing here is updated in place except a
+delivery's progress, the change-detection state and the revocation of tokens and webhooks.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.accounts.models import User
+from lms.core.db import utcnow
+from lms.extensions import db
+
+
+class MetricDefinitionSet(db.Model):
+    """One published content/scorecard/metrics.yml. The newest row (highest id) is in force;
+    snapshots keep the version and hash of the row they were scored with."""
+
+    __tablename__ = "scorecard_definition"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int]
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    body: Mapped[dict] = mapped_column(JSON)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MetricImport(db.Model):
+    """One CSV upload or API call: who, when, which file, and what it changed."""
+
+    __tablename__ = "scorecard_import"
+    __table_args__ = (
+        CheckConstraint("source IN ('csv', 'api', 'demo')", name="source"),
+        CheckConstraint("status IN ('applied', 'rejected')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("scorecard_api_token.id"))
+    source: Mapped[str] = mapped_column(String(10))
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    rows: Mapped[int] = mapped_column(default=0)  # values read
+    changed: Mapped[int] = mapped_column(default=0)  # values that differed from before
+    # [{"organisation_id", "partner", "metric", "as_of", "old", "old_as_of", "new"}]
+    changes: Mapped[list] = mapped_column(JSON, default=list)
+    # Why a rejected call was refused: [{"line" or "index", "field", "message"}]
+    problems: Mapped[list] = mapped_column(JSON, default=list)
+    definition_version: Mapped[int | None]
+
+    actor: Mapped[User | None] = relationship()
+
+
+class MetricValue(db.Model):
+    __tablename__ = "scorecard_metric_value"
+    __table_args__ = (
+        Index("ix_scorecard_metric_value_current", "organisation_id", "metric", "as_of"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    metric: Mapped[str] = mapped_column(String(50))
+    value: Mapped[float] = mapped_column(Float)
+    as_of: Mapped[date]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    import_id: Mapped[int] = mapped_column(ForeignKey("scorecard_import.id"), index=True)
+
+
+class ReviewPeriod(db.Model):
+    """A review period (a quarter by default). Closing it freezes every partner's scorecard."""
+
+    __tablename__ = "scorecard_period"
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="dates"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)  # "2026 Q4"
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    closed_at: Mapped[datetime | None]
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    definition_version: Mapped[int | None]
+    definition_hash: Mapped[str | None] = mapped_column(String(64))
+    partners: Mapped[int] = mapped_column(default=0)
+
+    closed_by: Mapped[User | None] = relationship()
+
+
+class Snapshot(db.Model):
+    """One partner's whole scorecard as it stood when its period closed (never changed)."""
+
+    __tablename__ = "scorecard_snapshot"
+    __table_args__ = (
+        UniqueConstraint("period_id", "organisation_id"),
+        CheckConstraint("health IN ('green', 'yellow', 'red', 'unknown')", name="health"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("scorecard_period.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    taken_at: Mapped[datetime]
+    # Columns repeat what trends and comparisons chart; the record is what pages show.
+    score: Mapped[float | None] = mapped_column(Float)
+    coverage: Mapped[float] = mapped_column(Float)
+    health: Mapped[str] = mapped_column(String(10))
+    readiness_total: Mapped[float | None] = mapped_column(Float)
+    rubric_version: Mapped[int | None]
+    rubric_hash: Mapped[str | None] = mapped_column(String(64))
+    record: Mapped[dict] = mapped_column(JSON)
+
+
+class PartnerState(db.Model):
+    """The health and flag keys last seen per partner: a change fires the webhooks."""
+
+    __tablename__ = "scorecard_state"
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"),
+                                                 primary_key=True, autoincrement=False)
+    health: Mapped[str] = mapped_column(String(10))
+    score: Mapped[float | None] = mapped_column(Float)
+    flags: Mapped[list] = mapped_column(JSON, default=list)
+    computed_at: Mapped[datetime]
+
+
+class WebhookEndpoint(db.Model):
+    __tablename__ = "scorecard_webhook"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    # Kept as given: signing needs the secret itself (as with any HMAC webhook).
+    secret: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    deactivated_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(db.Model):
+    __tablename__ = "scorecard_delivery"
+    __table_args__ = (CheckConstraint("attempts >= 0", name="attempts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True)  # X-Scorecard-Delivery
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("scorecard_webhook.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    event: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[str] = mapped_column(Text)  # the exact body signed and sent
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Due while set; cleared once delivered or given up.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    delivered_at: Mapped[datetime | None]
+    gave_up_at: Mapped[datetime | None]
+    signature: Mapped[str | None] = mapped_column(String(100))  # of the last attempt
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()
+
+
+class DeliveryAttempt(db.Model):
+    """Every attempt, successful or not: the delivery log."""
+
+    __tablename__ = "scorecard_delivery_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("scorecard_delivery.id"), index=True)
+    number: Mapped[int]
+    attempted_at: Mapped[datetime]
+    timestamp: Mapped[int]  # X-Scorecard-Timestamp, signed with the body
+    signature: Mapped[str] = mapped_column(String(100))
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(default=0)
+
+
+class ApiToken(db.Model):
+    """A bearer token for the scorecard API, acting as the person who made it.
+
+    Only the SHA-256 of the secret is kept; the secret is shown once, at creation.
+    """
+
+    __tablename__ = "scorecard_api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # shown, to tell tokens apart
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,156 @@
+"""Review periods: closing one freezes every partner's scorecard as a snapshot, in one
+transaction, with the metric-definition and rubric versions it was scored with.
+
+A closed period is shown from its snapshots alone, so it reads exactly as it did however
+the values, definitions or rubric change afterwards. Explicit arguments; flushes only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from lms.core import clock
+from lms.core.errors import Conflict, Invalid, NotFound
+from lms.extensions import db
+from lms.scorecard import service
+from lms.scorecard.models import ReviewPeriod, Snapshot
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+# --- the calendar (pure) -------------------------------------------------------------------
+
+def period_for(day: date, kind: str = "quarter") -> tuple[str, date, date]:
+    """(name, first day, last day) of the period containing `day`: "2026 Q4" or "Oct 2026"."""
+    if kind == "month":
+        starts = day.replace(day=1)
+        name = f"{MONTHS[day.month - 1]} {day.year}"
+        following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    else:
+        quarter = (day.month - 1) // 3 + 1
+        starts = date(day.year, 3 * quarter - 2, 1)
+        name = f"{day.year} Q{quarter}"
+        following = date(day.year + 1, 1, 1) if quarter == 4 \
+            else date(day.year, 3 * quarter + 1, 1)
+    return name, starts, following - timedelta(days=1)
+
+
+def open_periods(today: date, kind: str, closed: set[str]) -> list[tuple[str, date, date]]:
+    """The periods that can be closed now: the previous one (the usual case, closed after
+    it ends) and the current one, unless already closed."""
+    current = period_for(today, kind)
+    previous = period_for(current[1] - timedelta(days=1), kind)
+    return [period for period in (previous, current) if period[0] not in closed]
+
+
+# --- closing -------------------------------------------------------------------------------
+
+def close(starts_on: date, *, actor_id: int | None, now: datetime | None = None) -> ReviewPeriod:
+    """Freeze every partner's scorecard for the period starting `starts_on`."""
+    now = now or clock.now()
+    definitions = service.definitions()
+    name, starts, ends = period_for(starts_on, definitions.review_period)
+    if starts != starts_on:
+        raise Invalid(f"{starts_on.isoformat()} does not start a review period.",
+                      field="period")
+    if starts > now.date():
+        raise Invalid(f"{name} has not started yet.", field="period")
+    earlier = db.session.scalar(select(ReviewPeriod).where(
+        ReviewPeriod.closed_at.is_not(None), ReviewPeriod.starts_on <= ends,
+        ReviewPeriod.ends_on >= starts))
+    if earlier is not None:
+        raise Conflict(f"{earlier.name} is already closed (on {earlier.closed_at:%d %b %Y})"
+                       f"{'' if earlier.name == name else f' and overlaps {name}'}.")
+    cards = service.scorecards(now, using=definitions)
+    period = ReviewPeriod(name=name, starts_on=starts, ends_on=ends, closed_at=now,
+                          closed_by_id=actor_id, definition_version=definitions.version,
+                          definition_hash=definitions.content_hash, partners=len(cards))
+    try:
+        with db.session.begin_nested():  # someone closing it at the same moment wins
+            db.session.add(period)
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict(f"{name} was closed by someone else just now.") from None
+    rows = [{"period_id": period.id, "organisation_id": card["organisation"]["id"],
+             "taken_at": now, "score": card["score"], "coverage": card["coverage"],
+             "health": card["health"],
+             "readiness_total": card["readiness"]["total"] if card["readiness"] else None,
+             "rubric_version": card["readiness"]["rubric_version"] if card["readiness"] else None,
+             "rubric_hash": card["readiness"]["rubric_hash"] if card["readiness"] else None,
+             "record": card} for card in cards]
+    for start in range(0, len(rows), 1000):
+        db.session.execute(insert(Snapshot), rows[start:start + 1000])
+    db.session.flush()
+    return period
+
+
+# --- reading -------------------------------------------------------------------------------
+
+def closed() -> list[ReviewPeriod]:
+    return list(db.session.scalars(select(ReviewPeriod).where(
+        ReviewPeriod.closed_at.is_not(None)).order_by(ReviewPeriod.starts_on.desc())))
+
+
+def get(period_id: int) -> ReviewPeriod:
+    period = db.session.get(ReviewPeriod, period_id)
+    if period is None or period.closed_at is None:
+        raise NotFound("No such review period.")
+    return period
+
+
+def records(period_id: int) -> list[dict]:
+    """The frozen scorecards of a period, ordered by partner name as they were."""
+    found = db.session.scalars(select(Snapshot.record).where(Snapshot.period_id == period_id))
+    return sorted(found, key=lambda card: card["organisation"]["name"].lower())
+
+
+def trends() -> list[dict]:
+    """Per closed period, oldest first: average score and partners by health (one query)."""
+    rows = db.session.execute(
+        select(ReviewPeriod.id, ReviewPeriod.name, Snapshot.health, func.count(Snapshot.id),
+               func.avg(Snapshot.score), func.avg(Snapshot.readiness_total))
+        .join(Snapshot, Snapshot.period_id == ReviewPeriod.id)
+        .where(ReviewPeriod.closed_at.is_not(None))
+        .group_by(ReviewPeriod.id, ReviewPeriod.name, ReviewPeriod.starts_on, Snapshot.health)
+        .order_by(ReviewPeriod.starts_on)).all()
+    periods: dict[int, dict] = {}
+    for period_id, name, health, count, avg_score, avg_readiness in rows:
+        entry = periods.setdefault(period_id, {"id": period_id, "name": name, "counts": {},
+                                               "score_sum": 0.0, "scored": 0,
+                                               "readiness_sum": 0.0, "readied": 0})
+        entry["counts"][health] = count
+        if avg_score is not None:
+            entry["score_sum"] += avg_score * count
+            entry["scored"] += count
+        if avg_readiness is not None:
+            entry["readiness_sum"] += avg_readiness * count
+            entry["readied"] += count
+    # Averages of averages weighted by count (health groups with no score count for none).
+    return [{"id": e["id"], "name": e["name"], "counts": e["counts"],
+             "partners": sum(e["counts"].values()),
+             "score": round(e["score_sum"] / e["scored"], 1) if e["scored"] else None,
+             "readiness": round(e["readiness_sum"] / e["readied"], 1) if e["readied"] else None}
+            for e in periods.values()]
+
+
+def compare(first_id: int, second_id: int) -> tuple[ReviewPeriod, ReviewPeriod, list[dict]]:
+    """Two closed periods side by side: one row per partner found in either."""
+    first, second = get(first_id), get(second_id)
+    if first.starts_on > second.starts_on:
+        first, second = second, first  # earlier on the left, whichever order was asked
+    rows: dict[int, dict] = {}
+    for side, period in (("a", first), ("b", second)):
+        for card in records(period.id):
+            entry = rows.setdefault(card["organisation"]["id"], {
+                "name": card["organisation"]["name"], "a": None, "b": None})
+            entry[side] = card
+            entry["name"] = card["organisation"]["name"]
+    ordered = sorted(rows.values(), key=lambda row: row["name"].lower())
+    for row in ordered:
+        a, b = row["a"], row["b"]
+        row["delta"] = round(b["score"] - a["score"], 1) \
+            if a and b and a["score"] is not None and b["score"] is not None else None
+    return first, second, ordered

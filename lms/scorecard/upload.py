@@ -1,0 +1,305 @@
+"""Reading metric values from a CSV file or an API body (pure: no database).
+
+A file is read into a header and rows; each column is mapped, by its header, to what it
+holds: the partner, the metric code, the value, the as-of date, or the value of one
+particular metric (a "wide" file with a column per metric). People can change the mapping
+before importing. Every bad row is reported with its line and reason, so one upload is
+enough to see everything to fix; the import itself is all or nothing.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from lms.core.errors import Invalid
+from lms.scorecard.loader import Definitions
+
+MAX_ROWS = 50_000
+IGNORE, PARTNER, METRIC, VALUE, AS_OF = "", "partner", "metric", "value", "as_of"
+METRIC_COLUMN = "metric:"  # + code: the column holds that metric's values
+TARGET_LABELS = {IGNORE: "Ignore this column", PARTNER: "Partner (name or ID)",
+                 METRIC: "Metric code", VALUE: "Value", AS_OF: "As of (date)"}
+# Header names people use, lower-cased with spaces and dashes as underscores.
+ALIASES = {
+    PARTNER: {"partner", "partner_name", "organisation", "organisation_name", "organization",
+              "organization_name", "partner_id", "organisation_id", "organization_id",
+              "account", "account_name", "company"},
+    METRIC: {"metric", "metric_code", "kpi", "measure", "code"},
+    VALUE: {"value", "metric_value", "amount", "figure"},
+    AS_OF: {"as_of", "as_of_date", "as_at", "date", "period_end", "measured_on", "reported",
+            "reported_on"},
+}
+_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[tuple[int, list[str]]]  # (line number in the file, cells)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One checked value, ready to import."""
+
+    line: int  # line in the file, or index in the API body
+    organisation_id: int
+    partner: str
+    metric: str
+    value: float
+    as_of: date
+
+
+@dataclass
+class RowProblem:
+    line: int
+    reasons: list[tuple[str, str]] = field(default_factory=list)  # (what, message)
+
+    @property
+    def text(self) -> str:
+        return "; ".join(message for _, message in self.reasons)
+
+
+@dataclass
+class Checked:
+    values: list[Value]
+    problems: list[RowProblem]
+    rows: int  # rows read (blank lines skipped)
+
+
+def normalise(header: str) -> str:
+    return re.sub(r"[\s\-]+", "_", header.strip().lower()).strip("_")
+
+
+# --- the file -------------------------------------------------------------------------------
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without Excel's BOM) or BOM-marked UTF-16; Invalid naming the line."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise Invalid(f"Line {line} is not UTF-8 text. Save the file as UTF-8 (in Excel: "
+                      "\u201cCSV UTF-8\u201d) and upload it again.", field="file") from None
+
+
+def read_table(text: str, limit: int = MAX_ROWS) -> Table:
+    """Header and rows of a CSV (commas, semicolons or tabs); Invalid when it cannot be read."""
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise Invalid("The file is empty. Put a header line first (partner, metric, value, "
+                      "as_of), then one row per value.", field="file")
+    if "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise Invalid(f"Line {line} contains a NUL character: is this really a CSV file?",
+                      field="file")
+    first = text.splitlines()[0]
+    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    line = 0
+    try:
+        header = [cell.strip() for cell in next(reader)]
+        line = reader.line_num
+        for cells in reader:
+            start, line = line + 1, reader.line_num  # a quoted value may span lines
+            if any(cell.strip() for cell in cells):
+                rows.append((start, cells))
+                if len(rows) > limit:
+                    raise Invalid(f"The file has more than {limit:,} rows; split it and "
+                                  "import the parts one by one.", field="file")
+    except csv.Error as error:
+        reason = {"unexpected end of data": "the file ends inside quotes (a \" opened here "
+                                            "is never closed)"}.get(
+            str(error), f"{error} (a quoted value must end at a separator)")
+        raise Invalid(f"Line {line + 1} cannot be read as CSV: {reason}.", field="file") \
+            from None
+    if not any(header):
+        raise Invalid("Line 1 should be the header (partner, metric, value, as_of) but "
+                      "it is empty.", field="file")
+    if not rows:
+        raise Invalid("The file has a header but no rows to import.", field="file")
+    return Table(header, rows)
+
+
+def mapping_choices(definitions: Definitions) -> list[tuple[str, str]]:
+    """(target, label) for the mapping selects: the fields, then one per importable metric."""
+    return list(TARGET_LABELS.items()) + [
+        (METRIC_COLUMN + metric.code, f"Value of {metric.name}")
+        for metric in definitions.importable]
+
+
+def auto_mapping(header: list[str], definitions: Definitions) -> list[str]:
+    """The target of each column, from its header; unknown headers are ignored."""
+    by_name = {}
+    for metric in definitions.importable:
+        by_name[metric.code] = by_name[normalise(metric.name)] = METRIC_COLUMN + metric.code
+    mapping: list[str] = []
+    for name in (normalise(cell) for cell in header):
+        target = next((t for t, names in ALIASES.items() if name in names), None)
+        target = target or by_name.get(name, IGNORE)
+        mapping.append(IGNORE if target != IGNORE and target in mapping else target)
+    return mapping
+
+
+def check_mapping(mapping: list[str], definitions: Definitions, *,
+                  default_as_of: date | None = None) -> list[str]:
+    """What is wrong with a mapping as a whole (nothing can be read until it is fixed)."""
+    known = {target for target, _ in mapping_choices(definitions)}
+    problems = [f"Column {i + 1}: unknown choice {t!r}." for i, t in enumerate(mapping)
+                if t not in known]
+    chosen = [t for t in mapping if t]
+    problems += [f"Two columns are mapped to {_label(t, definitions)}; choose one."
+                 for t in sorted(set(chosen)) if chosen.count(t) > 1]
+    wide = [t for t in chosen if t.startswith(METRIC_COLUMN)]
+    if PARTNER not in chosen:
+        problems.append("No column is mapped to the partner.")
+    if AS_OF not in chosen and default_as_of is None:
+        problems.append("No column is mapped to the as-of date, and no date is given for "
+                        "the whole file.")
+    if (METRIC in chosen) != (VALUE in chosen):
+        problems.append("A metric code column needs a value column beside it (and the "
+                        "other way round).")
+    elif METRIC not in chosen and not wide:
+        problems.append("No column holds values: map a metric code and a value column, or "
+                        "a column to the value of a metric.")
+    return problems
+
+
+def _label(target: str, definitions: Definitions) -> str:
+    if target in TARGET_LABELS:
+        return TARGET_LABELS[target]
+    metric = definitions.metric(target.removeprefix(METRIC_COLUMN))
+    return f"the value of {metric.name}" if metric else target
+
+
+def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
+                partners: dict[str, tuple[int, str]], today: date,
+                default_as_of: date | None = None) -> Checked:
+    """Every row checked; `partners` maps a lower-cased name or an id (as text) to
+    (organisation id, name)."""
+    def cell(cells: list[str], target: str) -> str | None:
+        if target not in mapping:
+            return None
+        index = mapping.index(target)
+        return cells[index].strip() if index < len(cells) else ""
+
+    values, problems, seen = [], [], {}
+    wide = [t.removeprefix(METRIC_COLUMN) for t in mapping if t.startswith(METRIC_COLUMN)]
+    width = len(table.header)
+    for line, cells in table.rows:
+        problem = RowProblem(line)
+        extra = [c for c in cells[width:] if c.strip()]
+        if extra:
+            problem.reasons.append(("row", f"{len(cells)} values but the header names "
+                                           f"{width} columns"))
+        items = []  # (metric code, raw value, column)
+        if METRIC in mapping:
+            items.append((cell(cells, METRIC), cell(cells, VALUE), VALUE))
+        for code in wide:
+            raw = cell(cells, METRIC_COLUMN + code)
+            if raw:  # in a wide file an empty cell is simply no value for that metric
+                items.append((code, raw, code))
+        raw_date = cell(cells, AS_OF)
+        checked = check_value(cell(cells, PARTNER) or "", items, raw_date, definitions,
+                              partners=partners, today=today, default_as_of=default_as_of)
+        for found in checked[1]:
+            problem.reasons.append(found)
+        for code, organisation_id, partner, number, as_of in checked[0]:
+            key = (organisation_id, code, as_of)
+            if key in seen:
+                problem.reasons.append(("row", f"duplicate: line {seen[key]} already gives "
+                                               f"{code} of {partner} as of {as_of}"))
+                continue
+            seen[key] = line
+            values.append(Value(line, organisation_id, partner, code, number, as_of))
+        if problem.reasons:
+            problems.append(problem)
+    if not values and not problems:
+        problems.append(RowProblem(table.rows[0][0], [("row", "no values in any row")]))
+    return Checked(values if not problems else [], problems, len(table.rows))
+
+
+def check_value(partner: str, items: list[tuple[str | None, object, str]], raw_date,
+                definitions: Definitions, *, partners: dict[str, tuple[int, str]],
+                today: date, default_as_of: date | None = None):
+    """Check one row: ([(metric, organisation id, partner name, value, as_of)],
+    [(what, problem)]) where `what` is partner, metric, value or as_of."""
+    problems: list[tuple[str, str]] = []
+    found = partners.get(str(partner).strip().lower()) if partner != "" else None
+    if partner in ("", None):
+        problems.append((PARTNER, "the partner is empty"))
+    elif found is None:
+        problems.append((PARTNER, f"unknown partner {str(partner)!r}"))
+    as_of = default_as_of
+    if raw_date not in (None, ""):
+        as_of, message = parse_date(raw_date, today)
+        if message:
+            problems.append((AS_OF, message))
+    elif default_as_of is None:
+        problems.append((AS_OF, "the as-of date is empty"))
+    good = []
+    for code, raw, column in items:
+        metric = definitions.metric(code or "")
+        if not code:
+            problems.append((METRIC, "the metric code is empty"))
+        elif metric is None:
+            problems.append((METRIC, f"unknown metric {code!r}"))
+        elif not metric.importable:
+            problems.append((METRIC, f"{code} is computed here and cannot be imported"))
+        number, message = parse_number(raw)
+        if message:
+            problems.append((column, f"{message}" if column == VALUE else f"{code}: {message}"))
+        if metric is not None and metric.importable and number is not None and found \
+                and as_of is not None:
+            good.append((metric.code, found[0], found[1], number, as_of))
+    return (good if not problems else []), problems
+
+
+def parse_number(raw) -> tuple[float | None, str | None]:
+    """A number from a cell or JSON: "1,234.5", "32%", "$5000" are read; anything else says why."""
+    if isinstance(raw, bool):
+        return None, "not a number (true/false)"
+    if isinstance(raw, int | float):
+        number = float(raw)
+    else:
+        text = str(raw if raw is not None else "").strip()
+        if not text:
+            return None, "the value is empty"
+        cleaned = text.removesuffix("%").strip().lstrip("$€£¥").strip()
+        if _THOUSANDS.match(cleaned):
+            cleaned = cleaned.replace(",", "")
+        try:
+            number = float(cleaned)
+        except ValueError:
+            return None, f"not a number: {text!r}"
+    if math.isnan(number) or math.isinf(number):
+        return None, "not a number: infinite or NaN"
+    return number, None
+
+
+def parse_date(raw, today: date) -> tuple[date | None, str | None]:
+    """A YYYY-MM-DD date not in the future, or why not."""
+    text = str(raw).strip()
+    if not _ISO_DATE.match(text):
+        return None, f"bad date {text!r}: write it as YYYY-MM-DD"
+    try:
+        value = date.fromisoformat(text)
+    except ValueError:
+        return None, f"bad date {text!r}: no such day"
+    if value > today:
+        return None, f"bad date {text!r}: it is in the future"
+    return value, None

@@ -1,0 +1,140 @@
+"""Metric imports: upload a CSV, preview it with its column mapping and every bad row,
+import all or nothing; the record of every import."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from lms.core import clock
+from lms.core.auth import require_role
+from lms.core.errors import Invalid
+from lms.core.forms import attach_error
+from lms.core.jobs import commit
+from lms.extensions import db
+from lms.scorecard import imports, service, upload
+from lms.scorecard.forms import PreviewForm, UploadForm
+from lms.scorecard.views import VIEWERS, bp, download
+
+UPLOAD_BYTES = 5 * 1024 * 1024
+SHOWN_ROWS = 15  # of the file, in the preview
+
+
+@bp.url_value_preprocessor
+def _room_for_files(endpoint, values):
+    # Before anything reads the form: the file rides along in a hidden field between the
+    # preview and the import, and is larger than Flask's 500 kB default for a field.
+    if endpoint in ("scorecard.preview", "scorecard.confirm_import"):
+        request.max_form_memory_size = UPLOAD_BYTES * 2
+
+
+def _page(form: UploadForm, status: int = 200, problems=None):
+    return render_template("scorecard/imports.html", form=form, imports=imports.recent(),
+                           definitions=service.definitions(), problems=problems), status
+
+
+@bp.route("/imports")
+@require_role(*VIEWERS, hide=True)
+def imports_page():
+    return _page(UploadForm(formdata=None))
+
+
+@bp.route("/imports/template.csv")
+@require_role(*VIEWERS, hide=True)
+def import_template():
+    """A wide file to fill in: one row per partner, one column per importable metric."""
+    definitions = service.definitions()
+    names = sorted({name for _, name in imports.partner_lookup().values()}, key=str.lower)
+    header = ["partner", "as_of"] + [metric.code for metric in definitions.importable]
+    lines = [",".join(header)] + [
+        ",".join([f'"{name}"' if "," in name or '"' in name else name] + [""] * (len(header) - 1))
+        for name in (n.replace('"', '""') for n in names)]
+    return download("\n".join(lines) + "\n", "scorecard-metrics-template.csv", "text/csv")
+
+
+@bp.route("/imports/preview", methods=["POST"])
+@require_role(*VIEWERS, hide=True)
+def preview():
+    """From the upload form (a file) or the preview itself (text, and a changed mapping)."""
+    upload_form = UploadForm()
+    if "text" in request.form:
+        form = PreviewForm()
+        text, file_name = form.text.data or "", form.file_name.data or "pasted.csv"
+        if not form.validate():
+            return _preview_page(form, None, status=422)
+    else:
+        if not upload_form.validate():
+            return _page(upload_form, 422)
+        try:
+            text, file_name = _read_file(upload_form)
+        except Invalid as error:
+            attach_error(upload_form, error)
+            return _page(upload_form, error.status)
+        form = PreviewForm(formdata=None, text=text, file_name=file_name,
+                           default_as_of=upload_form.default_as_of.data)
+    return _preview_page(form, request.form.getlist("map") or None)
+
+
+@bp.route("/imports/confirm", methods=["POST"])
+@require_role(*VIEWERS, hide=True)
+def confirm_import():
+    """Check the file again with its mapping and import it, only if every row is good."""
+    form = PreviewForm()
+    if not form.validate():
+        return _preview_page(form, None, status=422)
+    definitions = service.definitions()
+    try:
+        found = imports.preview(form.text.data or "", definitions,
+                                mapping=request.form.getlist("map"),
+                                default_as_of=form.default_as_of.data,
+                                today=clock.now().date())
+    except Invalid as error:
+        return _page(UploadForm(formdata=None), error.status, problems=[error.message])
+    if not found.importable:
+        return _preview_page(form, found.mapping, status=422, found=found)
+    record = imports.apply(found.checked.values, actor_id=current_user.id, source="csv",
+                           file_name=form.file_name.data or None,
+                           definition_version=definitions.version)
+    commit()
+    flash(f"Imported {record.rows} value{'s' if record.rows != 1 else ''} from "
+          f"{record.file_name or 'the file'}: {record.changed} changed, "
+          f"{record.rows - record.changed} unchanged.", "success")
+    return redirect(url_for("scorecard.import_detail", import_id=record.id), code=303)
+
+
+def _read_file(form: UploadForm) -> tuple[str, str]:
+    data = form.file.data
+    if not getattr(data, "filename", ""):
+        raise Invalid("Choose a CSV file to upload.", field="file")
+    raw = data.read(UPLOAD_BYTES + 1)
+    if len(raw) > UPLOAD_BYTES:
+        raise Invalid(f"The file is larger than {UPLOAD_BYTES // 1024 // 1024} MB; split it "
+                      "and import the parts one by one.", field="file")
+    return upload.decode(raw), data.filename[:255]
+
+
+def _preview_page(form: PreviewForm, mapping, *, status: int = 200, found=None):
+    definitions = service.definitions()
+    if found is None:
+        try:
+            found = imports.preview(form.text.data or "", definitions, mapping=mapping,
+                                    default_as_of=form.default_as_of.data,
+                                    today=clock.now().date())
+        except Invalid as error:
+            db.session.rollback()
+            return _page(UploadForm(formdata=None), error.status, problems=[error.message])
+    values = found.checked.values if found.checked else []
+    if not found.importable:
+        status = 422  # bad rows or a mapping that cannot be read: nothing can be imported
+    return render_template(
+        "scorecard/import_preview.html", form=form, found=found, values=values,
+        choices=upload.mapping_choices(definitions), shown=SHOWN_ROWS,
+        partners=len({v.organisation_id for v in values}), definitions=definitions), status
+
+
+@bp.route("/imports/<int:import_id>")
+@require_role(*VIEWERS, hide=True)
+def import_detail(import_id: int):
+    record = imports.get(import_id)
+    return render_template("scorecard/import.html", record=record,
+                           definitions=service.definitions())

@@ -1,0 +1,169 @@
+"""Webhooks: endpoints, queued deliveries, and the periodic job that sends them.
+
+A delivery's body is rendered once, stored, and sent byte for byte on every attempt, so
+the signature a receiver checks is always over what we logged. Failures are retried with
+backoff (signing.BACKOFF) and every attempt is logged. Redirects are not followed: a
+signed body goes only to the URL an admin configured.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime
+from urllib.parse import urlparse
+
+from flask import current_app
+from sqlalchemy import select
+
+from lms.core import clock
+from lms.core.errors import Invalid, NotFound
+from lms.extensions import db
+from lms.scorecard import signing
+from lms.scorecard.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
+
+EVENTS = {"scorecard.health_changed": "Health changed",
+          "scorecard.risk_flag_raised": "Risk flag raised"}
+TIMEOUT_SECONDS = 5
+BATCH = 100
+
+
+# --- endpoints -----------------------------------------------------------------------------
+
+def create_endpoint(*, url: str, description: str = "", actor_id: int | None) -> WebhookEndpoint:
+    """A new active endpoint with a fresh secret."""
+    url = (url or "").strip()
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise Invalid("Give the full address, starting with https:// (or http://).",
+                      field="url")
+    if len(url) > 500:
+        raise Invalid("The address is longer than 500 characters.", field="url")
+    endpoint = WebhookEndpoint(url=url, secret=signing.new_secret(),
+                               description=(description or "").strip()[:200],
+                               created_by_id=actor_id)
+    db.session.add(endpoint)
+    db.session.flush()
+    return endpoint
+
+
+def deactivate_endpoint(endpoint_id: int) -> WebhookEndpoint:
+    """Stop sending to an endpoint; deliveries still waiting for it are given up."""
+    endpoint = get_endpoint(endpoint_id)
+    if endpoint.active:
+        now = clock.now()
+        endpoint.active, endpoint.deactivated_at = False, now
+        for delivery in db.session.scalars(select(WebhookDelivery).where(
+                WebhookDelivery.endpoint_id == endpoint.id,
+                WebhookDelivery.next_attempt_at.is_not(None))):
+            delivery.next_attempt_at, delivery.gave_up_at = None, now
+            delivery.last_error = "endpoint deactivated"
+        db.session.flush()
+    return endpoint
+
+
+def get_endpoint(endpoint_id: int) -> WebhookEndpoint:
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFound("No such webhook.")
+    return endpoint
+
+
+# --- queueing ------------------------------------------------------------------------------
+
+def queue(event: str, data: dict, *, organisation_id: int | None, now: datetime) -> int:
+    """One delivery per active endpoint; returns how many were queued."""
+    endpoints = db.session.scalars(select(WebhookEndpoint).where(
+        WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id)).all()
+    for endpoint in endpoints:
+        public_id = str(uuid.uuid4())
+        body = {"id": public_id, "event": event,
+                "occurred_at": now.isoformat(timespec="seconds"), **data}
+        db.session.add(WebhookDelivery(
+            public_id=public_id, endpoint_id=endpoint.id, organisation_id=organisation_id,
+            event=event, payload=json.dumps(body, sort_keys=True, ensure_ascii=False),
+            created_at=now, next_attempt_at=now))
+    return len(endpoints)
+
+
+# --- delivering ----------------------------------------------------------------------------
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 3xx is reported as the answer, not followed
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def deliver_due(limit: int = BATCH) -> int:
+    """The periodic job: attempt every delivery that is due. Returns how many succeeded."""
+    now = clock.now()
+    due = db.session.scalars(
+        select(WebhookDelivery).join(WebhookEndpoint)
+        .where(WebhookDelivery.next_attempt_at <= now, WebhookEndpoint.active.is_(True))
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
+        # Two ticks running at once must not both send the same delivery.
+        .with_for_update(of=WebhookDelivery, skip_locked=True)).all()
+    delivered = 0
+    for delivery in due:
+        delivered += attempt(delivery, now=clock.now())
+    db.session.flush()
+    return delivered
+
+
+def attempt(delivery: WebhookDelivery, *, now: datetime) -> bool:
+    """Send one delivery once, log the attempt, and schedule a retry or give up."""
+    endpoint = delivery.endpoint
+    body = delivery.payload.encode()
+    timestamp = int(now.timestamp())
+    headers = signing.headers(endpoint.secret, timestamp, body, event=delivery.event,
+                              delivery=delivery.public_id)
+    status, error = None, None
+    started = time.monotonic()
+    try:
+        request = urllib.request.Request(endpoint.url, data=body, headers=headers,
+                                         method="POST")
+        with _opener.open(request, timeout=current_app.config.get(
+                "SCORECARD_WEBHOOK_TIMEOUT", TIMEOUT_SECONDS)) as response:
+            status = response.status
+    except urllib.error.HTTPError as failure:
+        status = failure.code
+        error = f"HTTP {failure.code} {failure.reason}"
+    except (urllib.error.URLError, OSError, ValueError) as failure:
+        error = str(getattr(failure, "reason", None) or failure)[:500]
+    ok = status is not None and 200 <= status < 300
+    if status is not None and not ok and error is None:
+        error = f"HTTP {status}"
+    delivery.attempts += 1
+    delivery.signature = headers[signing.SIGNATURE_HEADER]
+    delivery.last_status, delivery.last_error = status, error
+    db.session.add(DeliveryAttempt(
+        delivery_id=delivery.id, number=delivery.attempts, attempted_at=now,
+        timestamp=timestamp, signature=delivery.signature, status_code=status, error=error,
+        duration_ms=int((time.monotonic() - started) * 1000)))
+    if ok:
+        delivery.delivered_at, delivery.next_attempt_at = now, None
+    else:
+        delivery.next_attempt_at = signing.next_attempt(delivery.attempts, now)
+        if delivery.next_attempt_at is None:
+            delivery.gave_up_at = now
+    return ok
+
+
+def deliveries(endpoint_id: int, limit: int = 100) -> list[WebhookDelivery]:
+    return list(db.session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+        .order_by(WebhookDelivery.id.desc()).limit(limit)))
+
+
+def attempts_of(delivery_ids: list[int]) -> dict[int, list[DeliveryAttempt]]:
+    found: dict[int, list[DeliveryAttempt]] = {}
+    if delivery_ids:
+        for row in db.session.scalars(select(DeliveryAttempt).where(
+                DeliveryAttempt.delivery_id.in_(delivery_ids)).order_by(DeliveryAttempt.id)):
+            found.setdefault(row.delivery_id, []).append(row)
+    return found

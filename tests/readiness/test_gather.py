@@ -1,0 +1,223 @@
+"""Gathering facts from the database (runs on SQLite and, with LMS_TEST_DATABASE_URL, on
+PostgreSQL): the facts equal what each test built, with a fixed number of queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from lms.accounts.models import User
+from lms.catalog.models import Assignment, Track, TrackCompletion, TrackVersion
+from lms.extensions import db
+from lms.journeys.models import Journey, JourneyEvent, JourneyMilestone
+from lms.readiness import gather
+from lms.readiness.facts import HeldCertificate, OnboardingFacts, StaffMember
+from lms.readiness.service import rules
+from tests.certifications.support import insert_certificate
+from tests.factories import assign, make_organisation, make_user
+from tests.readiness.support import ONBOARDING_TRACK, SA, SP, TA
+
+DAY = timedelta(days=1)
+
+
+def queries(counter) -> int:
+    """Statements that read, leaving out PostgreSQL's per-transaction SET LOCAL settings."""
+    return sum(1 for statement in counter.statements if not statement.startswith("SET "))
+
+
+def tiers():
+    _, _, tier_rules = rules()
+    return tier_rules
+
+
+def track(slug: str) -> Track:
+    return db.session.scalar(select(Track).where(Track.slug == slug))
+
+
+def complete(user: User, slug: str, *, version: int | None = None) -> None:
+    """A track completion row (of the current version, or an older one made up here)."""
+    found = track(slug)
+    version_id = found.current_version_id
+    if version is not None:
+        old = TrackVersion(track_id=found.id, number=version, title="Old", summary="",
+                           estimated_minutes=1, content_hash=f"old-{version}")
+        db.session.add(old)
+        db.session.flush()
+        version_id = old.id
+    db.session.add(TrackCompletion(user_id=user.id, track_id=found.id,
+                                   track_version_id=version_id))
+    db.session.flush()
+
+
+def only_assignments(users, slugs) -> None:
+    """Replace what the audience rules assigned with exactly these tracks."""
+    db.session.execute(delete(Assignment).where(Assignment.user_id.in_([u.id for u in users])))
+    for user in users:
+        for slug in slugs:
+            assign(user, track(slug))
+
+
+@pytest.fixture
+def world(frozen_clock):
+    now = frozen_clock
+    north = make_organisation("North Gather", tier="gold")
+    south = make_organisation("South Gather", tier="silver")
+    make_organisation("Elsewhere", tier="gold")  # never asked about below
+    tech = make_user(north, job_role="technical", full_name="Tess Tech")
+    sales = make_user(north, job_role="sales", full_name="Sam Sales")
+    presales = make_user(north, job_role="presales", full_name="Pia Presales")
+    admin = make_user(north, role="partner_admin", job_role="sales", full_name="Ada Admin")
+    gone = make_user(north, job_role="technical", full_name="Gus Gone")
+    southerner = make_user(south, job_role="technical", full_name="Sol South")
+    make_user(role="vendor_admin")  # vendor staff belong to no partner
+    w = dict(now=now, north=north, south=south, tech=tech, sales=sales, presales=presales,
+             admin=admin, gone=gone, southerner=southerner)
+
+    # Certificates: one of each status, and a renewal superseding its first cycle.
+    w["live_ta"] = insert_certificate(tech, TA, issued_at=now - 100 * DAY)
+    insert_certificate(sales, SP, issued_at=now - 400 * DAY)  # 12 months: expired
+    insert_certificate(presales, SP, issued_at=now - 10 * DAY, revoked_at=now - DAY,
+                       revoked_reason="test")
+    first = insert_certificate(admin, SP, issued_at=now - 300 * DAY, superseded_at=now - DAY)
+    w["renewed_sp"] = insert_certificate(admin, SP, issued_at=now - DAY, cycle=2, renews=first)
+    insert_certificate(gone, TA, issued_at=now - 10 * DAY)  # deactivated below
+    insert_certificate(presales, SA, issued_at=now + DAY)  # not issued yet at `now`
+    w["south_ta"] = insert_certificate(southerner, TA, issued_at=now - 700 * DAY)  # expires soon
+    gone.active = False
+
+    # Tracks: onboarding essentials for everyone, sales foundations for two.
+    staff = [tech, sales, presales, admin, gone]
+    only_assignments(staff + [southerner], [ONBOARDING_TRACK])
+    assign(sales, track("sales-foundations"))
+    assign(admin, track("sales-foundations"))
+    complete(tech, ONBOARDING_TRACK)
+    complete(tech, ONBOARDING_TRACK, version=99)  # two versions: still one completion
+    complete(sales, ONBOARDING_TRACK, version=98)  # an older version counts
+    complete(gone, ONBOARDING_TRACK)  # inactive: not counted
+    complete(sales, "sales-foundations")
+    complete(presales, "sales-foundations")  # completed without being assigned
+
+    # Onboarding: nothing due except what is set here.
+    journeys = {j.id: j for j in db.session.scalars(
+        select(Journey).where(Journey.organisation_id.in_([north.id, south.id])))}
+    db.session.execute(update(JourneyMilestone)
+                       .where(JourneyMilestone.journey_id.in_(journeys))
+                       .values(due_at=now + 30 * DAY, done_at=None))
+    org_journey = next(j for j in journeys.values()
+                       if j.scope == "organisation" and j.organisation_id == north.id)
+    milestones = db.session.scalars(
+        select(JourneyMilestone).where(JourneyMilestone.journey_id == org_journey.id)
+        .order_by(JourneyMilestone.stage_index, JourneyMilestone.position)).all()
+    on_time, late, missed = milestones[:3]
+    on_time.due_at, on_time.done_at = now - 5 * DAY, now - 6 * DAY
+    late.due_at, late.done_at = now - 5 * DAY, now - DAY
+    missed.due_at = now - DAY
+    w["outstanding"] = tuple(m.title for m in milestones[2:])
+
+    def person_milestone(user):
+        journey = next(j for j in journeys.values() if j.user_id == user.id)
+        return db.session.scalar(select(JourneyMilestone)
+                                 .where(JourneyMilestone.journey_id == journey.id).limit(1))
+
+    person_milestone(tech).due_at = now - 2 * DAY  # overdue: Tess is behind
+    person_milestone(gone).due_at = now - 2 * DAY  # inactive: neither due nor behind
+    done_early = person_milestone(sales)
+    done_early.due_at, done_early.done_at = now - 3 * DAY, now - 4 * DAY
+    south_journey = next(j for j in journeys.values()
+                         if j.scope == "organisation" and j.organisation_id == south.id)
+    south_journey.completed_at = now - DAY
+    db.session.flush()
+    return w
+
+
+def test_facts_equal_what_was_built(world, count_queries):
+    w = world
+    tier_rules = tiers()
+    with count_queries() as counter:
+        found = gather.gather(w["now"], tier_rules, [w["north"].id, w["south"].id])
+    assert queries(counter) == 8, "\n".join(s[:90] for s in counter.statements)
+    assert set(found.facts) == {w["north"].id, w["south"].id}
+    assert found.organisation_names[w["north"].id] == "North Gather"
+    north = found.facts[w["north"].id]
+    assert north.tier == "gold"
+    assert north.staff == (StaffMember(w["tech"].id, "technical"),
+                           StaffMember(w["sales"].id, "sales"),
+                           StaffMember(w["presales"].id, "presales"),
+                           StaffMember(w["admin"].id, "sales"))
+
+    live, renewed = w["live_ta"], w["renewed_sp"]
+    assert north.certificates == (
+        HeldCertificate(w["tech"].id, TA, "technical", live.expires_at, live.renewal_opens_at,
+                        24),
+        HeldCertificate(w["admin"].id, SP, "sales", renewed.expires_at,
+                        renewed.renewal_opens_at, 12))
+
+    essentials = north.track(ONBOARDING_TRACK)
+    assert (essentials.required, essentials.assigned, essentials.completed) == (True, 4, 2)
+    assert essentials.unfinished == (w["presales"].id, w["admin"].id)
+    foundations = north.track("sales-foundations")
+    assert (foundations.required, foundations.assigned, foundations.completed) == (True, 2, 1)
+    # Not named by any tier rule: nobody is listed as behind on it.
+    assert foundations.unfinished == ()
+    assert north.track("technical-associate").assigned == 0  # required, assigned to nobody
+
+    assert north.onboarding == OnboardingFacts(
+        milestones_due=5, milestones_done_on_time=2, complete=False,
+        outstanding=w["outstanding"], behind=(w["tech"].id,))
+
+    south = found.facts[w["south"].id]
+    assert south.staff == (StaffMember(w["southerner"].id, "technical"),)
+    assert [c.user_id for c in south.certificates] == [w["southerner"].id]
+    assert south.track(ONBOARDING_TRACK).unfinished == (w["southerner"].id,)
+    assert south.onboarding == OnboardingFacts(milestones_due=0, milestones_done_on_time=0,
+                                               complete=True, outstanding=(), behind=())
+
+
+def test_everyone_is_gathered_without_a_list(world):
+    found = gather.gather(world["now"], tiers())
+    assert {world["north"].id, world["south"].id} < set(found.facts)
+    assert found.facts[world["north"].id] == gather.gather(
+        world["now"], tiers(), [world["north"].id]).facts[world["north"].id]
+
+
+def test_an_empty_list_gathers_nothing(count_queries, frozen_clock):
+    tier_rules = tiers()
+    with count_queries() as counter:
+        assert gather.gather(frozen_clock, tier_rules, []).facts == {}
+    assert counter.count == 0
+
+
+def test_a_partner_without_staff_or_journeys(frozen_clock):
+    lonely = make_organisation("Lonely", tier="registered")
+    theirs = select(Journey.id).where(Journey.organisation_id == lonely.id)
+    for model in (JourneyMilestone, JourneyEvent):  # a partner from before journeys
+        db.session.execute(delete(model).where(model.journey_id.in_(theirs)))
+    db.session.execute(delete(Journey).where(Journey.organisation_id == lonely.id))
+    facts = gather.gather(frozen_clock, tiers(), [lonely.id]).facts[lonely.id]
+    assert facts.staff == () and facts.certificates == ()
+    assert facts.track(ONBOARDING_TRACK).assigned == 0
+    assert facts.onboarding == OnboardingFacts()
+
+
+def test_query_count_does_not_grow(world, count_queries):
+    """More partners, staff and certificates: the same statements."""
+    for n in range(5):
+        organisation = make_organisation(f"More {n}")
+        for _ in range(3):
+            person = make_user(organisation, job_role="technical")
+            insert_certificate(person, TA, issued_at=world["now"] - 5 * DAY)
+            complete(person, ONBOARDING_TRACK)
+    tier_rules = tiers()
+    with count_queries() as counter:
+        found = gather.gather(world["now"], tier_rules)
+    assert queries(counter) == 8
+    assert len(found.facts) >= 8
+
+
+def test_names_come_from_content(frozen_clock):
+    names = gather.names()
+    assert names.program(TA) == "Kestrel Certified Technical Associate"
+    assert names.tier("gold") == "Gold"
+    assert names.track(ONBOARDING_TRACK) == "Partner Onboarding Essentials"

@@ -1,0 +1,130 @@
+"""The scorecard API: bearer tokens only, 4xx JSON bodies naming the field (and each bad
+value), all or nothing, every call recorded."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.extensions import db
+from lms.scorecard import tokens
+from lms.scorecard.models import MetricImport, MetricValue
+from tests.factories import make_organisation, make_user
+
+URL = "/api/v1/scorecard/metrics"
+VALUE = {"partner": "Northwind Api", "metric": "pipeline_velocity", "value": 4200,
+         "as_of": "2026-02-27"}
+
+
+@pytest.fixture
+def api(frozen_clock):
+    partner = make_organisation("Northwind Api")
+    owner = make_user(role="channel_manager")
+    token, secret = tokens.create(user_id=owner.id, name="PRM nightly")
+    return {"partner": partner, "owner": owner, "token": token,
+            "headers": {"Authorization": f"Bearer {secret}"}}
+
+
+def test_no_token_no_entry(client, api):
+    for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer nope"}):
+        response = client.post(URL, json={"values": [VALUE]}, headers=headers)
+        assert response.status_code == 401
+        assert response.json["field"] == "Authorization"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert client.get("/api/v1/scorecard", headers=headers).status_code == 401
+    assert db.session.scalar(select(func.count(MetricValue.id))) == 0
+
+
+def test_a_session_cookie_is_not_enough(client, api):
+    from tests.factories import login
+
+    login(client, api["owner"])  # the /api/ prefix has no session: cookies carry nothing
+    assert client.get("/api/v1/scorecard").status_code == 401
+
+
+def test_revoked_tokens_and_demoted_owners_are_refused(client, api):
+    api["owner"].role = "author"
+    db.session.flush()
+    response = client.get("/api/v1/scorecard", headers=api["headers"])
+    assert response.status_code == 403 and response.json["field"] == "Authorization"
+    api["owner"].role = "channel_manager"
+    tokens.revoke(api["token"].id, actor=api["owner"])
+    assert client.get("/api/v1/scorecard", headers=api["headers"]).status_code == 401
+
+
+def test_push_values(client, api):
+    response = client.post(URL, json={"values": [VALUE, {**VALUE, "metric": "mdf_spend",
+                                                         "value": "72%"}],
+                                      "source_name": "prm-2026-02-27"},
+                           headers=api["headers"])
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert (body["rows"], body["changed"], body["unchanged"]) == (2, 2, 0)
+    record = db.session.get(MetricImport, body["import_id"])
+    assert (record.source, record.status, record.actor_id, record.token_id,
+            record.file_name) == ("api", "applied", api["owner"].id, api["token"].id,
+                                  "prm-2026-02-27")
+    again = client.post(URL, json={"values": [VALUE]}, headers=api["headers"]).json
+    assert (again["changed"], again["unchanged"]) == (0, 1)
+    db.session.refresh(api["token"])
+    assert api["token"].last_used_at is not None
+
+
+@pytest.mark.parametrize(("body", "status", "field"), [
+    ("not json", 400, "values"),
+    ({"values": []}, 422, "values"),
+    ({"values": "x"}, 422, "values"),
+    ({"values": [VALUE], "extra": 1}, 422, "extra"),
+])
+def test_malformed_bodies_name_the_field(client, api, body, status, field):
+    if isinstance(body, str):
+        response = client.post(URL, data=body, headers=api["headers"],
+                               content_type="text/plain")
+    else:
+        response = client.post(URL, json=body, headers=api["headers"])
+    assert response.status_code == status
+    assert response.json["field"] == field and response.json["message"]
+
+
+def test_bad_values_are_listed_by_index_and_nothing_is_imported(client, api):
+    response = client.post(URL, json={"values": [
+        VALUE,
+        {**VALUE, "partner": "Nobody"},
+        {**VALUE, "metric": "enablement_readiness"},
+        {**VALUE, "value": "lots", "as_of": "2026-13-01"},
+        VALUE,
+        {"partner_id": api["partner"].id, "metric": "mdf_spend", "value": 1,
+         "as_of": "2026-02-27", "colour": "red"},
+    ]}, headers=api["headers"])
+    assert response.status_code == 422
+    body = response.json
+    assert body["error"] == "RowsInvalid" and body["field"] == "values[1].partner"
+    assert body["message"] == "Nothing was imported: 5 values need correcting first."
+    assert body["problems"] == [
+        {"index": 1, "field": "values[1].partner", "message": "unknown partner 'Nobody'"},
+        {"index": 2, "field": "values[2].metric",
+         "message": "enablement_readiness is computed here and cannot be imported"},
+        {"index": 3, "field": "values[3].as_of",
+         "message": "bad date '2026-13-01': no such day"},
+        {"index": 3, "field": "values[3].value", "message": "not a number: 'lots'"},
+        {"index": 4, "field": "values[4]",
+         "message": "duplicate of values[0] (same partner, metric and as_of)"},
+        {"index": 5, "field": "values[5].colour", "message": "unknown field"},
+    ]
+    assert db.session.scalar(select(func.count(MetricValue.id))) == 0
+    refused = db.session.scalar(select(MetricImport))
+    assert (refused.status, refused.rows, len(refused.problems)) == ("rejected", 6, 6)
+
+
+def test_read_the_current_scorecard(client, api):
+    client.post(URL, json={"values": [VALUE]}, headers=api["headers"])
+    body = client.get(f"/api/v1/scorecard?partner_id={api['partner'].id}",
+                      headers=api["headers"]).json
+    assert body["period"] is None and len(body["partners"]) == 1
+    card = body["partners"][0]
+    assert card["organisation"]["name"] == "Northwind Api"
+    velocity = next(m for m in card["metrics"] if m["code"] == "pipeline_velocity")
+    assert (velocity["value"], velocity["status"], velocity["owner"]) == (
+        4200, "yellow", "Channel sales operations")
+    bad = client.get("/api/v1/scorecard?partner_id=x", headers=api["headers"])
+    assert bad.status_code == 422 and bad.json["field"] == "partner_id"

@@ -1,0 +1,136 @@
+"""The CSV import pages: preview with the column mapping, every bad row reported by line,
+nothing written until every row is good, then one import recorded with what changed."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.extensions import db
+from lms.scorecard.models import MetricImport, MetricValue
+from tests.factories import login, make_organisation, make_user
+
+GOOD = ("partner,metric,value,as_of\n"
+        "Northwind Import,pipeline_velocity,4200,2026-02-27\n"
+        "Northwind Import,co_sell_success,31.5%,2026-02-27\n"
+        "Bluepeak Import,lead_follow_up_sla,30,2026-02-28\n")
+BAD = GOOD.replace("Bluepeak Import,lead_follow_up_sla,30", "Bluepeak Imprt,lead_follow_up_sla,30"
+                   ) + "Northwind Import,mdf_spend,lots,2026-02-27\n"
+
+
+@pytest.fixture
+def manager(client, frozen_clock):
+    make_organisation("Northwind Import")
+    make_organisation("Bluepeak Import")
+    person = make_user(role="channel_manager", full_name="Ivy Importer")
+    login(client, person)
+    return person
+
+
+def _upload(client, text: str, name="q1.csv", **data):
+    return client.post("/scorecard/imports/preview", data={
+        "file": (io.BytesIO(text.encode()), name), **data},
+        content_type="multipart/form-data")
+
+
+def _values() -> int:
+    return db.session.scalar(select(func.count(MetricValue.id)))
+
+
+def _hidden(page: str) -> dict:
+    text = re.search(r'<textarea name="text" hidden>(.*?)</textarea>', page, re.S).group(1)
+    import html
+    return {"text": html.unescape(text), "file_name": "q1.csv"}
+
+
+def test_bad_rows_are_all_reported_and_block_the_import(client, manager):
+    before = _values()
+    response = _upload(client, BAD)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Nothing can be imported: 2 rows need fixing." in page
+    assert '<tr data-line="4"><td class="num">4</td><td>unknown partner &#39;Bluepeak Imprt&#39;' \
+        in page
+    assert '<tr data-line="5"><td class="num">5</td><td>not a number: &#39;lots&#39;</td>' in page
+    assert 'action="/scorecard/imports/confirm"' not in page  # no import button
+    # Forcing the import anyway writes nothing.
+    forced = client.post("/scorecard/imports/confirm", data={
+        **_hidden(page), "map": ["partner", "metric", "value", "as_of"]})
+    assert forced.status_code == 422
+    assert _values() == before
+    assert db.session.scalar(select(func.count(MetricImport.id))) == 0
+
+
+def test_after_fixing_the_file_it_imports_and_is_recorded(client, manager):
+    assert _upload(client, BAD).status_code == 422
+    response = _upload(client, GOOD)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "All 3 rows are good" in page and "3 values</strong> for 2 partners" in page
+    mapping = re.findall(r'<select class="input input-short" id="map-\d" name="map">.*?'
+                         r'<option value="([^"]*)" selected>', page, re.S)
+    assert mapping == ["partner", "metric", "value", "as_of"]
+    response = client.post("/scorecard/imports/confirm", data={
+        **_hidden(page), "map": mapping})
+    assert response.status_code == 303
+    record = db.session.scalar(select(MetricImport))
+    assert (record.source, record.file_name, record.rows, record.changed, record.actor_id) == (
+        "csv", "q1.csv", 3, 3, manager.id)
+    assert response.headers["Location"].endswith(f"/scorecard/imports/{record.id}")
+    detail = client.get(f"/scorecard/imports/{record.id}").get_data(as_text=True)
+    assert "Ivy Importer" in detail and "$4,200" in detail and "31.5%" in detail
+    listing = client.get("/scorecard/imports").get_data(as_text=True)
+    assert f'data-import="{record.id}"' in listing and "q1.csv" in listing
+
+
+def test_the_mapping_can_be_changed_and_checked_again(client, manager):
+    text = ("Account,KPI,Figure,Reported\n"
+            "Northwind Import,mdf_spend,72,2026-02-27\n")
+    page = _upload(client, text).get_data(as_text=True)
+    assert "The columns cannot be read yet" not in page  # account, kpi, figure are known
+    odd = "Who,What,How much,When\nNorthwind Import,mdf_spend,72,2026-02-27\n"
+    response = _upload(client, odd)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "No column is mapped to the partner." in page
+    fixed = client.post("/scorecard/imports/preview", data={
+        **_hidden(page), "map": ["partner", "metric", "value", "as_of"]})
+    assert fixed.status_code == 200
+    assert "All 1 rows are good" in fixed.get_data(as_text=True)
+
+
+def test_a_wide_file_with_one_date_for_every_row(client, manager):
+    text = "partner,pipeline_velocity,mdf_spend\nNorthwind Import,5100,\nBluepeak Import,,64\n"
+    assert _upload(client, text).status_code == 422  # no date anywhere
+    response = _upload(client, text, default_as_of="2026-02-28")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "2 values</strong> for 2 partners" in page
+    done = client.post("/scorecard/imports/confirm", data={
+        **_hidden(page), "default_as_of": "2026-02-28",
+        "map": ["partner", "metric:pipeline_velocity", "metric:mdf_spend"]})
+    assert done.status_code == 303
+    assert _values() == 2
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "Choose a CSV file"),
+    (b"partner,metric\nNorth\xffwind,x\n", "Line 2 is not UTF-8 text"),
+    (b"partner,metric,value,as_of\n", "a header but no rows"),
+])
+def test_unreadable_uploads(client, manager, data, message):
+    response = client.post("/scorecard/imports/preview", data={
+        "file": (io.BytesIO(data), "x.csv" if data else "")},
+        content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+
+
+def test_template_lists_every_partner_and_metric(client, manager):
+    text = client.get("/scorecard/imports/template.csv").get_data(as_text=True)
+    header, *rows = text.splitlines()
+    assert header.startswith("partner,as_of,partner_contribution_margin,pipeline_velocity")
+    assert "enablement_readiness" not in header
+    assert "Northwind Import,,,,,,,,," in rows

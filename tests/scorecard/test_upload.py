@@ -1,0 +1,146 @@
+"""Reading metric CSVs (pure): mapping by header, every bad row with its line and reason."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from lms.core.errors import Invalid
+from lms.scorecard import upload
+from tests.scorecard.support import TODAY, shipped
+
+PARTNERS = {"northwind systems": (1, "Northwind Systems"), "1": (1, "Northwind Systems"),
+            "bluepeak integrators": (2, "Bluepeak Integrators"),
+            "2": (2, "Bluepeak Integrators")}
+
+
+@pytest.fixture(scope="module")
+def definitions():
+    return shipped()
+
+
+def _check(definitions, text, mapping=None, **kwargs):
+    table = upload.read_table(text)
+    mapping = mapping or upload.auto_mapping(table.header, definitions)
+    assert upload.check_mapping(mapping, definitions, **kwargs) == []
+    return upload.check_table(table, mapping, definitions, partners=PARTNERS, today=TODAY,
+                              **kwargs)
+
+
+def test_known_headers_map_themselves(definitions):
+    header = ["Partner name", "Metric code", "Value", "As of", "Notes", "Pipeline velocity",
+              "mdf_spend", "enablement_readiness"]
+    assert upload.auto_mapping(header, definitions) == [
+        "partner", "metric", "value", "as_of", "", "metric:pipeline_velocity",
+        "metric:mdf_spend", ""]  # readiness is computed here, never imported
+    # A second column with a known header is left for the person to map.
+    assert upload.auto_mapping(["partner", "organisation"], definitions) == ["partner", ""]
+
+
+def test_a_clean_long_file(definitions):
+    checked = _check(definitions, "partner,metric,value,as_of\n"
+                                  "Northwind Systems,co_sell_success,32.5%,2026-09-30\n"
+                                  "\n"
+                                  "bluepeak integrators,pipeline_velocity,\"$4,200\",2026-10-01\n"
+                                  "2,lead_follow_up_sla,30,2026-10-01\n")
+    assert checked.problems == [] and checked.rows == 3
+    assert [(v.line, v.organisation_id, v.metric, v.value, v.as_of) for v in checked.values] == [
+        (2, 1, "co_sell_success", 32.5, date(2026, 9, 30)),
+        (4, 2, "pipeline_velocity", 4200.0, date(2026, 10, 1)),
+        (5, 2, "lead_follow_up_sla", 30.0, date(2026, 10, 1))]
+
+
+def test_every_bad_row_is_reported_with_its_line_and_reason(definitions):
+    text = ("partner,metric,value,as_of\n"
+            "Northwind Systems,co_sell_success,32,2026-09-30\n"
+            "Northwnd Systems,co_sell_success,32,2026-09-30\n"
+            "Northwind Systems,co_sell_succes,32,2026-09-30\n"
+            "Northwind Systems,mdf_spend,lots,2026-09-30\n"
+            "Northwind Systems,mdf_spend,50,30/09/2026\n"
+            "Northwind Systems,co_sell_success,33,2026-09-30\n"
+            "Northwind Systems,mdf_spend,50,2026-12-31\n"
+            "Northwind Systems,enablement_readiness,90,2026-09-30\n"
+            ",mdf_spend,,2026-02-30\n")
+    checked = _check(definitions, text)
+    assert checked.values == []  # all or nothing
+    assert [(p.line, p.text) for p in checked.problems] == [
+        (3, "unknown partner 'Northwnd Systems'"),
+        (4, "unknown metric 'co_sell_succes'"),
+        (5, "not a number: 'lots'"),
+        (6, "bad date '30/09/2026': write it as YYYY-MM-DD"),
+        (7, "duplicate: line 2 already gives co_sell_success of Northwind Systems as of "
+            "2026-09-30"),
+        (8, "bad date '2026-12-31': it is in the future"),
+        (9, "enablement_readiness is computed here and cannot be imported"),
+        (10, "the partner is empty; bad date '2026-02-30': no such day; the value is empty"),
+    ]
+
+
+def test_a_wide_file_with_a_date_for_the_whole_file(definitions):
+    text = ("Partner,Pipeline velocity,MDF spend,Lead follow-up SLA\n"
+            "Northwind Systems,5200,,12\n"
+            "Bluepeak Integrators,abc,40,\n")
+    table = upload.read_table(text)
+    mapping = upload.auto_mapping(table.header, definitions)
+    assert mapping == ["partner", "metric:pipeline_velocity", "metric:mdf_spend",
+                       "metric:lead_follow_up_sla"]
+    assert upload.check_mapping(mapping, definitions) == [
+        "No column is mapped to the as-of date, and no date is given for the whole file."]
+    checked = upload.check_table(table, mapping, definitions, partners=PARTNERS, today=TODAY,
+                                 default_as_of=date(2026, 9, 30))
+    assert [(p.line, p.text) for p in checked.problems] == [
+        (3, "pipeline_velocity: not a number: 'abc'")]
+    fixed = upload.check_table(upload.read_table(text.replace("abc", "1800")), mapping,
+                               definitions, partners=PARTNERS, today=TODAY,
+                               default_as_of=date(2026, 9, 30))
+    assert [(v.line, v.metric, v.value) for v in fixed.values] == [
+        (2, "pipeline_velocity", 5200), (2, "lead_follow_up_sla", 12),
+        (3, "pipeline_velocity", 1800), (3, "mdf_spend", 40)]
+
+
+def test_mapping_problems(definitions):
+    assert upload.check_mapping(["partner", "partner", "value"], definitions) == [
+        "Two columns are mapped to Partner (name or ID); choose one.",
+        "No column is mapped to the as-of date, and no date is given for the whole file.",
+        "A metric code column needs a value column beside it (and the other way round)."]
+    assert upload.check_mapping(["as_of", "bogus"], definitions) == [
+        "Column 2: unknown choice 'bogus'.", "No column is mapped to the partner.",
+        "No column holds values: map a metric code and a value column, or a column to the "
+        "value of a metric."]
+
+
+def test_semicolons_quotes_and_a_bom(definitions):
+    checked = _check(definitions, "\ufeffpartner;metric;value;as_of\n"
+                                  "\"Northwind\nSystems\";mdf_spend;50;2026-09-30\n"
+                                  "Northwind Systems;mdf_spend;\"1,250.5\";2026-09-29\n")
+    assert [(p.line, p.text) for p in checked.problems] == [
+        (2, "unknown partner 'Northwind\\nSystems'")]
+    assert checked.rows == 2
+
+
+def test_extra_cells_are_a_problem_of_their_line(definitions):
+    checked = _check(definitions, "partner,metric,value,as_of\n"
+                                  "Northwind Systems,mdf_spend,50,2026-09-30,oops\n")
+    assert [(p.line, p.text) for p in checked.problems] == [
+        (2, "5 values but the header names 4 columns")]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "The file is empty."),
+    ("partner,metric,value,as_of\n", "The file has a header but no rows to import."),
+    ("partner,metric\n\"open,quote\n", "Line 2 cannot be read as CSV: the file ends inside"),
+    ("partner\x00\n", "Line 1 contains a NUL character"),
+])
+def test_unreadable_files(text, message):
+    with pytest.raises(Invalid) as error:
+        upload.read_table(text)
+    assert error.value.message.startswith(message) and error.value.field == "file"
+
+
+@pytest.mark.parametrize(("raw", "number"), [
+    ("12", 12.0), (" -3.5 ", -3.5), ("45%", 45.0), ("$1,200", 1200.0), ("€ 99", 99.0),
+    (7, 7.0), (2.5, 2.5), ("1,2", None), ("NaN", None), (True, None), (None, None),
+])
+def test_numbers(raw, number):
+    assert upload.parse_number(raw)[0] == number
