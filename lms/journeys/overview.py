@@ -10,6 +10,7 @@ from datetime import datetime
 from statistics import median
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Organisation, User
 from lms.extensions import db
@@ -61,7 +62,7 @@ def _next_steps(journey_ids: list[int]) -> dict[int, JourneyMilestone]:
     return found
 
 
-def _rows(query, counts, now: datetime) -> list[JourneyRow]:
+def _rows(query, now: datetime) -> list[JourneyRow]:
     results = db.session.execute(query).all()
     steps = _next_steps([r.Journey.id for r in results])
     rows = []
@@ -80,8 +81,6 @@ def _rows(query, counts, now: datetime) -> list[JourneyRow]:
 
 def staff_journeys(organisation_id: int, now: datetime) -> list[JourneyRow]:
     """The journeys of an organisation's people, most urgent first."""
-    from sqlalchemy.orm import selectinload
-
     counts = _counts(now)
     query = (select(Journey, User.full_name.label("subject_name"), counts.c.total,
                     counts.c.done, counts.c.overdue)
@@ -91,7 +90,7 @@ def staff_journeys(organisation_id: int, now: datetime) -> list[JourneyRow]:
              .where(Journey.organisation_id == organisation_id, Journey.scope == "person")
              .order_by(Journey.completed_at.is_not(None), counts.c.overdue.desc(),
                        User.full_name))
-    return _rows(query, counts, now)
+    return _rows(query, now)
 
 
 @dataclass
@@ -126,8 +125,6 @@ def vendor_overview(*, template_id: int | None, stage: int | None, overdue: bool
                     stalled: bool, page: int, per_page: int, now: datetime) -> Overview:
     """Every partner's organisation journey of one template, filtered and paged, with the
     funnel (partners per stage) and the median days each stage takes."""
-    from sqlalchemy.orm import selectinload
-
     templates = list(db.session.scalars(
         select(JourneyTemplate).where(JourneyTemplate.scope == "organisation")
         .options(selectinload(JourneyTemplate.current_version))
@@ -155,7 +152,7 @@ def vendor_overview(*, template_id: int | None, stage: int | None, overdue: bool
     page = min(max(1, page), pages)
     rows = _rows(filtered.order_by(Journey.completed_at.is_not(None),
                                    counts.c.overdue.desc(), Journey.started_at, Journey.id)
-                 .limit(per_page).offset((page - 1) * per_page), counts, now)
+                 .limit(per_page).offset((page - 1) * per_page), now)
     overview = Overview(template, templates, rows, total, page, pages)
     _summarise(overview, template, now)
     return overview

@@ -23,7 +23,7 @@ from lms.core import clock, events
 from lms.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from lms.extensions import db
 from lms.journeys import timeline
-from lms.journeys.loader import AUDIENCE_TERMS
+from lms.journeys.loader import AUDIENCE_TERMS, KINDS
 from lms.journeys.models import (
     EvidenceFile,
     Journey,
@@ -121,8 +121,7 @@ def _milestones_for(journey: Journey, version: JourneyTemplateVersion) -> list[J
     milestones = []
     for stage_index, stage in enumerate(version.stages):
         for position, spec in enumerate(stage["milestones"]):
-            kind = next(k for k in ("track", "assessment", "certification", "certified_staff",
-                                    "manual") if k in spec)
+            kind = next(k for k in KINDS if k in spec)
             target = spec["certified_staff"]["program"] if kind == "certified_staff" \
                 else (None if kind == "manual" else spec[kind])
             milestones.append(JourneyMilestone(
