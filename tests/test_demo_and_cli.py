@@ -2,6 +2,7 @@
 
 import contextvars
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +22,8 @@ from lms.demo.journeys import BEHIND, EXAM_TAKERS
 from lms.extensions import db
 from lms.journeys.models import Journey, JourneyEvent, JourneyMilestone
 from lms.journeys.overview import vendor_overview
+from lms.readiness.models import ReadinessScore
+from lms.scorecard import service as scorecard
 
 
 def _count(model) -> int:
@@ -48,6 +51,7 @@ def test_demo_creates_the_documented_accounts_once(app):
     assert counts[2] > 0  # demo people have progress to look at
     _check_demo_history()
     _check_demo_journeys()
+    _check_demo_forecast(northwind)
 
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "already present" in again.output
@@ -61,7 +65,7 @@ def _counts() -> tuple:
 
 # Dates that may lie ahead (deadlines, expiry): everything else is something that happened.
 FUTURE_ALLOWED = {"due_at", "expires_at", "deadline_at", "renewal_opens_at", "grace_ends_at",
-                  "stalls_at"}
+                  "stalls_at", "falls_below_on"}
 
 
 def _check_demo_history() -> None:
@@ -152,6 +156,23 @@ def _check_demo_journeys() -> None:
     assert lukas.current_stage == 0
     assert all(m.done_at is None for m in lukas.milestones if m.stage_index == 0)
     assert any(m.kind == "manual" for m in lukas.milestones if m.stage_index == 0)
+
+
+def _check_demo_forecast(northwind: Organisation) -> None:
+    """Northwind meets Gold today on its two Technical Associates, both expiring within
+    the forecast: its readiness says when it falls below Gold, and its scorecard raises the
+    tier-at-risk flag with that sentence."""
+    now = clock.now()
+    score = db.session.scalar(select(ReadinessScore)
+                              .where(ReadinessScore.organisation_id == northwind.id))
+    assert score.meets_tier
+    assert now < score.falls_below_on <= now + timedelta(days=90)
+    sentence = score.forecast["sentence"]
+    assert sentence.startswith(f"Northwind Systems falls below Gold on "
+                               f"{score.falls_below_on:%-d %B %Y} unless 1 of 2 expiring")
+    assert "Technical Associates renews" in sentence
+    flags = scorecard.partner_scorecard(northwind.id, now)["flags"]
+    assert [flag["text"] for flag in flags if flag["kind"] == "tier_at_risk"] == [sentence]
 
 
 def test_demo_refuses_production(tmp_path):

@@ -2,8 +2,10 @@
 
 Each person sat the exam on a date in the past, so their certificate was issued then (by
 the same event listener as in real use) and is now active, inside its renewal window,
-renewed, in its grace period or lapsed. Two of Northwind's Technical Associates expire
-within the next two months unless they renew.
+renewed, in its grace period or lapsed. Northwind's only two Technical Associates expire
+within the next two months: Gold asks for one, so unless one of them renews, Northwind
+falls below Gold when the second expires (the readiness forecast and the scorecard's
+"tier at risk" flag say so).
 """
 
 from __future__ import annotations

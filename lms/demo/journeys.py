@@ -47,6 +47,15 @@ FIRST_STAFF = [
     ("arjun.nair@harbor.example", "Arjun Nair", "Harbor Managed Services", "learner",
      "sales", 20),
 ]
+# Northwind's two sellers who joined in the last year: their Sales Professional
+# certificates are the two Gold asks for, valid well past the forecast. They come after the
+# people certified years ago (journeys count certified staff in date order).
+LATER_STAFF = [
+    ("clara.schmidt@northwind.example", "Clara Schmidt", "Northwind Systems", "learner",
+     "sales", 560),
+    ("samuel.osei@northwind.example", "Samuel Osei", "Northwind Systems", "learner",
+     "presales", 610),
+]
 
 # Organisation milestones signed off: partner -> {key: days after signing up}.
 # Harbor finished everything on time; Northwind a little late on its business plan (and
@@ -115,11 +124,12 @@ def create_partners(partners: list) -> dict[str, Organisation]:
     return found
 
 
-def load_first_staff(password_hash: str) -> int:
-    """The main partners' first colleagues: onboarded and Sales Professional long ago."""
+def load_first_staff(password_hash: str, staff: list = FIRST_STAFF) -> int:
+    """The main partners' first colleagues (or LATER_STAFF): onboarded, and Sales
+    Professional, soon after they joined."""
     created = 0
     rng = random.Random(1999)
-    for email, name, org_name, role, job_role, day in FIRST_STAFF:
+    for email, name, org_name, role, job_role, day in staff:
         organisation = _organisation(org_name)
         joined = _signed_up(organisation) + timedelta(days=day, hours=3)
         # A database from an older demo has these partners signed up only just now.

@@ -56,9 +56,13 @@ class TrackProgress:
     required: bool
     assigned: int  # active staff who have the track assigned
     completed: int  # of those assigned, how many completed it (any version counts)
-    # Active staff, assigned or not, who have not completed it (ascending ids): a tier rule
-    # asks a track of all staff, so someone the audience rules skipped is still behind.
+    # Active staff, assigned or not, who have not completed it and joined at least
+    # new_staff_days ago (ascending ids): a tier rule asks a track of all staff, so someone
+    # the audience rules skipped is still behind.
     unfinished: tuple[int, ...] = ()
+    # Active staff who have not completed it but joined less than new_staff_days ago: they
+    # still have time, so the tier does not count them yet (ascending ids).
+    settling: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def gather(now: datetime, tiers: TierRules,
         staff[organisation_id].append(StaffMember(user_id, job_role))
 
     certificates = _certificates(now, staff_member)
-    tracks = _tracks(tiers, staff_member)
+    tracks = _tracks(now, tiers, staff_member)
     onboarding = _onboarding(now, only)
 
     facts = {}
@@ -143,9 +143,10 @@ def _certificates(now: datetime, staff_member) -> dict[int, list[HeldCertificate
     return held
 
 
-def _tracks(tiers: TierRules, staff_member):
+def _tracks(now: datetime, tiers: TierRules, staff_member):
     """Per organisation and track: assigned and completed counts (grouped in SQL), and the
-    staff who have not finished each track a tier rule names (three queries).
+    staff who have not finished each track a tier rule names (three queries), split into
+    those held to it and those who joined too recently to be (tiers.new_staff_days).
 
     Rows cover every live required track and every track any tier's rules name; an
     organisation with no row for a track gets zeros, so gaps never mistake "no row" for
@@ -182,15 +183,17 @@ def _tracks(tiers: TierRules, staff_member):
         counts.setdefault((organisation_id, track_id), [0, 0])[done] = count
 
     unfinished: dict[tuple[int, int], list[int]] = defaultdict(list)
+    settling: dict[tuple[int, int], list[int]] = defaultdict(list)
     if named_ids:
         finished = exists().where(TrackCompletion.user_id == User.id,
                                   TrackCompletion.track_id == Track.id)
-        for organisation_id, track_id, user_id in _rows(
-                select(User.organisation_id, Track.id, User.id)
+        new = User.created_at > tiers.settling_since(now)
+        for organisation_id, track_id, user_id, is_new in _rows(
+                select(User.organisation_id, Track.id, User.id, new)
                 .join(Track, Track.id.in_(named_ids))
                 .where(staff_member, ~finished)
                 .order_by(User.organisation_id, Track.id, User.id)):
-            unfinished[(organisation_id, track_id)].append(user_id)
+            (settling if is_new else unfinished)[(organisation_id, track_id)].append(user_id)
 
     def progress(organisation_id: int) -> tuple[TrackProgress, ...]:
         rows = []
@@ -199,7 +202,8 @@ def _tracks(tiers: TierRules, staff_member):
             rows.append(TrackProgress(
                 slug=slug, required=bool(required), assigned=assigned,
                 completed=completed,
-                unfinished=tuple(unfinished.get((organisation_id, track_id), ()))))
+                unfinished=tuple(unfinished.get((organisation_id, track_id), ())),
+                settling=tuple(settling.get((organisation_id, track_id), ()))))
         return tuple(rows)
 
     return progress

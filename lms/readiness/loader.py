@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -78,6 +79,9 @@ class TierIn(Strict):
 
 
 class TierRulesIn(Strict):
+    # New staff have this many days from joining to finish the tracks a tier asks of all
+    # staff; until then they are not held against the tier.
+    new_staff_days: Annotated[int, Field(ge=0, le=365)] = 0
     # `gold:` with nothing after it is YAML null: read as a tier that asks nothing.
     tiers: dict[Code, TierIn | None]
 
@@ -128,13 +132,16 @@ class CertificationRule:
 class TierRule:
     tier: str
     certifications: tuple[CertificationRule, ...] = ()
-    tracks: tuple[str, ...] = ()  # completed by every active staff member
+    # completed by every active staff member who joined at least new_staff_days ago
+    tracks: tuple[str, ...] = ()
     onboarding_complete: bool = False
+    new_staff_days: int = 0  # tiers.yml's, the same for every tier
 
     @cached_property
     def content_hash(self) -> str:
         """Hash of this tier's rules alone: editing Platinum does not touch Gold's scores."""
         return _hash({"tier": self.tier, "tracks": list(self.tracks),
+                      "new_staff_days": self.new_staff_days,
                       "onboarding_complete": self.onboarding_complete,
                       "certifications": [[rule.program, rule.count, list(rule.job_roles)]
                                          for rule in self.certifications]})
@@ -145,6 +152,12 @@ class TierRules:
     order: tuple[str, ...]  # tier codes, lowest first (program.yml's order)
     rules: Mapping[str, TierRule]
     source: str = ""
+    new_staff_days: int = 0  # newer staff are not yet held to the tracks every tier asks
+
+    def settling_since(self, now: datetime) -> datetime:
+        """Staff who joined after this are still new: their unfinished tracks do not count
+        against the tier yet."""
+        return now - timedelta(days=self.new_staff_days)
 
     def rule(self, tier: str) -> TierRule | None:
         """The rules of `tier`; None for a tier program.yml no longer lists."""
@@ -246,12 +259,14 @@ def _load_tiers(path: Path, problems: list[Problem], *, programs: set[str], trac
                     job_roles=job_roles)
         rules[code] = TierRule(
             tier=code, tracks=tuple(tier.tracks), onboarding_complete=tier.onboarding_complete,
+            new_staff_days=spec.new_staff_days,
             certifications=tuple(CertificationRule(rule.program, rule.count,
                                                    tuple(rule.job_roles))
                                  for rule in tier.certifications))
     if len(problems) != before:
         return None
-    return TierRules(order=tuple(tiers), rules=rules, source=display(path))
+    return TierRules(order=tuple(tiers), rules=rules, source=display(path),
+                     new_staff_days=spec.new_staff_days)
 
 
 def _check_tier(at: tuple, tier: TierIn, refuse, *, programs: set[str], tracks: set[str],

@@ -81,7 +81,7 @@ def to_body(rubric: Rubric, tiers: TierRules) -> dict:
                    "expiring_within_days": rubric.expiring_within_days,
                    "green": rubric.green, "yellow": rubric.yellow,
                    "forecast_days": list(rubric.forecast_days)},
-        "tiers": {"order": list(tiers.order),
+        "tiers": {"order": list(tiers.order), "new_staff_days": tiers.new_staff_days,
                   "rules": {code: {"certifications": [
                       {"program": c.program, "count": c.count, "job_roles": list(c.job_roles)}
                       for c in rule.certifications],
@@ -97,13 +97,16 @@ def rules_from_body(body: dict) -> tuple[Rubric, TierRules]:
     rubric = Rubric(version=spec["version"], weights=dict(spec["weights"]),
                     expiring_within_days=spec["expiring_within_days"], green=spec["green"],
                     yellow=spec["yellow"], forecast_days=tuple(spec["forecast_days"]))
+    # Bodies stored before new staff had time to finish their tracks held everyone to them.
+    new_staff_days = body["tiers"].get("new_staff_days", 0)
     rules = {code: TierRule(
         tier=code, tracks=tuple(rule["tracks"]),
-        onboarding_complete=rule["onboarding_complete"],
+        onboarding_complete=rule["onboarding_complete"], new_staff_days=new_staff_days,
         certifications=tuple(CertificationRule(c["program"], c["count"], tuple(c["job_roles"]))
                              for c in rule["certifications"]))
         for code, rule in body["tiers"]["rules"].items()}
-    return rubric, TierRules(order=tuple(body["tiers"]["order"]), rules=rules)
+    return rubric, TierRules(order=tuple(body["tiers"]["order"]), rules=rules,
+                             new_staff_days=new_staff_days)
 
 
 def body_hash(body: dict) -> str:
@@ -123,4 +126,6 @@ def _changes(old: dict, new: dict) -> str:
         notes.append("tier rules changed: " + ", ".join(changed))
     elif old["tiers"]["order"] != new["tiers"]["order"]:
         notes.append("tier order changed")
+    if old["tiers"].get("new_staff_days", 0) != new["tiers"]["new_staff_days"]:
+        notes.append(f"new staff have {new['tiers']['new_staff_days']} days for tier tracks")
     return "; ".join(notes) or "changed"

@@ -108,6 +108,7 @@ def test_the_shipped_rubric_and_tiers_are_valid_against_the_shipped_program():
         ("sales-professional", 2), ("technical-associate", 1)]
     assert gold.onboarding_complete
     assert content.tiers.rule("registered").certifications == ()
+    assert content.tiers.new_staff_days == 60
 
 
 def test_a_valid_folder_loads_both_files(root):
@@ -268,3 +269,20 @@ def test_hashes_follow_the_content_that_decides_a_score(root):
     assert edited.tiers.rule("platinum").content_hash != platinum
     # Same rules under another tier's name are not the same rules.
     assert first.tiers.rule("registered").content_hash != platinum
+
+
+def test_new_staff_days_give_newcomers_time_for_tier_tracks(root):
+    content, _ = load(root)
+    assert content.tiers.new_staff_days == 0  # not given: everyone is held to the tracks
+    edit(root, "tiers.yml", "tiers:\n", "new_staff_days: 45\ntiers:\n")
+    given, problems = load(root)
+    assert problems == []
+    assert given.tiers.new_staff_days == 45
+    assert all(rule.new_staff_days == 45 for rule in given.tiers.rules.values())
+    # Each tier's hash covers it: a stored score names the rules that held it to its tracks.
+    assert given.tiers.rule("gold").content_hash != content.tiers.rule("gold").content_hash
+
+    edit(root, "tiers.yml", "new_staff_days: 45", "new_staff_days: -3")
+    _, problems = load(root)
+    assert problems == [f"{TIER_FILE}:1: new_staff_days: "
+                        "input should be greater than or equal to 0"]

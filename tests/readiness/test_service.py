@@ -149,6 +149,13 @@ def test_scores_follow_a_completion(frozen_clock):
     partner = make_organisation("Learning Partner", tier="registered")
     person = make_user(partner)
     commit()
+    # New staff have time to finish the tracks the tier asks of everyone...
+    new_staff_days = service.rules()[2].new_staff_days
+    assert new_staff_days > 0 and stored(partner).meets_tier is True
+    # ...until their first new_staff_days are over (the hourly run sees time pass).
+    clock.advance(timedelta(days=new_staff_days, seconds=1))
+    service.recompute()
+    commit()
     before = stored(partner)
     total_before = before.total
     tracks = next(c for c in before.components if c["key"] == "track_completion")
@@ -237,7 +244,8 @@ def test_sync_stores_a_new_row_only_when_something_changed(frozen_clock):
     fewer = rules()  # the four tiers, asking nothing
     sync.apply(_content(heavier, fewer), report)
     assert report.changed == ["readiness rubric (tier rules changed: "
-                              "registered, silver, gold, platinum)"]
+                              "registered, silver, gold, platinum; "
+                              "new staff have 0 days for tier tracks)"]
 
     report = SyncReport()
     clock.advance(timedelta(minutes=1))

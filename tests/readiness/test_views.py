@@ -40,6 +40,9 @@ def partners(frozen_clock):
                                           issued_at=frozen_clock - 330 * DAY)
     for person in ("nw_admin", "nw_seller"):
         complete_track(w[person], ONBOARDING_TRACK)
+    # Everyone joined long enough ago to be held to the tiers' tracks (see new_staff_days).
+    for key in ("nw_admin", "nw_seller", "nw_new", "rival_admin", "rival_learner"):
+        w[key].created_at = frozen_clock - 200 * DAY
     service.recompute([northwind.id, rival.id])
     return w
 
