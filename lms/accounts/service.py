@@ -174,7 +174,8 @@ def update_user(user_id: int, *, actor: User | None = None, **fields) -> User:
     db.session.flush()
     changed = {key for key in fields if getattr(user, key) != before[key]}
     if changed:
-        events.user_changed.send(user.id, fields=changed)
+        events.user_changed.send(user.id, fields=changed,
+                                 previous={key: before[key] for key in changed})
     return user
 
 

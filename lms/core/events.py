@@ -11,7 +11,8 @@ lesson_completed = _signals.signal("lesson_completed")  # sender=user_id, lesson
 course_completed = _signals.signal("course_completed")  # sender=user_id, course_id=
 track_completed = _signals.signal("track_completed")  # sender=user_id, track_version_id=
 user_created = _signals.signal("user_created")  # sender=user_id
-user_changed = _signals.signal("user_changed")  # sender=user_id, fields=
+# sender=user_id, fields= (names of what changed), previous= (their values before)
+user_changed = _signals.signal("user_changed")
 organisation_changed = _signals.signal("organisation_changed")  # sender=org_id, fields=
 content_synced = _signals.signal("content_synced")  # sender=None, report=
 # sender=user_id, attempt_id=, assessment_version_id=, assessment_slug=

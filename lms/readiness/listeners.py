@@ -14,11 +14,14 @@ def _person(user_id: int, **_) -> None:
         service.mark_pending([user.organisation_id])
 
 
-def _person_changed(user_id: int, fields=frozenset(), **_) -> None:
-    # Only what readiness reads: job role, active, organisation. A move between partners
-    # leaves the old partner's score one periodic recompute behind (it is not announced).
+def _person_changed(user_id: int, fields=frozenset(), previous=None, **_) -> None:
+    # Only what readiness reads: job role, active, organisation. A person moved between
+    # partners changes both: the one they left loses their certificates and progress.
     if not fields or {"job_role", "active", "organisation_id", "role"} & set(fields):
         _person(user_id)
+        left = (previous or {}).get("organisation_id")
+        if left is not None:
+            service.mark_pending([left])
 
 
 def _organisation(organisation_id: int, **_) -> None:
