@@ -1,5 +1,6 @@
 """Enablement as code: check and sync everything in content/ (tracks, banks, assessments,
-certification programs, onboarding journeys, the readiness rubric and tier rules).
+certification programs, onboarding journeys, the readiness rubric and tier rules, the
+scorecard metric definitions).
 
 Each domain reads its own files; this module runs them together, cross-checks what
 one refers to in another, and applies it all in one transaction.
@@ -134,7 +135,8 @@ def check_command(path: str | None) -> None:
                 f"{len(content.assessments.assessments)} assessments, "
                 f"{len(content.certifications.programs)} certification programs, "
                 f"{len(content.journeys.journeys)} onboarding journeys, "
-                f"{_readiness_summary(content.readiness)}.", fg="green")
+                f"{_readiness_summary(content.readiness)}, "
+                f"{_scorecard_summary(content.scorecard)}.", fg="green")
 
 
 def _readiness_summary(readiness: readiness_loader.ReadinessContent) -> str:
@@ -142,6 +144,14 @@ def _readiness_summary(readiness: readiness_loader.ReadinessContent) -> str:
         return "no readiness rubric"
     return (f"readiness rubric version {readiness.rubric.version} "
             f"with rules for {len(readiness.tiers.rules)} tiers")
+
+
+def _scorecard_summary(definitions: scorecard_loader.Definitions | None) -> str:
+    if definitions is None:
+        return "no scorecard metrics"
+    count = len(definitions.checkpoints)
+    return (f"scorecard metrics version {definitions.version} ({len(definitions.metrics)} "
+            f"metrics, {count} compliance checkpoint{'s' if count != 1 else ''})")
 
 
 @content_command.command("sync")

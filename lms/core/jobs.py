@@ -47,17 +47,27 @@ def enqueue(job: Callable[..., object], *args, **kwargs) -> None:
         queue.append((job, args, kwargs))
 
 
+# Inline, jobs may queue further jobs (a recompute queues webhook deliveries); commit()
+# runs those too, round after round, but stops after this many rounds so that a job that
+# queues itself cannot spin forever (what is left runs at the next commit).
+MAX_ROUNDS = 10
+
+
 def commit() -> None:
-    """Commit the unit of work, then run (or send to the worker) the jobs it queued."""
+    """Commit the unit of work, then run (or send to the worker) the jobs it queued, and
+    inline, the jobs those queued in turn."""
     db.session.commit()
-    queue = db.session.info.pop(_QUEUE, [])
-    if broker_url():
+    for _ in range(MAX_ROUNDS):
+        queue = db.session.info.pop(_QUEUE, [])
+        if not queue:
+            return
+        if broker_url():
+            for job, args, kwargs in queue:
+                _send_committed(job, args, kwargs)
+            return
         for job, args, kwargs in queue:
-            _send_committed(job, args, kwargs)
-        return
-    for job, args, kwargs in queue:
-        job(*args, **kwargs)
-        db.session.commit()
+            job(*args, **kwargs)
+            db.session.commit()
 
 
 @event.listens_for(Session, "after_soft_rollback")

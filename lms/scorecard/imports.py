@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Organisation
 from lms.core import clock, jobs
@@ -53,6 +54,41 @@ class Preview:
     def importable(self) -> bool:
         return not self.mapping_problems and self.checked is not None \
             and not self.checked.problems and bool(self.checked.values)
+
+    def marks(self) -> dict[int, dict[int | None, list[str]]]:
+        """line -> column index -> reasons, for marking the bad cells of the preview.
+
+        Reasons that belong to no one column (a duplicate row, extra cells, a missing as-of
+        date with no column for it) are kept under None, for the row as a whole.
+        """
+        found: dict[int, dict[int | None, list[str]]] = {}
+        for problem in self.checked.problems if self.checked else []:
+            cells = found.setdefault(problem.line, {})
+            for what, message in problem.reasons:
+                target = what if what in upload.TARGET_LABELS else upload.METRIC_COLUMN + what
+                column = self.mapping.index(target) \
+                    if what != upload.ROW and target in self.mapping else None
+                cells.setdefault(column, []).append(message)
+        return found
+
+    def headings(self, definitions: Definitions) -> list[tuple[str, str | None]]:
+        """(title, note) per column: the metric's name over a column of its values, with
+        the file's header as the note; any other column is titled by its header."""
+        found = []
+        for header, target in zip(self.table.header, self.mapping, strict=False):
+            metric = definitions.metric(target.removeprefix(upload.METRIC_COLUMN)) \
+                if target.startswith(upload.METRIC_COLUMN) else None
+            if metric is None:
+                found.append((header or "(no header)", None))
+            else:
+                found.append((metric.name, header if header != metric.name else None))
+        return found
+
+    def rows_shown(self, first: int, bad: int) -> list[tuple[int, list[str]]]:
+        """The first rows of the file, then up to `bad` more that have problems."""
+        lines = {problem.line for problem in self.checked.problems} if self.checked else set()
+        later = [row for row in self.table.rows[first:] if row[0] in lines]
+        return self.table.rows[:first] + later[:bad]
 
 
 def preview(text: str, definitions: Definitions, *, mapping: list[str] | None = None,
@@ -144,7 +180,9 @@ def apply(values: list[upload.Value], *, actor_id: int | None, source: str,
     db.session.flush()
     touched = sorted({change["organisation_id"] for change in changes})
     if touched:
-        jobs.enqueue(service.recompute_partners, touched)  # health, flags -> webhooks
+        # Health and flags; a change queues its webhooks' first attempt after the job's
+        # own commit (jobs.commit runs jobs that jobs queue).
+        jobs.enqueue(service.recompute_partners, touched)
     return record
 
 
@@ -189,7 +227,8 @@ def _on_dates(keys: set[tuple[int, str, date]]) -> dict[tuple[int, str, date], f
 
 def recent(limit: int = 50) -> list[MetricImport]:
     return list(db.session.scalars(
-        select(MetricImport).order_by(MetricImport.id.desc()).limit(limit)))
+        select(MetricImport).options(joinedload(MetricImport.actor))  # named on the page
+        .order_by(MetricImport.id.desc()).limit(limit)))
 
 
 def get(import_id: int) -> MetricImport:

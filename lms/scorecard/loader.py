@@ -22,11 +22,17 @@ FOLDER = "scorecard"
 FILE = "metrics.yml"
 READINESS = "readiness"  # the one computed source: the readiness score of lms.readiness
 UNITS = ("percent", "currency", "days", "hours", "score", "count", "ratio")
+# The values a unit allows unless a metric's `min` or `max` says otherwise (None: no bound).
+# Currency and score have none: a margin can be negative, and scores have their own scales.
+UNIT_BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "percent": (0, 100), "days": (0, None), "hours": (0, None), "count": (0, None),
+    "ratio": (0, None)}
 
 MetricCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=50)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=100)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Percent = Annotated[int, Field(ge=0, le=100)]
+Bound = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class MetricIn(Strict):
@@ -40,6 +46,8 @@ class MetricIn(Strict):
     owner: Text
     max_age_days: Annotated[int, Field(ge=1, le=3650)]
     description: Annotated[str, Field(max_length=500)] = ""
+    min: Bound | None = None  # the lowest value an import may bring (default: from the unit)
+    max: Bound | None = None
 
 
 class HealthIn(Strict):
@@ -96,10 +104,18 @@ class Metric:
     owner: str
     max_age_days: int
     description: str = ""
+    min: float | None = None  # as given in the file; `bounds` adds the unit's defaults
+    max: float | None = None
 
     @property
     def importable(self) -> bool:
         return self.source == "import"
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        """(lowest, highest) value an import may bring; None where there is no bound."""
+        low, high = UNIT_BOUNDS.get(self.unit, (None, None))
+        return (low if self.min is None else self.min, high if self.max is None else self.max)
 
     @property
     def higher_is_better(self) -> bool:
@@ -148,6 +164,12 @@ class Definitions:
     @classmethod
     def from_spec(cls, spec: MetricsFileIn) -> Definitions:
         body = spec.model_dump(mode="json")
+        for metric in body["metrics"].values():
+            # Bounds not given are left out, so a file without them hashes as it did before
+            # bounds existed (and syncing it again publishes nothing new).
+            for name in ("min", "max"):
+                if metric.get(name) is None:
+                    metric.pop(name, None)
         return cls(
             version=spec.version, content_hash=_hash(body), review_period=spec.review_period,
             currency=spec.currency, green=spec.health.green, yellow=spec.health.yellow,
@@ -202,6 +224,7 @@ def _check(path: Path, node, spec: MetricsFileIn, problems: list[Problem],
                                             f"(already '{computed[0]}')")
     for code, metric in spec.metrics.items():
         _check_thresholds(code, metric, refuse)
+        _check_bounds(code, metric, refuse)
     seen: set[str] = set()
     for index, checkpoint in enumerate(spec.compliance_checkpoints):
         if checkpoint.code in seen:
@@ -228,6 +251,40 @@ def _check_thresholds(code: str, metric: MetricIn, refuse) -> None:
         refuse((*where, "green"), "higher is better, so green must be above yellow")
     if metric.direction == "lower_is_better" and metric.green >= metric.yellow:
         refuse((*where, "green"), "lower is better, so green must be below yellow")
+
+
+def _check_bounds(code: str, metric: MetricIn, refuse) -> None:
+    where = ("metrics", code)
+    given = [name for name in ("min", "max") if getattr(metric, name) is not None]
+    if metric.source == READINESS:
+        for name in given:
+            refuse((*where, name), "the readiness metric is computed here (0 to 100), never "
+                                   "imported; remove this bound")
+        return
+    default_low, default_high = UNIT_BOUNDS.get(metric.unit, (None, None))
+    low = default_low if metric.min is None else metric.min
+    high = default_high if metric.max is None else metric.max
+    if low is not None and high is not None and low >= high:
+        implied = [f"{name} {value:g} comes from unit: {metric.unit}" for name, value, own in
+                   (("min", low, metric.min), ("max", high, metric.max)) if own is None]
+        refuse((*where, given[-1]), f"max must be above min (here min is {low:g} and max "
+                                    f"{high:g}{'; ' + implied[0] if implied else ''})")
+        return
+    for name in ("green", "yellow"):
+        value = getattr(metric, name)
+        if value is not None and ((low is not None and value < low)
+                                  or (high is not None and value > high)):
+            refuse((*where, name), f"{name} {value:g} is outside the values this metric "
+                                   f"allows ({describe_bounds(low, high)})")
+
+
+def describe_bounds(low: float | None, high: float | None) -> str:
+    """"0 to 100", "at least 0", "at most 5" or "any value"."""
+    if low is not None and high is not None:
+        return f"{low:g} to {high:g}"
+    if low is not None:
+        return f"at least {low:g}"
+    return f"at most {high:g}" if high is not None else "any value"
 
 
 def _check_checkpoint(index: int, checkpoint: CheckpointIn, spec: MetricsFileIn,

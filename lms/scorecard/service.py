@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from lms.core import clock, settings
 from lms.core.errors import NotFound
@@ -194,6 +195,7 @@ def evidence(organisation_id: int, limit: int = 50) -> dict:
         MetricValue.organisation_id == organisation_id).distinct()
     imports = db.session.scalars(
         select(MetricImport).where(MetricImport.id.in_(touched))
+        .options(joinedload(MetricImport.actor))  # the page names who imported each
         .order_by(MetricImport.id.desc()).limit(limit)).all()
     snapshots = db.session.execute(
         select(Snapshot.id, Snapshot.score, Snapshot.health, Snapshot.coverage,

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from lms.core.errors import Invalid
-from lms.scorecard.loader import Definitions
+from lms.scorecard import wording
+from lms.scorecard.loader import Definitions, Metric
 
 MAX_ROWS = 50_000
 IGNORE, PARTNER, METRIC, VALUE, AS_OF = "", "partner", "metric", "value", "as_of"
+ROW = "row"  # a problem of the row as a whole, not of one of its cells
 METRIC_COLUMN = "metric:"  # + code: the column holds that metric's values
 TARGET_LABELS = {IGNORE: "Ignore this column", PARTNER: "Partner (name or ID)",
                  METRIC: "Metric code", VALUE: "Value", AS_OF: "As of (date)"}
@@ -35,6 +37,8 @@ ALIASES = {
     AS_OF: {"as_of", "as_of_date", "as_at", "date", "period_end", "measured_on", "reported",
             "reported_on"},
 }
+# How a metric's unit reads after its name in messages ("Co-sell success (%)").
+UNIT_LABELS = {"percent": "%", "days": "days", "hours": "hours"}
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -204,8 +208,8 @@ def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
         problem = RowProblem(line)
         extra = [c for c in cells[width:] if c.strip()]
         if extra:
-            problem.reasons.append(("row", f"{len(cells)} values but the header names "
-                                           f"{width} columns"))
+            problem.reasons.append((ROW, f"{len(cells)} values but the header names "
+                                         f"{width} columns"))
         items = []  # (metric code, raw value, column)
         if METRIC in mapping:
             items.append((cell(cells, METRIC), cell(cells, VALUE), VALUE))
@@ -221,15 +225,15 @@ def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
         for code, organisation_id, partner, number, as_of in checked[0]:
             key = (organisation_id, code, as_of)
             if key in seen:
-                problem.reasons.append(("row", f"duplicate: line {seen[key]} already gives "
-                                               f"{code} of {partner} as of {as_of}"))
+                problem.reasons.append((ROW, f"duplicate: line {seen[key]} already gives "
+                                             f"{code} of {partner} as of {as_of}"))
                 continue
             seen[key] = line
             values.append(Value(line, organisation_id, partner, code, number, as_of))
         if problem.reasons:
             problems.append(problem)
     if not values and not problems:
-        problems.append(RowProblem(table.rows[0][0], [("row", "no values in any row")]))
+        problems.append(RowProblem(table.rows[0][0], [(ROW, "no values in any row")]))
     return Checked(values if not problems else [], problems, len(table.rows))
 
 
@@ -262,11 +266,34 @@ def check_value(partner: str, items: list[tuple[str | None, object, str]], raw_d
             problems.append((METRIC, f"{code} is computed here and cannot be imported"))
         number, message = parse_number(raw)
         if message:
-            problems.append((column, f"{message}" if column == VALUE else f"{code}: {message}"))
+            # A wide file has a column per metric: say which, by the name people know it by.
+            label = metric.name if metric is not None else code
+            problems.append((column, message if column == VALUE else f"{label}: {message}"))
+        elif metric is not None and metric.importable:
+            message = out_of_range(metric, number, definitions.currency)
+            if message:
+                problems.append((column, message))
+                number = None
         if metric is not None and metric.importable and number is not None and found \
                 and as_of is not None:
             good.append((metric.code, found[0], found[1], number, as_of))
     return (good if not problems else []), problems
+
+
+def out_of_range(metric: Metric, number: float, currency: str) -> str | None:
+    """Why a value is outside the metric's bounds, naming the metric; None when inside."""
+    low, high = metric.bounds
+    unit = UNIT_LABELS.get(metric.unit, currency if metric.unit == "currency" else "")
+    name = f"{metric.name} ({unit})" if unit else metric.name
+    if low is not None and number < low:
+        return f"{_figure(number)} is below the minimum of {_figure(low)} for {name}"
+    if high is not None and number > high:
+        return f"{_figure(number)} is above the maximum of {_figure(high)} for {name}"
+    return None
+
+
+def _figure(value: float) -> str:
+    return wording.number(value, 6)  # enough places that -0.001 never reads as "-0"
 
 
 def parse_number(raw) -> tuple[float | None, str | None]:

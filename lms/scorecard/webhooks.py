@@ -1,9 +1,10 @@
-"""Webhooks: endpoints, queued deliveries, and the periodic job that sends them.
+"""Webhooks: endpoints, queued deliveries, and the jobs that send them.
 
 A delivery's body is rendered once, stored, and sent byte for byte on every attempt, so
-the signature a receiver checks is always over what we logged. Failures are retried with
-backoff (signing.BACKOFF) and every attempt is logged. Redirects are not followed: a
-signed body goes only to the URL an admin configured.
+the signature a receiver checks is always over what we logged. The first attempt is made
+right after the commit that queued the delivery (`deliver_new`); failures are retried with
+backoff (signing.BACKOFF) by the periodic job (`deliver_due`), and every attempt is logged.
+Redirects are not followed: a signed body goes only to the URL an admin configured.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from urllib.parse import urlparse
 from flask import current_app
 from sqlalchemy import select
 
-from lms.core import clock
+from lms.core import clock, jobs
 from lms.core.errors import Invalid, NotFound
 from lms.extensions import db
 from lms.scorecard import signing
@@ -86,6 +87,8 @@ def queue(event: str, data: dict, *, organisation_id: int | None, now: datetime)
             public_id=public_id, endpoint_id=endpoint.id, organisation_id=organisation_id,
             event=event, payload=json.dumps(body, sort_keys=True, ensure_ascii=False),
             created_at=now, next_attempt_at=now))
+    if endpoints:
+        jobs.enqueue(deliver_new)  # once per commit, however many were queued
     return len(endpoints)
 
 
@@ -101,16 +104,33 @@ _opener = urllib.request.build_opener(_NoRedirects)
 
 def deliver_due(limit: int = BATCH) -> int:
     """The periodic job: attempt every delivery that is due. Returns how many succeeded."""
+    return _deliver(limit)
+
+
+def deliver_new(limit: int = BATCH) -> int:
+    """Job, after the commit that queued deliveries: their first attempt, without waiting
+    for the periodic job. Returns how many succeeded."""
+    # Inline this runs in the request that made the change: an endpoint that does not
+    # answer costs it one timeout, not one per delivery; the periodic job sends the rest.
+    return _deliver(limit, WebhookDelivery.attempts == 0, skip_unanswered=True)
+
+
+def _deliver(limit: int, *conditions, skip_unanswered: bool = False) -> int:
     now = clock.now()
     due = db.session.scalars(
         select(WebhookDelivery).join(WebhookEndpoint)
-        .where(WebhookDelivery.next_attempt_at <= now, WebhookEndpoint.active.is_(True))
+        .where(WebhookDelivery.next_attempt_at <= now, WebhookEndpoint.active.is_(True),
+               *conditions)
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(limit)
-        # Two ticks running at once must not both send the same delivery.
+        # Two jobs running at once (a tick, a first attempt) must not both send one delivery.
         .with_for_update(of=WebhookDelivery, skip_locked=True)).all()
-    delivered = 0
+    delivered, unanswered = 0, set()
     for delivery in due:
+        if delivery.endpoint_id in unanswered:
+            continue
         delivered += attempt(delivery, now=clock.now())
+        if skip_unanswered and delivery.last_status is None and delivery.delivered_at is None:
+            unanswered.add(delivery.endpoint_id)
     db.session.flush()
     return delivered
 

@@ -53,7 +53,8 @@ def test_check_good_content(runner, root):
     result = runner.invoke(args=["content", "check", str(root)])
     assert result.exit_code == 0, result.output
     assert result.stdout == ("OK: 2 tracks, 4 lessons, 0 assessments, 0 certification programs, "
-                             "0 onboarding journeys, no readiness rubric.\n")
+                             "0 onboarding journeys, no readiness rubric, no scorecard "
+                             "metrics.\n")
     assert result.stderr == ""
 
 

@@ -51,6 +51,30 @@ def test_inline_jobs_run_after_commit():
     assert ran == [1]
 
 
+def record_then_queue(value) -> None:
+    """A job that queues another, as a recompute queues webhook deliveries."""
+    ran.append(value)
+    jobs.enqueue(record, value + 1)
+
+
+def queue_myself(value) -> None:
+    ran.append(value)
+    jobs.enqueue(queue_myself, value)
+
+
+def test_jobs_queued_by_inline_jobs_run_in_the_same_commit():
+    jobs.enqueue(record_then_queue, 1)
+    jobs.commit()
+    assert ran == [1, 2]
+
+
+def test_a_job_that_keeps_queueing_itself_stops_after_the_last_round():
+    jobs.enqueue(queue_myself, 7)
+    jobs.commit()
+    assert ran == [7] * jobs.MAX_ROUNDS
+    db.session.rollback()  # forget the round left queued
+
+
 def test_inline_jobs_are_dropped_by_a_rollback():
     jobs.enqueue(record, 1)
     db.session.rollback()

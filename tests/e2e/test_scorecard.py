@@ -223,7 +223,8 @@ def test_a_channel_manager_imports_metrics_closes_the_quarter_and_the_snapshot_s
     expect(problems).to_have_count(1)
     expect(problems).to_have_attribute("data-line", str(bad_line))
     expect(problems.locator("td").first).to_have_text(str(bad_line))
-    expect(problems.locator("td").nth(1)).to_have_text(f"{BAD_METRIC}: not a number: 'n/a'")
+    expect(problems.locator("td").nth(1)).to_have_text(
+        f"{METRICS[BAD_METRIC]['name']}: not a number: 'n/a'")
     bad_rows = page.locator("table.sc-preview tbody tr.sc-bad-row")
     expect(bad_rows).to_have_count(1)
     expect(bad_rows).to_contain_text(BAD_PARTNER)

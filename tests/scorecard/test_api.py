@@ -128,3 +128,25 @@ def test_read_the_current_scorecard(client, api):
         4200, "yellow", "Channel sales operations")
     bad = client.get("/api/v1/scorecard?partner_id=x", headers=api["headers"])
     assert bad.status_code == 422 and bad.json["field"] == "partner_id"
+
+
+def test_values_out_of_bounds_are_refused_naming_the_field(client, api):
+    response = client.post(URL, json={"values": [
+        VALUE,
+        {**VALUE, "metric": "co_sell_success", "value": 108},
+        {**VALUE, "metric": "lead_follow_up_sla", "value": "-3"},
+        {**VALUE, "metric": "partner_contribution_margin", "value": -12.5},  # min: -100
+    ]}, headers=api["headers"])
+    assert response.status_code == 422
+    body = response.json
+    assert body["field"] == "values[1].value"
+    assert body["message"] == "Nothing was imported: 2 values need correcting first."
+    assert body["problems"] == [
+        {"index": 1, "field": "values[1].value",
+         "message": "108 is above the maximum of 100 for Co-sell success (%)"},
+        {"index": 2, "field": "values[2].value",
+         "message": "-3 is below the minimum of 0 for Lead follow-up SLA (hours)"}]
+    assert db.session.scalar(select(func.count(MetricValue.id))) == 0  # not even the good ones
+    refused = db.session.scalar(select(MetricImport))
+    assert (refused.status, refused.rows, refused.changed, refused.problems) == (
+        "rejected", 4, 0, body["problems"])

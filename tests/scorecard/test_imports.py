@@ -3,6 +3,7 @@ nothing written until every row is good, then one import recorded with what chan
 
 from __future__ import annotations
 
+import html
 import io
 import re
 
@@ -42,7 +43,6 @@ def _values() -> int:
 
 def _hidden(page: str) -> dict:
     text = re.search(r'<textarea name="text" hidden>(.*?)</textarea>', page, re.S).group(1)
-    import html
     return {"text": html.unescape(text), "file_name": "q1.csv"}
 
 
@@ -99,7 +99,8 @@ def test_the_mapping_can_be_changed_and_checked_again(client, manager):
     fixed = client.post("/scorecard/imports/preview", data={
         **_hidden(page), "map": ["partner", "metric", "value", "as_of"]})
     assert fixed.status_code == 200
-    assert "All 1 rows are good" in fixed.get_data(as_text=True)
+    fixed_page = fixed.get_data(as_text=True)
+    assert "The 1 row is good" in fixed_page and "All 1 rows" not in fixed_page
 
 
 def test_a_wide_file_with_one_date_for_every_row(client, manager):
@@ -134,3 +135,72 @@ def test_template_lists_every_partner_and_metric(client, manager):
     assert header.startswith("partner,as_of,partner_contribution_margin,pipeline_velocity")
     assert "enablement_readiness" not in header
     assert "Northwind Import,,,,,,,,," in rows
+
+
+# --- values out of bounds, and the preview marking the bad cells ------------------------------
+
+def _rows(page: str) -> dict[int, list[tuple[str, str]]]:
+    """The preview's rows: line -> [(class, text)] per cell after the line number."""
+    found = {}
+    for line, row in re.findall(r'<tr id="line-(\d+)"[^>]*>(.*?)</tr>', page, re.S):
+        cells = re.findall(r'<td class="([^"]*)">(.*?)</td>', row, re.S)[1:]
+        found[int(line)] = [(css.strip(), " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text))
+                                                    .split())) for css, text in cells]
+    return found
+
+
+def test_values_out_of_bounds_block_the_import_and_their_cells_are_marked(client, manager):
+    text = ("partner,metric,value,as_of\n"
+            "Northwind Import,co_sell_success,108,2026-02-27\n"
+            "Northwind Import,pipeline_velocity,4200,2026-02-27\n"
+            "Bluepeak Import,lead_follow_up_sla,-3,2026-02-28\n")
+    response = _upload(client, text)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Nothing can be imported: 2 rows need fixing." in page
+    assert ('<tr data-line="2"><td class="num">2</td><td>108 is above the maximum of 100 for '
+            'Co-sell success (%)</td>') in page
+    assert ('<tr data-line="4"><td class="num">4</td><td>-3 is below the minimum of 0 for '
+            'Lead follow-up SLA (hours)</td>') in page
+    rows = _rows(page)
+    assert rows[2] == [
+        ("", "Northwind Import"), ("", "co_sell_success Co-sell success"),
+        ("sc-cell-bad",
+         "108 ⚠ Problem: 108 is above the maximum of 100 for Co-sell success (%)"),
+        ("", "2026-02-27")]
+    assert '<mark>108</mark>' in page and '<mark>-3</mark>' in page  # marked, not only tinted
+    assert [css for css, _ in rows[3]] == ["", "", "", ""]  # the good row is left alone
+    assert [css for css, _ in rows[4]] == ["", "", "sc-cell-bad", ""]
+    forced = client.post("/scorecard/imports/confirm", data={
+        **_hidden(page), "map": ["partner", "metric", "value", "as_of"]})
+    assert forced.status_code == 422 and _values() == 0
+    assert db.session.scalar(select(func.count(MetricImport.id))) == 0
+
+
+def test_the_preview_names_metrics_over_their_columns(client, manager):
+    text = ("partner,as_of,co_sell_success,Pipeline velocity,notes\n"
+            "Northwind Import,2026-02-27,31,4200,fine\n")
+    page = _upload(client, text).get_data(as_text=True)
+    headers = re.findall(r'<th scope="col">(.*?)</th>', page, re.S)
+    assert headers == [
+        '<span class="sc-header">partner</span>', '<span class="sc-header">as_of</span>',
+        '<span class="sc-header">Co-sell success</span><br><small class="muted">'
+        '<code>co_sell_success</code></small>',
+        '<span class="sc-header">Pipeline velocity</span>',  # the header is the name already
+        '<span class="sc-header">notes</span>']
+    assert "The 1 row is good" in page and "All 1 rows" not in page
+
+
+def test_bad_cells_further_down_are_shown_marked_and_row_problems_said(client, manager):
+    lines = ["partner,metric,value,as_of"] + [
+        f"Northwind Import,pipeline_velocity,{4000 + n},2026-02-{n:02d}" for n in range(1, 21)]
+    lines[18] = "Northwind Import,mdf_spend,250,2026-02-20"  # line 19
+    lines[19] = "Northwind Import,mdf_spend,250,2026-02-20,extra"  # line 20
+    page = _upload(client, "\n".join(lines) + "\n").get_data(as_text=True)
+    rows = _rows(page)
+    assert sorted(rows) == [*range(2, 17), 19, 20]  # the first 15, then the bad ones
+    assert "First 15 of 20 rows shown, then 2 more with problems." in page
+    assert rows[19][2] == ("sc-cell-bad", "250 ⚠ Problem: 250 is above the maximum of 100 "
+                                          "for MDF spend (%)")
+    # Extra cells belong to no column: said under the row as a whole.
+    assert "Problem with line 20: </span>5 values but the header names 4 columns" in page

@@ -3,10 +3,13 @@ and field."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from lms.core.content_files import Problem
 from lms.scorecard import loader
+from tests.conftest import CONTENT
 from tests.scorecard.support import TRACKS, shipped
 
 FILE = "scorecard/metrics.yml"
@@ -134,3 +137,93 @@ def test_a_missing_file_and_bad_yaml(root):
     assert problems == [Problem(FILE, 0, "(file)", "file not found")]
     _definitions, problems = _load(root, "version: [1\n")
     assert problems[0].field == "(yaml)"
+
+
+# --- bounds ------------------------------------------------------------------------------------
+
+def test_bounds_come_from_the_unit_unless_the_file_gives_them():
+    bounds = {m.code: m.bounds for m in shipped().metrics}
+    assert bounds["co_sell_success"] == (0, 100)  # percent
+    assert bounds["partner_contribution_margin"] == (-100, 100)  # min: -100 in the file
+    assert bounds["lead_follow_up_sla"] == (0, None)  # hours
+    assert bounds["pipeline_velocity"] == (0, None)  # currency has none; the file says 0
+    assert bounds["joint_roadmap"] == (0, 5)
+
+
+def test_bounds_round_trip_and_a_file_without_them_hashes_as_before(root):
+    plain, _ = _load(root, GOOD)
+    # The stored body (and so its hash) is what it was before bounds existed.
+    assert set(plain.body["metrics"]["lead_follow_up_sla"]) == {
+        "name", "source", "unit", "direction", "weight", "green", "yellow", "owner",
+        "max_age_days", "description"}
+    bounded, problems = _load(root, GOOD.replace("max_age_days: 45",
+                                                 "max_age_days: 45\n    min: -5\n    max: 200"))
+    assert problems == []
+    assert bounded.body["metrics"]["lead_follow_up_sla"] == \
+        plain.body["metrics"]["lead_follow_up_sla"] | {"min": -5.0, "max": 200.0}
+    again = loader.Definitions.from_body(bounded.body)
+    assert again.metric("lead_follow_up_sla").bounds == (-5, 200)
+    assert again.content_hash == bounded.content_hash != plain.content_hash
+
+
+@pytest.mark.parametrize(("added", "expected"), [
+    ("    min: 50\n    max: 40\n",
+     [Problem(FILE, 22, "metrics.lead_follow_up_sla.max",
+              "max must be above min (here min is 50 and max 40)")]),
+    ("    max: 10\n",
+     [Problem(FILE, 17, "metrics.lead_follow_up_sla.green",
+              "green 24 is outside the values this metric allows (0 to 10)"),
+      Problem(FILE, 18, "metrics.lead_follow_up_sla.yellow",
+              "yellow 48 is outside the values this metric allows (0 to 10)")]),
+    ("    max: .inf\n",
+     [Problem(FILE, 21, "metrics.lead_follow_up_sla.max", "input should be a finite number")]),
+    ("    min: many\n",
+     [Problem(FILE, 21, "metrics.lead_follow_up_sla.min",
+              "input should be a valid number, unable to parse string as a number")]),
+])
+def test_bad_bounds_name_file_line_and_field(root, added, expected):
+    definitions, problems = _load(root, GOOD.replace("max_age_days: 45\n",
+                                                     "max_age_days: 45\n" + added))
+    assert definitions is None
+    assert problems == expected
+
+
+def test_a_percent_minimum_above_100_and_bounds_on_the_readiness_metric(root):
+    text = GOOD.replace("unit: hours", "unit: percent").replace(
+        "max_age_days: 45\n", "max_age_days: 45\n    min: 150\n").replace(
+        "max_age_days: 2\n", "max_age_days: 2\n    max: 100\n")
+    _definitions, problems = _load(root, text)
+    assert problems == [
+        Problem(FILE, 12, "metrics.enablement_readiness.max",
+                "the readiness metric is computed here (0 to 100), never imported; remove "
+                "this bound"),
+        Problem(FILE, 22, "metrics.lead_follow_up_sla.min",
+                "max must be above min (here min is 150 and max 100; max 100 comes from "
+                "unit: percent)")]
+
+
+# --- `lms content check` ---------------------------------------------------------------------
+
+def test_content_check_names_the_scorecard_in_its_summary(app, tmp_path, monkeypatch):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["content", "check", str(CONTENT)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("OK: 5 tracks, ")
+    assert result.stdout.endswith(", scorecard metrics version 2 (9 metrics, 2 compliance "
+                                  "checkpoints).\n")
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(CONTENT, tmp_path / "content", ignore=shutil.ignore_patterns("scorecard"))
+    result = runner.invoke(args=["content", "check", "content"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(" tiers, no scorecard metrics.\n")
+    shutil.copytree(CONTENT / "scorecard", tmp_path / "content/scorecard")
+    metrics = tmp_path / "content/scorecard/metrics.yml"
+    text = metrics.read_text()
+    metrics.write_text(text.replace("    min: 0\n    max: 5\n", "    min: 0\n    max: 3\n"))
+    line = text[:text.index("    max: 5\n")].count("\n") + 1
+    result = runner.invoke(args=["content", "check", "content"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"content/scorecard/metrics.yml:{line - 3}: metrics.joint_roadmap.green: green 4 is "
+        "outside the values this metric allows (0 to 3)",
+        "1 problem(s); nothing was changed."]

@@ -58,13 +58,13 @@ def test_closing_needs_confirmation_then_freezes_every_partner(client, setup):
     assert response.status_code == 303
     period = db.session.scalar(select(ReviewPeriod))
     assert (period.name, period.closed_by_id, period.definition_version) == (
-        "2026 Q1", setup["manager"].id, 1)
+        "2026 Q1", setup["manager"].id, 2)
     snapshots = db.session.scalars(select(Snapshot).where(Snapshot.period_id == period.id)).all()
     assert period.partners == len(snapshots) >= 1
     mine = next(s for s in snapshots if s.organisation_id == setup["northwind"].id)
     assert (mine.health, mine.score, mine.readiness_total, mine.rubric_version) == (
         mine.record["health"], mine.record["score"], 84, 1)
-    assert mine.record["definitions"]["version"] == 1
+    assert mine.record["definitions"]["version"] == 2
     assert mine.record["readiness"]["components"][0]["key"] == "certification_coverage"
     assert _close(client, q1).status_code == 409  # once only
 
@@ -139,7 +139,7 @@ def test_exports_current_and_snapshot(client, setup):
     assert any(p["organisation"]["name"] == "Northwind Period" for p in body["partners"])
     period = periods.close(date(2026, 1, 1), actor_id=None)
     snap = client.get(f"/scorecard/periods/{period.id}/scorecard.json").json
-    assert snap["period"]["name"] == "2026 Q1" and snap["period"]["definitions_version"] == 1
+    assert snap["period"]["name"] == "2026 Q1" and snap["period"]["definitions_version"] == 2
     text = client.get(f"/scorecard/periods/{period.id}/scorecard.csv").get_data(as_text=True)
     assert next(csv.DictReader(io.StringIO(text)))["period"] == "2026 Q1"
     filtered = client.get("/scorecard/export.json?health=red").json
@@ -151,3 +151,21 @@ def test_a_partner_named_like_a_formula_stays_text_in_csv(client, setup):
     make_organisation("=HYPERLINK(1)")
     text = client.get("/scorecard/export.csv").get_data(as_text=True)
     assert ",'=HYPERLINK(1)," in text
+
+
+def test_a_closed_period_says_its_ages_are_as_at_closing(client, setup):
+    """Ages are frozen with the snapshot on purpose; the page says when they were measured,
+    so a value shown as 60 days old is not read as 60 days old today."""
+    aged = make_organisation("Aged Period")
+    put_values(aged, {"pipeline_velocity": (6000, date(2026, 1, 1))})  # 60 days at closing
+    period = periods.close(date(2026, 1, 1), actor_id=None)
+    clock.advance(timedelta(days=100))
+    page = client.get(f"/scorecard/periods/{period.id}").get_data(as_text=True)
+    closed_on = "2 Mar 2026"
+    assert period.closed_at.date() == date(2026, 3, 2)
+    assert page.count(f"Ages as at closing on {closed_on}") == 1 + period.partners
+    assert f"age at closing on {closed_on}" in page  # over the metrics' age column
+    snapshot = page[page.index(f'id="partner-{aged.id}"'):]
+    assert "60 days old; fresh for 45 days" in snapshot  # as stored: not 160 days
+    today = client.get(f"/scorecard/partners/{aged.id}").get_data(as_text=True)
+    assert "160 days old; fresh for 45 days" in today and "as at closing" not in today

@@ -153,7 +153,7 @@ def test_compliance_checkpoints(definitions):
 
 def test_the_record_keeps_definitions_and_rubric_versions(definitions):
     card = scoring.scorecard(facts(ALL_GREEN, readiness=readiness()), definitions, NOW)
-    assert card["definitions"] == {"version": 1, "hash": definitions.content_hash,
+    assert card["definitions"] == {"version": 2, "hash": definitions.content_hash,
                                    "currency": "USD"}
     assert card["readiness"]["rubric_version"] == 1
     assert card["readiness"]["components"] == [{"key": "certification_coverage", "points": 40}]

@@ -26,7 +26,7 @@ def _metric(card, code):
 
 def test_definitions_are_synced_from_content(app):
     definitions = service.definitions()
-    assert definitions.version == 1 and len(definitions.metrics) == 9
+    assert definitions.version == 2 and len(definitions.metrics) == 9
 
 
 def test_current_value_is_the_latest_date_then_latest_recorded(frozen_clock):

@@ -90,7 +90,7 @@ def test_a_wide_file_with_a_date_for_the_whole_file(definitions):
     checked = upload.check_table(table, mapping, definitions, partners=PARTNERS, today=TODAY,
                                  default_as_of=date(2026, 9, 30))
     assert [(p.line, p.text) for p in checked.problems] == [
-        (3, "pipeline_velocity: not a number: 'abc'")]
+        (3, "Pipeline velocity: not a number: 'abc'")]
     fixed = upload.check_table(upload.read_table(text.replace("abc", "1800")), mapping,
                                definitions, partners=PARTNERS, today=TODAY,
                                default_as_of=date(2026, 9, 30))
@@ -113,7 +113,7 @@ def test_mapping_problems(definitions):
 def test_semicolons_quotes_and_a_bom(definitions):
     checked = _check(definitions, "\ufeffpartner;metric;value;as_of\n"
                                   "\"Northwind\nSystems\";mdf_spend;50;2026-09-30\n"
-                                  "Northwind Systems;mdf_spend;\"1,250.5\";2026-09-29\n")
+                                  "Northwind Systems;pipeline_velocity;\"1,250.5\";2026-09-29\n")
     assert [(p.line, p.text) for p in checked.problems] == [
         (2, "unknown partner 'Northwind\\nSystems'")]
     assert checked.rows == 2
@@ -144,3 +144,38 @@ def test_unreadable_files(text, message):
 ])
 def test_numbers(raw, number):
     assert upload.parse_number(raw)[0] == number
+
+
+# --- bounds: a value a metric cannot have is refused, naming the metric ------------------------
+
+def test_values_out_of_bounds_are_refused_row_by_row(definitions):
+    text = ("partner,metric,value,as_of\n"
+            "Northwind Systems,co_sell_success,108,2026-09-30\n"
+            "Northwind Systems,lead_follow_up_sla,-3,2026-09-30\n"
+            "Northwind Systems,partner_contribution_margin,-12.5%,2026-09-30\n"  # min: -100
+            "Northwind Systems,joint_roadmap,5.5,2026-09-30\n"
+            "Northwind Systems,pipeline_velocity,-0.001,2026-09-30\n"
+            "Northwind Systems,mdf_spend,100,2026-09-30\n"  # the bounds themselves are good
+            "Northwind Systems,incentive_alignment,0,2026-09-30\n")
+    checked = _check(definitions, text)
+    assert checked.values == []  # all or nothing: the good rows wait for the bad ones
+    assert [(p.line, p.reasons) for p in checked.problems] == [
+        (2, [("value", "108 is above the maximum of 100 for Co-sell success (%)")]),
+        (3, [("value", "-3 is below the minimum of 0 for Lead follow-up SLA (hours)")]),
+        (5, [("value", "5.5 is above the maximum of 5 for Joint roadmap")]),
+        (6, [("value", "-0.001 is below the minimum of 0 for Pipeline velocity (USD)")]),
+    ]
+    good = _check(definitions, "\n".join(line for number, line in enumerate(
+        text.splitlines(), 1) if number not in (2, 3, 5, 6)) + "\n")
+    assert good.problems == []
+    assert [(v.metric, v.value) for v in good.values] == [
+        ("partner_contribution_margin", -12.5), ("mdf_spend", 100), ("incentive_alignment", 0)]
+
+
+def test_bounds_in_a_wide_file_are_problems_of_their_column(definitions):
+    text = ("partner,as_of,co_sell_success,mdf_spend\n"
+            "Northwind Systems,2026-09-30,1e3,101\n")
+    checked = _check(definitions, text)
+    assert checked.problems[0].reasons == [
+        ("co_sell_success", "1,000 is above the maximum of 100 for Co-sell success (%)"),
+        ("mdf_spend", "101 is above the maximum of 100 for MDF spend (%)")]

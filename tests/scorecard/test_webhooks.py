@@ -3,19 +3,23 @@ the exact body, failures are retried with backoff and logged, success is deliver
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from lms.core import clock
+from lms.catalog.sync import SyncReport
+from lms.core import clock, jobs
 from lms.extensions import db
-from lms.scorecard import signing, webhooks
+from lms.scorecard import loader, signing, sync, tokens, webhooks
 from lms.scorecard.models import DeliveryAttempt, WebhookDelivery
 from lms.scorecard.signing import BACKOFF, MAX_ATTEMPTS
+from tests.factories import make_organisation, make_user
+from tests.scorecard.support import ALL_GREEN, put_readiness, put_values
 
 
 @pytest.fixture
@@ -136,3 +140,97 @@ def test_deactivating_gives_up_what_waits(frozen_clock, receiver):
     webhooks.deactivate_endpoint(delivery.endpoint_id)
     assert webhooks.deliver_due() == 0 and receiver["received"] == []
     assert delivery.gave_up_at is not None and delivery.last_error == "endpoint deactivated"
+
+
+# --- the first attempt: right after the commit that queued the delivery ------------------------
+
+def test_the_first_attempt_follows_the_commit_that_queued_it(frozen_clock, receiver):
+    delivery = _queue(receiver["url"])
+    assert receiver["received"] == [] and delivery.attempts == 0  # nothing before the commit
+    jobs.commit()
+    assert len(receiver["received"]) == 1
+    assert delivery.attempts == 1 and delivery.delivered_at == clock.now()
+    assert webhooks.deliver_due() == 0 and len(receiver["received"]) == 1
+
+
+def test_a_rolled_back_delivery_is_never_sent(frozen_clock, receiver):
+    _queue(receiver["url"])
+    db.session.rollback()
+    jobs.commit()
+    assert receiver["received"] == []
+    assert db.session.scalar(select(func.count(WebhookDelivery.id))) == 0
+
+
+def test_an_import_that_changes_health_is_sent_at_once_and_retried_on_schedule(
+        client, frozen_clock, receiver):
+    """Through the API, as an integrator's push: the request that imports the values
+    changes the partner's health and a flag; both deliveries are attempted before it
+    answers, and the one that failed waits for its backoff, then the periodic job."""
+    partner = make_organisation("Hooked Partner")
+    put_readiness(partner, 88, "green")
+    put_values(partner, ALL_GREEN)
+    webhooks.create_endpoint(url=receiver["url"], actor_id=None)
+    _token, secret = tokens.create(user_id=make_user(role="channel_manager").id, name="PRM")
+    jobs.commit()  # the recompute after those values takes the partner's baseline
+    assert receiver["received"] == []
+
+    receiver["statuses"].append(500)  # the first delivery fails once
+    today = clock.now().date().isoformat()
+    response = client.post("/api/v1/scorecard/metrics", headers={
+        "Authorization": f"Bearer {secret}"}, json={"values": [
+            {"partner": "Hooked Partner", "metric": code, "value": value, "as_of": today}
+            for code, value in (("compliance_score", 50), ("lead_follow_up_sla", 100),
+                                ("co_sell_success", 5), ("mdf_spend", 10))]})
+    assert response.status_code == 201, response.json
+    sent = [r["headers"]["X-Scorecard-Event"] for r in receiver["received"]]
+    assert sent == ["scorecard.health_changed", "scorecard.risk_flag_raised"]
+    failed, delivered = db.session.scalars(
+        select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+    assert (failed.attempts, failed.last_status, failed.delivered_at) == (1, 500, None)
+    assert failed.next_attempt_at == clock.now() + BACKOFF[0]
+    assert (delivered.attempts, delivered.delivered_at) == (1, clock.now())
+
+    assert webhooks.deliver_due() == 0 and len(receiver["received"]) == 2  # not due yet
+    clock.advance(BACKOFF[0])
+    assert webhooks.deliver_due() == 1
+    assert failed.attempts == 2 and failed.delivered_at == clock.now()
+    assert [r["headers"]["X-Scorecard-Delivery"] for r in receiver["received"]] == [
+        failed.public_id, delivered.public_id, failed.public_id]
+    for request in receiver["received"]:
+        assert signing.verify(failed.endpoint.secret, request["body"],
+                              request["headers"]["X-Scorecard-Timestamp"],
+                              request["headers"]["X-Scorecard-Signature"], now=clock.now())
+
+
+def test_new_definitions_that_change_health_are_sent_at_once(frozen_clock, receiver):
+    """A content sync with stricter thresholds: the recompute it queues finds the change,
+    and the delivery goes out with that same unit of work, not at the next tick."""
+    partner = make_organisation("Rethresholded Partner")
+    put_readiness(partner, 88, "green")
+    put_values(partner, {**ALL_GREEN, "co_sell_success": 25})  # yellow: 95 overall
+    webhooks.create_endpoint(url=receiver["url"], actor_id=None)
+    jobs.commit()  # the baseline
+    body = copy.deepcopy(sync.latest_row().body)
+    body["health"]["green"] = 96
+    sync.apply(loader.Definitions.from_body(body), SyncReport())
+    assert receiver["received"] == []
+    jobs.commit()
+    sent = [json.loads(r["body"]) for r in receiver["received"]]
+    assert [(s["event"], s["partner"]["name"], s["previous_health"], s["health"])
+            for s in sent] == [("scorecard.health_changed", "Rethresholded Partner", "green",
+                                "yellow")]
+
+
+def test_an_endpoint_that_does_not_answer_holds_up_the_first_attempts_once(frozen_clock):
+    """Inline, first attempts run in the request that made the change: one unanswered
+    attempt per endpoint, the rest of its deliveries left to the periodic job."""
+    first = _queue("http://127.0.0.1:9/nobody-listens")
+    webhooks.queue("scorecard.risk_flag_raised", {"partner": {"id": 1, "name": "Nörthwind"}},
+                   organisation_id=None, now=clock.now())
+    jobs.commit()
+    second = db.session.scalar(select(WebhookDelivery).where(
+        WebhookDelivery.event == "scorecard.risk_flag_raised"))
+    assert first.attempts == 1 and first.last_status is None and first.last_error
+    assert second.attempts == 0 and second.next_attempt_at == clock.now()  # still due
+    webhooks.deliver_due()  # the periodic job tries it
+    assert second.attempts == 1

@@ -18,6 +18,7 @@ from lms.scorecard.views import VIEWERS, bp, download
 
 UPLOAD_BYTES = 5 * 1024 * 1024
 SHOWN_ROWS = 15  # of the file, in the preview
+BAD_ROWS_SHOWN = 50  # further rows with problems shown below those, their cells marked
 
 
 @bp.url_value_preprocessor
@@ -129,6 +130,8 @@ def _preview_page(form: PreviewForm, mapping, *, status: int = 200, found=None):
     return render_template(
         "scorecard/import_preview.html", form=form, found=found, values=values,
         choices=upload.mapping_choices(definitions), shown=SHOWN_ROWS,
+        rows=found.rows_shown(SHOWN_ROWS, BAD_ROWS_SHOWN), marks=found.marks(),
+        headings=found.headings(definitions),
         partners=len({v.organisation_id for v in values}), definitions=definitions), status
 
 
