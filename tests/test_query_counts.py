@@ -131,3 +131,74 @@ def test_organisation_onboarding_page_is_constant_in_queries(client, count_queri
         counts[organisation.name, "admin"], _ = _count_page(client, count_queries, url)
     assert counts["Small Partner", "vendor"] == counts["Large Partner", "vendor"], counts
     assert counts["Small Partner", "admin"] == counts["Large Partner", "admin"], counts
+
+
+# --- the partner scorecard ---------------------------------------------------------------------
+
+
+def test_scorecard_partner_page_is_constant_in_queries(client, count_queries, frozen_clock):
+    """One import and no snapshot, then 30 imports by 30 people and 8 closed quarters."""
+    from datetime import date, timedelta
+
+    from lms.scorecard import periods
+    from tests.scorecard.support import ALL_GREEN, put_readiness, put_values
+
+    partner = make_organisation("Counted Partner")
+    put_readiness(partner, 80, "green")
+    put_values(partner, ALL_GREEN, actor=make_user(role="channel_manager"))
+    login(client, make_user(role="vendor_admin"))
+    url = f"/scorecard/partners/{partner.id}"
+    few, page = _count_page(client, count_queries, url)
+    assert page.count('class="sc-log"') == 1  # the imports; no snapshot yet
+
+    today = clock.now().date()
+    for day in range(1, 31):  # each import by someone else, with a value of most metrics
+        put_values(partner, {code: (value + day, today - timedelta(days=3 * day))
+                             for code, value in ALL_GREEN.items() if code != "joint_roadmap"},
+                   actor=make_user(role="channel_manager"), file_name=f"day-{day}.csv")
+    for year in (2024, 2025):
+        for month in (1, 4, 7, 10):
+            periods.close(date(year, month, 1), actor_id=None)
+    many, page = _count_page(client, count_queries, url)
+    assert page.count("/scorecard/imports/") >= 31 and page.count("#partner-") == 8
+    assert few == many, (few, many)
+
+
+def test_scorecard_imports_list_is_constant_in_queries(client, count_queries, frozen_clock):
+    """The list names who ran each import: 1 import, then 30 by 30 different people."""
+    from tests.scorecard.support import put_values
+
+    partner = make_organisation("Listed Partner")
+    put_values(partner, {"mdf_spend": 10}, actor=make_user(role="channel_manager"))
+    login(client, make_user(role="vendor_admin"))
+    few, _ = _count_page(client, count_queries, "/scorecard/imports")
+    for number in range(1, 31):
+        put_values(partner, {"mdf_spend": 10 + number}, file_name=f"list-{number}.csv",
+                   actor=make_user(role="channel_manager", full_name=f"Importer {number}"))
+    many, page = _count_page(client, count_queries, "/scorecard/imports")
+    assert "Importer 30" in page and "Importer 1<" in page
+    assert few == many, (few, many)
+
+
+def test_readiness_recompute_of_everyone_is_constant_in_queries(count_queries, frozen_clock):
+    """The hourly recompute: the same statements for a few partners as for many with
+    staff and certificates (one gather, the names, one upsert per thousand scores)."""
+    from datetime import timedelta
+
+    from lms.readiness import service as readiness
+    from tests.certifications.support import insert_staff_with_certificates
+
+    make_organisation("First Scored")
+    readiness.recompute()  # SQLAlchemy compiles and caches the statements once
+    with count_queries() as counter:
+        few_scored = readiness.recompute()
+    few = counter.count
+    for number in range(12):
+        partner = make_organisation(f"Scored {number}", tier="gold")
+        _add_staff(partner, 5)
+        insert_staff_with_certificates(partner, 4, "technical-associate",
+                                       issued_at=frozen_clock - timedelta(days=number * 50))
+    with count_queries() as counter:
+        many_scored = readiness.recompute()
+    assert many_scored == few_scored + 12
+    assert counter.count == few, (few, counter.count)

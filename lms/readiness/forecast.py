@@ -8,6 +8,10 @@ under two what-ifs, and the day a partner falls below its tier if nobody renews.
 
 Only certificates move. Track completion and onboarding are held where they are now: the
 forecast answers "what do expiries do to this partner", not "what will people finish".
+
+`outlook` is the cheap part, the fall date and the sentence, which every recompute stores;
+`forecast` adds the horizons (six more scorings), which the readiness page works out for
+the one partner it shows.
 """
 
 from __future__ import annotations
@@ -49,12 +53,12 @@ class RenewalNeed:
 
 
 @dataclass(frozen=True)
-class Forecast:
-    organisation_id: int
-    tier: str
-    at: datetime  # the `now` forecast from
+class Outlook:
+    """When the partner falls below its tier if nobody renews, and what renewing by then
+    takes, in one sentence: the part of the forecast a stored score keeps (lists and risk
+    flags read it). The horizons are worked out when a page shows them."""
+
     meets_now: bool
-    horizons: tuple[Horizon, ...]
     # First moment the partner stops meeting its tier if nobody renews (a certificate's
     # expiry). None when it does not meet its tier now, or when its tier asks for no
     # certifications (then expiries alone never cost it the tier).
@@ -64,9 +68,28 @@ class Forecast:
     sentence: str
 
 
+@dataclass(frozen=True)
+class Forecast:
+    organisation_id: int
+    tier: str
+    at: datetime  # the `now` forecast from
+    meets_now: bool
+    horizons: tuple[Horizon, ...]
+    falls_below_on: datetime | None  # as in Outlook
+    within_horizon: bool
+    renewals_needed: tuple[RenewalNeed, ...]
+    sentence: str
+
+
 def forecast(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datetime, *,
              organisation: str, names: Names | None = None) -> Forecast:
-    """Readiness and tier standing at each horizon, the fall date and the sentence."""
+    """Readiness and tier standing at each horizon, the fall date and the sentence.
+
+    Needs facts gathered with detail: "everyone in a renewal window renews" needs the
+    certificates' renewal windows."""
+    if not facts.detailed:
+        raise ValueError(f"the forecast of organisation {facts.organisation_id} needs its "
+                         "facts gathered with detail (renewal windows)")
     names = names or Names()
     renewed = facts.with_certificates(renew_open_windows(facts.certificates, now))
     horizons = []
@@ -81,17 +104,29 @@ def forecast(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: da
         horizons.append(Horizon(days, at, nobody, window, expiring,
                                 _horizon_text(days, at, now, nobody, window, facts.tier,
                                               names)))
+    ahead = outlook(facts, rubric, tiers, now, organisation=organisation, names=names)
+    return Forecast(
+        organisation_id=facts.organisation_id, tier=facts.tier, at=now,
+        meets_now=ahead.meets_now, horizons=tuple(horizons),
+        falls_below_on=ahead.falls_below_on, within_horizon=ahead.within_horizon,
+        renewals_needed=ahead.renewals_needed, sentence=ahead.sentence)
 
+
+def outlook(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datetime, *,
+            organisation: str, names: Names | None = None) -> Outlook:
+    """The fall date, the renewals that would prevent it and the sentence, without the
+    horizons: no scoring, one standing (the current one, which the gaps ask for too) and a
+    sort of each rule's holders' last expiries."""
+    names = names or Names()
     current = standing(facts, tiers, facts.tier, now, names=names)
     rule = tiers.rule(facts.tier)
     falls_on = fall_date(facts, rule, now) if current.meets and rule else None
     needs = _needs(facts, rule, now, falls_on) if falls_on else ()
     furthest = now + timedelta(days=max(rubric.forecast_days))
     within = falls_on is not None and falls_on <= furthest
-    return Forecast(
-        organisation_id=facts.organisation_id, tier=facts.tier, at=now,
-        meets_now=current.meets, horizons=tuple(horizons), falls_below_on=falls_on,
-        within_horizon=within, renewals_needed=needs,
+    return Outlook(
+        meets_now=current.meets, falls_below_on=falls_on, within_horizon=within,
+        renewals_needed=needs,
         sentence=_sentence(organisation, facts.tier, current, rule, falls_on, within, needs,
                            max(rubric.forecast_days), now, names))
 

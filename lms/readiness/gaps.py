@@ -11,7 +11,7 @@ from datetime import datetime
 
 from lms.readiness.facts import Names, OrganisationFacts
 from lms.readiness.loader import CertificationRule, TierRule, TierRules
-from lms.readiness.scoring import holders
+from lms.readiness.scoring import holder_count, holders
 from lms.readiness.wording import plural
 
 LISTED_MILESTONES = 3  # outstanding onboarding milestones named in a gap; the rest counted
@@ -25,7 +25,8 @@ class Gap:
     text: str  # "1 more active Technical Associate"
     # The staff behind the gap: for a certification, those with a qualifying job role who
     # hold none (who could close it); for a track, who has not finished it; for onboarding,
-    # staff with an overdue milestone of their own. Ascending ids.
+    # staff with an overdue milestone of their own. Ascending ids; empty when the facts were
+    # gathered without detail (they name nobody).
     user_ids: tuple[int, ...] = ()
 
 
@@ -89,8 +90,8 @@ def _gaps(facts: OrganisationFacts, rule: TierRule, now: datetime, names: Names)
             # A gather that left the track out would read as "everyone finished it".
             raise ValueError(f"the facts of organisation {facts.organisation_id} have no "
                              f"progress for track '{slug}', which tier '{rule.tier}' requires")
-        if progress.unfinished:
-            count = len(progress.unfinished)
+        if progress.unfinished_count:
+            count = progress.unfinished_count
             who = "1 staff member has" if count == 1 else f"{count} staff have"
             yield Gap("track", slug, count, f"{who} not finished {names.track(slug)}",
                       tuple(sorted(progress.unfinished)))
@@ -102,13 +103,15 @@ def _gaps(facts: OrganisationFacts, rule: TierRule, now: datetime, names: Names)
 def certification_gap(facts: OrganisationFacts, rule: CertificationRule, at: datetime,
                       names: Names) -> Gap | None:
     """The shortfall against one certification rule at `at`, or None when it is met."""
-    held = holders(facts, rule, at)
-    missing = rule.count - len(held)
+    missing = rule.count - holder_count(facts, rule, at)
     if missing <= 0:
         return None
-    candidates = tuple(sorted(member.user_id for member in facts.staff
-                              if rule.qualifies(member.job_role)
-                              and member.user_id not in held))
+    candidates: tuple[int, ...] = ()
+    if facts.staff:  # none in facts gathered without detail
+        held = holders(facts, rule, at)
+        candidates = tuple(sorted(member.user_id for member in facts.staff
+                                  if rule.qualifies(member.job_role)
+                                  and member.user_id not in held))
     return Gap("certification", rule.program, missing,
                f"{missing} more active {holder_noun(rule, names, missing)}", candidates)
 

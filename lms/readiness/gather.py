@@ -1,9 +1,9 @@
 """Gather readiness facts for many organisations at once, with set-based SQL.
 
-A fixed number of queries whatever the number of organisations or people (eight, plus
-three for display names): each returns rows for every organisation asked about, grouped
-in SQL where a count is all readiness needs, and Python only sorts rows into
-OrganisationFacts. Nothing here loops over people issuing queries.
+A fixed number of queries whatever the number of organisations or people (eight with
+detail, seven without, plus three for display names): each returns rows for every
+organisation asked about, grouped in SQL where a count is all readiness needs, and Python
+only sorts rows into OrganisationFacts. Nothing here loops over people issuing queries.
 
 Plain Core selects run on the session's connection, returning tuples: a full recompute
 reads hundreds of thousands of rows, and ORM entities (or even the ORM's row layer) would
@@ -73,9 +73,15 @@ class Gathered:
     organisation_names: dict[int, str]
 
 
-def gather(now: datetime, tiers: TierRules,
-           organisation_ids: Iterable[int] | None = None) -> Gathered:
-    """Facts at `now` for the given organisations (None: every organisation)."""
+def gather(now: datetime, tiers: TierRules, organisation_ids: Iterable[int] | None = None,
+           *, detail: bool = True) -> Gathered:
+    """Facts at `now` for the given organisations (None: every organisation).
+
+    Without `detail` (a recompute, which stores counts and sentences), the staff, the
+    people behind tracks and onboarding and the certificates' renewal windows are left out
+    and only counted where readiness needs a number (see lms.readiness.facts): seven
+    queries instead of eight, and most of the rows of a full gather are not read.
+    """
     ids = None if organisation_ids is None else sorted(set(organisation_ids))
     if ids == []:
         return Gathered({}, {})
@@ -101,14 +107,15 @@ def gather(now: datetime, tiers: TierRules,
                         only(User.organisation_id))
 
     staff: dict[int, list[StaffMember]] = defaultdict(list)
-    for user_id, organisation_id, job_role in _rows(
-            select(User.id, User.organisation_id, User.job_role).where(staff_member)
-            .order_by(User.organisation_id, User.id)):
-        staff[organisation_id].append(StaffMember(user_id, job_role))
+    if detail:
+        for user_id, organisation_id, job_role in _rows(
+                select(User.id, User.organisation_id, User.job_role).where(staff_member)
+                .order_by(User.organisation_id, User.id)):
+            staff[organisation_id].append(StaffMember(user_id, job_role))
 
-    certificates = _certificates(now, staff_member)
-    tracks = _tracks(now, tiers, staff_member)
-    onboarding = _onboarding(now, only)
+    certificates = _certificates(now, staff_member, detail)
+    tracks = _tracks(now, tiers, staff_member, detail)
+    onboarding = _onboarding(now, only, detail)
 
     facts = {}
     for organisation_id, _, tier in organisations:
@@ -117,13 +124,31 @@ def gather(now: datetime, tiers: TierRules,
             staff=tuple(staff.get(organisation_id, ())),
             certificates=tuple(certificates.get(organisation_id, ())),
             tracks=tracks(organisation_id),
-            onboarding=onboarding.get(organisation_id) or OnboardingFacts())
+            onboarding=onboarding.get(organisation_id) or OnboardingFacts(),
+            detailed=detail)
     return Gathered(facts, {row.id: row.name for row in organisations})
 
 
-def _certificates(now: datetime, staff_member) -> dict[int, list[HeldCertificate]]:
+def _certificates(now: datetime, staff_member,
+                  detail: bool) -> dict[int, list[HeldCertificate]]:
     """Live certificates of active staff (one query): not revoked, not superseded, not
-    expired. The validity is the program's current version's, as a renewal would get."""
+    expired. With detail, their renewal windows and the validity of the program's current
+    version (as a renewal would get), in a fixed order; without, neither (each column is
+    a few hundred thousand values to convert in a full recompute, and nothing that counts
+    depends on the order)."""
+    live = and_(staff_member, Certificate.revoked_at.is_(None),
+                Certificate.superseded_at.is_(None), Certificate.expires_at > now,
+                Certificate.issued_at <= now)
+    held: dict[int, list[HeldCertificate]] = defaultdict(list)
+    if not detail:
+        for user_id, organisation_id, code, job_role, expires_at in _rows(
+                select(Certificate.user_id, User.organisation_id, Program.code, User.job_role,
+                       _moment(Certificate.expires_at))
+                .join(User, User.id == Certificate.user_id)
+                .join(Program, Program.id == Certificate.program_id)
+                .where(live)):
+            held[organisation_id].append(HeldCertificate(user_id, code, job_role, expires_at))
+        return held
     current = ProgramVersion
     rows = _rows(
         select(Certificate.user_id, User.organisation_id, Program.code, User.job_role,
@@ -132,21 +157,19 @@ def _certificates(now: datetime, staff_member) -> dict[int, list[HeldCertificate
         .join(User, User.id == Certificate.user_id)
         .join(Program, Program.id == Certificate.program_id)
         .join(current, current.id == Program.current_version_id)
-        .where(staff_member, Certificate.revoked_at.is_(None),
-               Certificate.superseded_at.is_(None), Certificate.expires_at > now,
-               Certificate.issued_at <= now)
+        .where(live)
         .order_by(User.organisation_id, Certificate.user_id, Certificate.id))
-    held: dict[int, list[HeldCertificate]] = defaultdict(list)
     for user_id, organisation_id, code, job_role, expires_at, opens_at, months in rows:
         held[organisation_id].append(HeldCertificate(user_id, code, job_role, expires_at,
                                                      opens_at, months))
     return held
 
 
-def _tracks(now: datetime, tiers: TierRules, staff_member):
+def _tracks(now: datetime, tiers: TierRules, staff_member, detail: bool):
     """Per organisation and track: assigned and completed counts (grouped in SQL), and the
     staff who have not finished each track a tier rule names (three queries), split into
-    those held to it and those who joined too recently to be (tiers.new_staff_days).
+    those held to it and those who joined too recently to be (tiers.new_staff_days); with
+    detail, listed, and without, counted in SQL.
 
     Rows cover every live required track and every track any tier's rules name; an
     organisation with no row for a track gets zeros, so gaps never mistake "no row" for
@@ -184,35 +207,52 @@ def _tracks(now: datetime, tiers: TierRules, staff_member):
 
     unfinished: dict[tuple[int, int], list[int]] = defaultdict(list)
     settling: dict[tuple[int, int], list[int]] = defaultdict(list)
+    # Without detail: (organisation, track) -> [held to it, settling], counted.
+    behind: dict[tuple[int, int], list[int]] = {}
     if named_ids:
         finished = exists().where(TrackCompletion.user_id == User.id,
                                   TrackCompletion.track_id == Track.id)
         new = User.created_at > tiers.settling_since(now)
-        for organisation_id, track_id, user_id, is_new in _rows(
-                select(User.organisation_id, Track.id, User.id, new)
-                .join(Track, Track.id.in_(named_ids))
-                .where(staff_member, ~finished)
-                .order_by(User.organisation_id, Track.id, User.id)):
-            (settling if is_new else unfinished)[(organisation_id, track_id)].append(user_id)
+        if detail:
+            for organisation_id, track_id, user_id, is_new in _rows(
+                    select(User.organisation_id, Track.id, User.id, new)
+                    .join(Track, Track.id.in_(named_ids))
+                    .where(staff_member, ~finished)
+                    .order_by(User.organisation_id, Track.id, User.id)):
+                (settling if is_new else unfinished)[(organisation_id, track_id)] \
+                    .append(user_id)
+        else:
+            for organisation_id, track_id, is_new, count in _rows(
+                    select(User.organisation_id, Track.id, new, func.count())
+                    .join(Track, Track.id.in_(named_ids))
+                    .where(staff_member, ~finished)
+                    .group_by(User.organisation_id, Track.id, new)):
+                behind.setdefault((organisation_id, track_id), [0, 0])[bool(is_new)] = count
 
     def progress(organisation_id: int) -> tuple[TrackProgress, ...]:
         rows = []
         for track_id, slug, required in listed:
-            assigned, completed = counts.get((organisation_id, track_id), (0, 0))
-            rows.append(TrackProgress(
-                slug=slug, required=bool(required), assigned=assigned,
-                completed=completed,
-                unfinished=tuple(unfinished.get((organisation_id, track_id), ())),
-                settling=tuple(settling.get((organisation_id, track_id), ()))))
+            key = (organisation_id, track_id)
+            assigned, completed = counts.get(key, (0, 0))
+            if detail:
+                rows.append(TrackProgress(
+                    slug=slug, required=bool(required), assigned=assigned,
+                    completed=completed, unfinished=tuple(unfinished.get(key, ())),
+                    settling=tuple(settling.get(key, ()))))
+            else:
+                held, new_staff = behind.get(key, (0, 0))
+                rows.append(TrackProgress(
+                    slug=slug, required=bool(required), assigned=assigned,
+                    completed=completed, unfinished_count=held, settling_count=new_staff))
         return tuple(rows)
 
     return progress
 
 
-def _onboarding(now: datetime, only) -> dict[int, OnboardingFacts]:
+def _onboarding(now: datetime, only, detail: bool) -> dict[int, OnboardingFacts]:
     """Onboarding in two queries: milestones due, done on time and overdue, grouped in SQL
-    per organisation and person (so the staff behind come with the counts), and the
-    organisation journeys still open with their open milestones.
+    per organisation (and with detail per person, so the staff behind come with the
+    counts), and the organisation journeys still open with their open milestones.
 
     A person's journey counts while they are active staff of the organisation it belongs
     to; the organisation's own journeys always count.
@@ -222,17 +262,18 @@ def _onboarding(now: datetime, only) -> dict[int, OnboardingFacts]:
     on_time = and_(JourneyMilestone.done_at.is_not(None),
                    JourneyMilestone.done_at <= JourneyMilestone.due_at)
     overdue = and_(JourneyMilestone.done_at.is_(None), JourneyMilestone.due_at < now)
+    by = (Journey.organisation_id, Journey.user_id) if detail else (Journey.organisation_id,)
     tallies: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     behind: dict[int, list[int]] = defaultdict(list)
-    for organisation_id, user_id, due_count, on_time_count, overdue_count in _rows(
-            select(Journey.organisation_id, Journey.user_id, func.count(),
-                   func.sum(case((on_time, 1), else_=0)),
+    for row in _rows(
+            select(*by, func.count(), func.sum(case((on_time, 1), else_=0)),
                    func.sum(case((overdue, 1), else_=0)))
             .join(Journey, Journey.id == JourneyMilestone.journey_id)
             .outerjoin(User, User.id == Journey.user_id)
             .where(JourneyMilestone.due_at <= now, counted, only(Journey.organisation_id))
-            .group_by(Journey.organisation_id, Journey.user_id)
-            .order_by(Journey.organisation_id, Journey.user_id)):
+            .group_by(*by).order_by(*by)):
+        organisation_id, user_id = row[0], row[1] if detail else None
+        due_count, on_time_count, overdue_count = row[-3:]
         tally = tallies[organisation_id]
         tally[0] += due_count
         tally[1] += int(on_time_count or 0)

@@ -5,6 +5,9 @@ for a coalesced recompute.
 The score row is denormalised on purpose: total, health, tier, meets_tier and
 falls_below_on are columns so lists and risk flags can filter in SQL (the scorecard does);
 components, gaps and forecast are JSON because they are only ever shown, never queried.
+A row keeps what lists and the scorecard read (numbers, components and sentences); the
+readiness page works out the rest (who is behind each gap, the forecast's horizons) for the
+one partner it shows.
 """
 
 from __future__ import annotations
@@ -68,11 +71,11 @@ class ReadinessScore(db.Model):
     # [{"key", "label", "value", "weight", "points", "measured", "explanation"}]
     components: Mapped[list] = mapped_column(JSON)
     # {"current": standing, "next": standing | null}; standing = {"tier", "meets", "text",
-    #  "gaps": [{"kind", "subject", "missing", "text", "user_ids"}]}
+    #  "gaps": [{"kind", "subject", "missing", "text"}]}. Who is behind each gap is not
+    # stored: the readiness page works it out for the partner it shows (service.explained).
     gaps: Mapped[dict] = mapped_column(JSON)
-    # {"meets_now", "falls_below_on", "within_horizon", "sentence", "renewals_needed": [...],
-    #  "horizons": [{"days", "at", "text", "expiring": [user ids], "nobody_renews": {...},
-    #  "window_renews": {...}}]}
+    # {"meets_now", "falls_below_on", "within_horizon", "sentence"}. The 30/60/90-day
+    # horizons and the renewals needed are worked out by the page too.
     forecast: Mapped[dict] = mapped_column(JSON)
 
     rubric: Mapped[ReadinessRubric] = relationship()

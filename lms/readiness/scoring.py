@@ -35,7 +35,7 @@ from lms.readiness.loader import (
     TierRule,
     TierRules,
 )
-from lms.readiness.wording import day
+from lms.readiness.wording import day, part_of
 
 LABELS = {
     COVERAGE: "Certification coverage",
@@ -79,10 +79,14 @@ class Readiness:
             "at": self.at.isoformat(), "total": self.total, "health": self.health,
             "rubric_version": self.rubric_version, "rubric_hash": self.rubric_hash,
             "tier_rules_hash": self.tier_rules_hash,
-            "components": [{"key": c.key, "label": c.label, "value": c.value,
-                            "weight": c.weight, "points": c.points, "measured": c.measured,
-                            "explanation": c.explanation} for c in self.components],
+            "components": self.components_record(),
         }
+
+    def components_record(self) -> list[dict]:
+        """The components, JSON-ready (as_record's "components")."""
+        return [{"key": c.key, "label": c.label, "value": c.value, "weight": c.weight,
+                 "points": c.points, "measured": c.measured, "explanation": c.explanation}
+                for c in self.components]
 
 
 def score(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datetime, *,
@@ -148,7 +152,7 @@ def _coverage(facts: OrganisationFacts, rule: TierRule | None, now: datetime,
         parts.append(f"{rule_label(requirement, names)}: {held} of {requirement.count}")
     met = sum(1 for share in shares if share >= 1)
     return (sum(shares) / len(shares), True,
-            f"{met} of {len(shares)} requirement(s) of {names.tier(facts.tier)} met "
+            f"{part_of(met, len(shares), 'requirement')} of {names.tier(facts.tier)} met "
             f"({'; '.join(parts)})")
 
 
@@ -158,7 +162,7 @@ def _currency(facts: OrganisationFacts, window_days: int, now: datetime) -> Meas
     if not live:
         return 1.0, False, "no live certificates, so none can lapse"
     lasting = facts.live_count(now + timedelta(days=window_days))
-    explanation = (f"{lasting} of {live} live certificate(s) valid for more than "
+    explanation = (f"{part_of(lasting, live, 'live certificate')} valid for more than "
                    f"{window_days} days")
     if lasting < live:
         first = facts.expiries[len(facts.expiries) - live]  # the earliest still live
@@ -180,7 +184,7 @@ def _tracks(facts: OrganisationFacts) -> Measure:
         return 1.0, False, "no required tracks assigned yet"
     completed = sum(min(progress.completed, progress.assigned) for progress in required)
     return (completed / assigned, True,
-            f"{completed} of {assigned} required-track assignment(s) completed")
+            f"{part_of(completed, assigned, 'required-track assignment')} completed")
 
 
 def _onboarding(facts: OrganisationFacts) -> Measure:
@@ -189,4 +193,5 @@ def _onboarding(facts: OrganisationFacts) -> Measure:
         return 1.0, False, "no onboarding milestones due yet"
     on_time = min(onboarding.milestones_done_on_time, onboarding.milestones_due)
     return (on_time / onboarding.milestones_due, True,
-            f"{on_time} of {onboarding.milestones_due} milestone(s) due so far done on time")
+            f"{part_of(on_time, onboarding.milestones_due, 'milestone')} due so far "
+            "done on time")

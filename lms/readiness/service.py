@@ -22,7 +22,7 @@ from lms.extensions import db
 from lms.readiness import gather as gathering
 from lms.readiness import sync
 from lms.readiness.facts import Names, OrganisationFacts
-from lms.readiness.forecast import Forecast, forecast
+from lms.readiness.forecast import Forecast, Outlook, forecast, outlook
 from lms.readiness.gaps import Gaps, TierStanding, gaps
 from lms.readiness.loader import Rubric, TierRules
 from lms.readiness.models import ReadinessPending, ReadinessRubric, ReadinessScore
@@ -49,7 +49,8 @@ def recompute(organisation_ids=None, *, now: datetime | None = None) -> int:
     now = now or clock.now()
     rubric, tiers = sync.rules_from_body(row.body)
     with _without_cycle_collection():
-        gathered = gathering.gather(now, tiers, organisation_ids)
+        # Without detail: a stored score names nobody (the page works the people out).
+        gathered = gathering.gather(now, tiers, organisation_ids, detail=False)
         if not gathered.facts:
             return 0
         names = gathering.names()
@@ -57,13 +58,14 @@ def recompute(organisation_ids=None, *, now: datetime | None = None) -> int:
                           organisation=gathered.organisation_names[organisation_id],
                           rubric_row=row)
                    for organisation_id, facts in gathered.facts.items()]
-    _upsert(records)
+        del gathered  # the facts are done with: freed here, not after the store
+        _upsert(records)
     return len(records)
 
 
 @contextmanager
 def _without_cycle_collection():
-    """Pause Python's cycle collector while facts are built and scored.
+    """Pause Python's cycle collector while facts are built, scored and stored.
 
     A full recompute allocates about a million small objects that refer to no cycles
     (rows, facts, scores) and are freed by reference counting; the collector would walk
@@ -81,34 +83,47 @@ def _without_cycle_collection():
 
 def record(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datetime, *,
            names: Names, organisation: str, rubric_row: ReadinessRubric) -> dict:
-    """The readiness_score row for one organisation's facts (score, gaps and forecast)."""
+    """The readiness_score row for one organisation's facts: the score with its components,
+    the gaps for its tier and the next one in words, and the outlook (the fall date and the
+    sentence). What only the readiness page shows (the staff behind each gap, the forecast's
+    horizons) is left to `explained`, which works it out for one partner when asked."""
     readiness = score(facts, rubric, tiers, now, names=names)
     found = gaps(facts, tiers, now, names=names)
-    ahead = forecast(facts, rubric, tiers, now, organisation=organisation, names=names)
+    ahead = outlook(facts, rubric, tiers, now, organisation=organisation, names=names)
     return {
         "organisation_id": facts.organisation_id, "rubric_id": rubric_row.id,
         "computed_at": now, "total": readiness.total, "health": readiness.health,
         "tier": facts.tier, "meets_tier": found.current.meets,
         "falls_below_on": ahead.falls_below_on, "rubric_version": readiness.rubric_version,
         "rubric_hash": readiness.rubric_hash, "tier_rules_hash": readiness.tier_rules_hash,
-        "components": readiness.as_record()["components"],
-        "gaps": gaps_record(found), "forecast": forecast_record(ahead, names),
+        "components": readiness.components_record(),
+        "gaps": gaps_record(found), "forecast": outlook_record(ahead),
     }
 
 
-def gaps_record(found: Gaps) -> dict:
-    return {"current": _standing(found.current),
-            "next": _standing(found.next) if found.next else None}
+def gaps_record(found: Gaps, *, people: bool = False) -> dict:
+    """The gaps as JSON; with `people`, each gap's staff (the page's, not the stored row's)."""
+    return {"current": _standing(found.current, people),
+            "next": _standing(found.next, people) if found.next else None}
 
 
-def _standing(standing: TierStanding) -> dict:
+def _standing(standing: TierStanding, people: bool) -> dict:
     return {"tier": standing.tier, "meets": standing.meets, "text": standing.text,
             "gaps": [{"kind": gap.kind, "subject": gap.subject, "missing": gap.missing,
-                      "text": gap.text, "user_ids": list(gap.user_ids)}
+                      "text": gap.text, **({"user_ids": list(gap.user_ids)} if people else {})}
                      for gap in standing.gaps]}
 
 
-def forecast_record(ahead: Forecast, names: Names) -> dict:
+def outlook_record(ahead: Outlook | Forecast) -> dict:
+    """The stored forecast: the fall date and the sentence (the scorecard shows it)."""
+    return {"meets_now": ahead.meets_now, "sentence": ahead.sentence,
+            "falls_below_on": ahead.falls_below_on.astimezone(UTC).isoformat()
+            if ahead.falls_below_on else None,
+            "within_horizon": ahead.within_horizon}
+
+
+def forecast_details(ahead: Forecast, names: Names) -> dict:
+    """The whole forecast as the readiness page shows it (moments as datetimes)."""
     def scenario(readiness: Readiness, standing: TierStanding) -> dict:
         # The horizon's text says it in words; the gaps behind "below" are today's.
         return {"total": readiness.total, "health": readiness.health,
@@ -116,14 +131,12 @@ def forecast_record(ahead: Forecast, names: Names) -> dict:
 
     return {
         "meets_now": ahead.meets_now, "sentence": ahead.sentence,
-        "falls_below_on": ahead.falls_below_on.astimezone(UTC).isoformat()
-        if ahead.falls_below_on else None,
-        "within_horizon": ahead.within_horizon,
+        "falls_below_on": ahead.falls_below_on, "within_horizon": ahead.within_horizon,
         "renewals_needed": [{"program": need.rule.program,
                              "label": rule_label(need.rule, names), "needed": need.needed,
                              "user_ids": list(need.expiring)}
                             for need in ahead.renewals_needed],
-        "horizons": [{"days": horizon.days, "at": horizon.at.isoformat(), "text": horizon.text,
+        "horizons": [{"days": horizon.days, "at": horizon.at, "text": horizon.text,
                       "expiring": sorted({c.user_id for c in horizon.expiring}),
                       "nobody_renews": scenario(horizon.nobody_renews.readiness,
                                                 horizon.nobody_renews.standing),
@@ -242,28 +255,42 @@ def rules() -> tuple[ReadinessRubric, Rubric, TierRules] | None:
 
 
 def explained(organisation_id: int) -> dict | None:
-    """One organisation's readiness as the page shows it: the stored score with the rubric
-    it was computed with (one query); before its first recompute, computed now and not
-    stored (a page view writes nothing). None before content gave a rubric."""
+    """One organisation's readiness as the page shows it.
+
+    The stored score (total, health, components) with the rubric it was computed with, and
+    what the stored row leaves out, worked out from this organisation's facts gathered for
+    the moment the score was computed, with the same rules: the gaps with the staff behind
+    them and the whole forecast (horizons, renewals needed). That is one gather of one
+    organisation, a constant number of queries. Before the first recompute, all of it is
+    computed now and not stored (a page view writes nothing). None before content gave a
+    rubric.
+    """
     found = db.session.execute(
         select(ReadinessScore, ReadinessRubric)
         .join(ReadinessRubric, ReadinessRubric.id == ReadinessScore.rubric_id)
         .where(ReadinessScore.organisation_id == organisation_id)).first()
+    values: dict | None = None
     if found is not None:
         stored, rubric_row = found
         values = {column.key: getattr(stored, column.key)
                   for column in ReadinessScore.__table__.columns}
-        return {**values, "rubric": rubric_row, "stored": True}
-    in_force = rules()
-    if in_force is None:
+        at = stored.computed_at
+    else:
+        rubric_row = sync.latest()
+        if rubric_row is None:
+            return None
+        at = clock.now()
+    rubric, tiers = sync.rules_from_body(rubric_row.body)
+    gathered = gathering.gather(at, tiers, [organisation_id])
+    facts = gathered.facts.get(organisation_id)
+    if facts is None:
         return None
-    rubric_row, rubric, tiers = in_force
-    now = clock.now()
-    gathered = gathering.gather(now, tiers, [organisation_id])
-    if organisation_id not in gathered.facts:
-        return None
-    values = record(gathered.facts[organisation_id], rubric, tiers, now,
-                    names=gathering.names(),
-                    organisation=gathered.organisation_names[organisation_id],
-                    rubric_row=rubric_row)
-    return {**values, "rubric": rubric_row, "stored": False}
+    names = gathering.names()
+    organisation = gathered.organisation_names[organisation_id]
+    if values is None:
+        values = record(facts, rubric, tiers, at, names=names, organisation=organisation,
+                        rubric_row=rubric_row)
+    ahead = forecast(facts, rubric, tiers, at, organisation=organisation, names=names)
+    return {**values, "rubric": rubric_row, "stored": found is not None,
+            "gaps": gaps_record(gaps(facts, tiers, at, names=names), people=True),
+            "forecast": forecast_details(ahead, names)}

@@ -4,8 +4,6 @@ vendor staff any (anything else is not found, like every partner page)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -39,6 +37,7 @@ def organisation(organisation_id: int):
     if score is None:
         return render_template("readiness/organisation.html", organisation=organisation,
                                score=None)
+    # The gaps' staff and the forecast are worked out for the page (see service.explained).
     forecast = score["forecast"]
     standings = [standing for standing in (score["gaps"]["current"], score["gaps"]["next"])
                  if standing]
@@ -47,8 +46,8 @@ def organisation(organisation_id: int):
     shown += [user_id for need in forecast["renewals_needed"] for user_id in need["user_ids"]]
     shown += [user_id for horizon in forecast["horizons"]
               for user_id in horizon["expiring"][:NAMED_PER_GAP]]
-    # One query for every name on the page, scoped to the partner: stored ids of people
-    # who have since moved to another partner are shown as "someone who left".
+    # One query for every name on the page, scoped to the partner like every partner page
+    # (an id that is not on its staff is shown as "someone no longer on the staff").
     people = dict(db.session.execute(
         select(User.id, User.full_name)
         .where(User.id.in_(set(shown)), User.organisation_id == organisation.id)).all()) \
@@ -59,11 +58,5 @@ def organisation(organisation_id: int):
     return render_template(
         "readiness/organisation.html", organisation=organisation, score=score,
         forecast=forecast, standings=standings, people=people, tiers=tiers, rubric=rubric,
-        falls_below_on=_moment(forecast["falls_below_on"]),
-        horizons=[{**horizon, "at": _moment(horizon["at"])}
-                  for horizon in forecast["horizons"]],
+        falls_below_on=forecast["falls_below_on"], horizons=forecast["horizons"],
         named_per_gap=NAMED_PER_GAP)
-
-
-def _moment(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None

@@ -23,6 +23,11 @@ def counted(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count} {noun if count == 1 else nouns or plural(noun)}"
 
 
+def part_of(part: int, whole: int, noun: str) -> str:
+    """'1 of 1 requirement', '2 of 4 live certificates': the noun agrees with the whole."""
+    return f"{part} of {whole} {noun if whole == 1 else plural(noun)}"
+
+
 def join_and(parts: list[str]) -> str:
     """'a', 'a and b', 'a, b and c'."""
     if len(parts) <= 1:

@@ -72,11 +72,11 @@ def staff(*members: tuple[int, str | None]) -> tuple[StaffMember, ...]:
 
 
 def facts(tier: str = "gold", *, members=(), certificates=(), tracks=(),
-          onboarding: OnboardingFacts | None = None,
-          organisation_id: int = 7) -> OrganisationFacts:
+          onboarding: OnboardingFacts | None = None, organisation_id: int = 7,
+          detailed: bool = True) -> OrganisationFacts:
     return OrganisationFacts(organisation_id=organisation_id, tier=tier, staff=tuple(members),
                              certificates=tuple(certificates), tracks=tuple(tracks),
-                             onboarding=onboarding or OnboardingFacts())
+                             onboarding=onboarding or OnboardingFacts(), detailed=detailed)
 
 
 def done_track(slug: str = ONBOARDING_TRACK, assigned: int = 5) -> TrackProgress:

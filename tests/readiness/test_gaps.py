@@ -109,6 +109,28 @@ def test_track_and_onboarding_gaps_with_the_staff_behind_them():
     )
 
 
+def test_facts_without_detail_give_the_same_gaps_naming_nobody():
+    """What a recompute stores: counts instead of lists give the same gaps and texts."""
+    onboarding = OnboardingFacts(milestones_due=5, milestones_done_on_time=3, complete=False,
+                                 outstanding=("Agreement signed",), behind=(4, 2))
+    detailed = partner(tracks=[TrackProgress(ONBOARDING_TRACK, True, assigned=5, completed=3,
+                                             unfinished=(4, 5), settling=(2,))],
+                       certificates=[cert(3, TA, expires_in=300)], onboarding=onboarding)
+    counted = partner(members=(), detailed=False, certificates=[
+        cert(3, TA, expires_in=300)._replace(renewal_opens_at=None, validity_months=None)],
+        tracks=[TrackProgress(ONBOARDING_TRACK, True, assigned=5, completed=3,
+                              unfinished_count=2, settling_count=1)],
+        onboarding=OnboardingFacts(milestones_due=5, milestones_done_on_time=3,
+                                   complete=False, outstanding=("Agreement signed",)))
+    with_people = standing(detailed, TIERS, "gold", NOW, names=NAMES)
+    without = standing(counted, TIERS, "gold", NOW, names=NAMES)
+    assert [(gap.kind, gap.missing, gap.text) for gap in with_people.gaps] == \
+        [(gap.kind, gap.missing, gap.text) for gap in without.gaps]
+    assert without.text == with_people.text and not without.meets
+    assert [gap.user_ids for gap in with_people.gaps] == [(1, 2), (4, 5), (2, 4)]
+    assert all(gap.user_ids == () for gap in without.gaps)
+
+
 def test_onboarding_counts_only_for_tiers_that_ask_for_it():
     onboarding = OnboardingFacts(complete=False)
     result = gaps(partner("silver", onboarding=onboarding), TIERS, NOW, names=NAMES)

@@ -12,8 +12,9 @@ from lms.accounts.models import User
 from lms.catalog.models import Assignment, Track, TrackCompletion, TrackVersion
 from lms.extensions import db
 from lms.journeys.models import Journey, JourneyEvent, JourneyMilestone
-from lms.readiness import gather
+from lms.readiness import gather, service, sync
 from lms.readiness.facts import HeldCertificate, OnboardingFacts, StaffMember
+from lms.readiness.forecast import forecast
 from lms.readiness.service import rules
 from tests.certifications.support import insert_certificate
 from tests.factories import assign, make_organisation, make_user
@@ -184,6 +185,56 @@ def test_facts_equal_what_was_built(world, count_queries):
     assert south.track(ONBOARDING_TRACK).unfinished == (w["southerner"].id,)
     assert south.onboarding == OnboardingFacts(milestones_due=0, milestones_done_on_time=0,
                                                complete=True, outstanding=(), behind=())
+
+
+def test_without_detail_people_are_counted_not_listed(world, count_queries):
+    """What a recompute gathers: no staff list, no renewal windows, and the people behind
+    a track or onboarding counted in SQL instead of listed (one query fewer)."""
+    w = world
+    tier_rules = tiers()
+    with count_queries() as counter:
+        found = gather.gather(w["now"], tier_rules, [w["north"].id, w["south"].id],
+                              detail=False)
+    assert queries(counter) == 7, "\n".join(s[:90] for s in counter.statements)
+    north = found.facts[w["north"].id]
+    assert north.detailed is False and north.staff == ()
+    live, renewed = w["live_ta"], w["renewed_sp"]
+    assert sorted(north.certificates, key=lambda c: c.user_id) == [
+        HeldCertificate(w["tech"].id, TA, "technical", live.expires_at),
+        HeldCertificate(w["admin"].id, SP, "sales", renewed.expires_at)]
+    essentials = north.track(ONBOARDING_TRACK)
+    assert (essentials.assigned, essentials.completed) == (4, 2)
+    assert (essentials.unfinished_count, essentials.settling_count) == (1, 1)
+    assert essentials.unfinished == essentials.settling == ()
+    assert north.track("sales-foundations").unfinished_count == 0
+    assert north.onboarding == OnboardingFacts(
+        milestones_due=5, milestones_done_on_time=2, complete=False,
+        outstanding=w["outstanding"], behind=())
+    south = found.facts[w["south"].id]
+    assert south.track(ONBOARDING_TRACK).unfinished_count == 1
+    assert south.onboarding == OnboardingFacts(complete=True)
+
+
+def test_a_stored_score_is_the_same_with_or_without_detail(world):
+    """The recompute stores what it works out from facts without detail; with detail, the
+    same row comes out (the page adds the people and the horizons on top)."""
+    w = world
+    row, names = sync.latest(), gather.names()
+    rubric, tier_rules = sync.rules_from_body(row.body)
+    ids = [w["north"].id, w["south"].id]
+    detailed = gather.gather(w["now"], tier_rules, ids)
+    counted = gather.gather(w["now"], tier_rules, ids, detail=False)
+
+    def stored(found, organisation_id):
+        return service.record(found.facts[organisation_id], rubric, tier_rules, w["now"],
+                              names=names, rubric_row=row,
+                              organisation=found.organisation_names[organisation_id])
+
+    for organisation_id in ids:
+        assert stored(counted, organisation_id) == stored(detailed, organisation_id)
+    north = counted.facts[w["north"].id]
+    with pytest.raises(ValueError, match="gathered with detail"):
+        forecast(north, rubric, tier_rules, w["now"], organisation="North")
 
 
 def test_everyone_is_gathered_without_a_list(world):

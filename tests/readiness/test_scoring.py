@@ -65,7 +65,7 @@ def test_coverage_averages_holders_over_required_per_rule():
     assert coverage.value == 0.75
     assert coverage.points == 30
     assert coverage.explanation == (
-        "1 of 2 requirement(s) of Gold met (Sales Professional (Sales or Presales staff): "
+        "1 of 2 requirements of Gold met (Sales Professional (Sales or Presales staff): "
         "1 of 2; Technical Associate: 1 of 1)")
     assert result.total == 90
 
@@ -97,7 +97,7 @@ def test_currency_is_the_share_of_live_certificates_valid_beyond_the_window():
                      names=NAMES).component("certification_currency")
     assert currency.value == 0.75
     assert currency.points == 15
-    assert currency.explanation == ("3 of 4 live certificate(s) valid for more than 60 days; "
+    assert currency.explanation == ("3 of 4 live certificates valid for more than 60 days; "
                                     "the first expires on 21 March")
 
 
@@ -117,7 +117,7 @@ def test_track_completion_pools_required_tracks_and_ignores_optional_ones():
     component = score(ready(tracks=tracks), rubric(), TIERS, NOW).component("track_completion")
     assert component.value == 8 / 14
     assert component.points == pytest.approx(25 * 8 / 14)
-    assert component.explanation == "8 of 14 required-track assignment(s) completed"
+    assert component.explanation == "8 of 14 required-track assignments completed"
 
 
 def test_onboarding_is_milestones_done_on_time_over_milestones_due():
@@ -125,7 +125,7 @@ def test_onboarding_is_milestones_done_on_time_over_milestones_due():
     component = score(ready(onboarding=onboarding), rubric(), TIERS, NOW).component("onboarding")
     assert component.value == 0.75
     assert component.points == 11.25
-    assert component.explanation == "3 of 4 milestone(s) due so far done on time"
+    assert component.explanation == "3 of 4 milestones due so far done on time"
 
 
 def test_components_with_nothing_to_measure_count_as_full_and_say_why():
@@ -205,5 +205,13 @@ def test_a_score_as_a_record_keeps_everything_needed_to_explain_it_later():
     assert record["components"][0] == {
         "key": "certification_coverage", "label": "Certification coverage", "value": 0.0,
         "weight": 40, "points": 0.0, "measured": True,
-        "explanation": "0 of 2 requirement(s) of Gold met (Sales Professional (Sales or "
+        "explanation": "0 of 2 requirements of Gold met (Sales Professional (Sales or "
                        "Presales staff): 0 of 2; Technical Associate: 0 of 1)"}
+
+
+def test_explanations_count_in_good_english():
+    from lms.readiness.wording import part_of
+
+    assert part_of(1, 1, "requirement") == "1 of 1 requirement"
+    assert part_of(0, 1, "live certificate") == "0 of 1 live certificate"
+    assert part_of(3, 4, "milestone") == "3 of 4 milestones"

@@ -35,9 +35,9 @@ def gathers(monkeypatch):
     calls = []
     real = gather.gather
 
-    def counting(now, tiers, organisation_ids=None):
+    def counting(now, tiers, organisation_ids=None, **options):
         calls.append(None if organisation_ids is None else sorted(organisation_ids))
-        return real(now, tiers, organisation_ids)
+        return real(now, tiers, organisation_ids, **options)
 
     monkeypatch.setattr(gather, "gather", counting)
     return calls
@@ -62,11 +62,43 @@ def test_recompute_stores_components_gaps_forecast_and_the_rubric(frozen_clock):
     assert score.health == "red" and score.meets_tier is False
     gaps = score.gaps["current"]["gaps"]
     assert gaps[0]["kind"] == "certification" and gaps[0]["subject"] == "sales-professional"
+    assert gaps[0]["text"] == "2 more active Kestrel Certified Sales Professionals among " \
+        "Sales or Presales staff"
     assert score.gaps["next"]["tier"] == "platinum"
-    assert [h["days"] for h in score.forecast["horizons"]] == [30, 60, 90]
-    assert score.forecast["horizons"][1]["expiring"] == [tech.id]
     assert score.forecast["sentence"].startswith("Northwind Score does not meet Gold now")
+    assert score.forecast["falls_below_on"] is None
     assert score.tier_rules_hash == service.rules()[2].rule("gold").content_hash
+    # What only the readiness page shows is not stored: who is behind each gap, and the
+    # forecast's horizons. The page works them out (next test).
+    assert all("user_ids" not in gap for standing in score.gaps.values() if standing
+               for gap in standing["gaps"])
+    assert set(score.forecast) == {"meets_now", "sentence", "falls_below_on", "within_horizon"}
+
+
+def test_the_page_works_out_the_people_and_the_horizons_for_the_stored_moment(frozen_clock):
+    northwind = make_organisation("Northwind Explained", tier="gold")
+    tech = make_user(northwind, job_role="technical", full_name="Tara Tech")
+    seller = make_user(northwind, job_role="sales", full_name="Sid Seller")
+    insert_certificate(tech, TA, issued_at=frozen_clock - 700 * DAY)  # expires in ~30 days
+    service.recompute([northwind.id])
+    score = stored(northwind)
+    clock.advance(timedelta(days=40))  # the certificate has expired since
+    explained = service.explained(northwind.id)
+    assert explained["stored"] is True and explained["rubric"].id == score.rubric_id
+    assert (explained["total"], explained["components"], explained["computed_at"]) == \
+        (score.total, score.components, frozen_clock)
+    # Worked out for the moment the score was computed, not for the moment of asking...
+    forecast = explained["forecast"]
+    assert forecast["sentence"] == score.forecast["sentence"]
+    assert [h["days"] for h in forecast["horizons"]] == [30, 60, 90]
+    assert forecast["horizons"][0]["at"] == frozen_clock + 30 * DAY
+    assert forecast["horizons"][1]["expiring"] == [tech.id]
+    assert forecast["horizons"][0]["nobody_renews"]["meets"] is False
+    # ...and the gaps say the same as the stored ones, with the staff behind them.
+    current = explained["gaps"]["current"]
+    assert [gap["text"] for gap in current["gaps"]] == \
+        [gap["text"] for gap in score.gaps["current"]["gaps"]]
+    assert current["gaps"][0]["user_ids"] == [seller.id]  # a seller could close it
 
 
 def test_recompute_replaces_the_score_in_place(frozen_clock):
@@ -100,8 +132,9 @@ def test_falls_below_on_is_stored_for_filtering(frozen_clock):
     assert score.meets_tier is True
     assert score.falls_below_on == certificate.expires_at
     assert score.forecast["within_horizon"] is True
-    assert score.forecast["renewals_needed"][0]["user_ids"] == [seller.id]
     assert "falls below Silver on" in score.forecast["sentence"]
+    assert service.explained(partner.id)["forecast"]["renewals_needed"][0]["user_ids"] == \
+        [seller.id]
     soon = db.session.scalars(select(ReadinessScore.organisation_id).where(
         ReadinessScore.falls_below_on <= frozen_clock + 90 * DAY)).all()
     assert partner.id in soon
