@@ -151,7 +151,9 @@ def update_user(user_id: int, *, actor: User | None = None, **fields) -> User:
             fields.get("active", True) is False or fields.get("role", user.role) != user.role):
         raise Invalid("You cannot change your own role or deactivate yourself.",
                       field="active" if fields.get("active", True) is False else "role")
-    before = {key: getattr(user, key) for key in fields}
+    # What may change besides what was asked: a vendor role clears the organisation.
+    before = {key: getattr(user, key)
+              for key in {*fields, "role", "organisation_id", "job_role", "active"}}
     if "full_name" in fields:
         if not (fields["full_name"] or "").strip():
             raise Invalid("Give the person's full name.", field="full_name")
@@ -172,7 +174,7 @@ def update_user(user_id: int, *, actor: User | None = None, **fields) -> User:
     if "active" in fields:
         user.active = bool(fields["active"])
     db.session.flush()
-    changed = {key for key in fields if getattr(user, key) != before[key]}
+    changed = {key for key in before if getattr(user, key) != before[key]}
     if changed:
         events.user_changed.send(user.id, fields=changed,
                                  previous={key: before[key] for key in changed})

@@ -49,7 +49,8 @@ def enqueue(job: Callable[..., object], *args, **kwargs) -> None:
 
 # Inline, jobs may queue further jobs (a recompute queues webhook deliveries); commit()
 # runs those too, round after round, but stops after this many rounds so that a job that
-# queues itself cannot spin forever (what is left runs at the next commit).
+# queues itself cannot spin forever. What is left then is dropped with a warning (the
+# periodic jobs catch up on anything that matters).
 MAX_ROUNDS = 10
 
 
@@ -68,6 +69,10 @@ def commit() -> None:
         for job, args, kwargs in queue:
             job(*args, **kwargs)
             db.session.commit()
+    left = db.session.info.pop(_QUEUE, [])
+    if left:
+        current_app.logger.warning("jobs still queued after %d rounds, dropped: %s", MAX_ROUNDS,
+                                   ", ".join(sorted({job.__qualname__ for job, _, _ in left})))
 
 
 @event.listens_for(Session, "after_soft_rollback")

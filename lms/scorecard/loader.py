@@ -114,8 +114,7 @@ class Metric:
     @property
     def bounds(self) -> tuple[float | None, float | None]:
         """(lowest, highest) value an import may bring; None where there is no bound."""
-        low, high = UNIT_BOUNDS.get(self.unit, (None, None))
-        return (low if self.min is None else self.min, high if self.max is None else self.max)
+        return effective_bounds(self.unit, self.min, self.max)
 
     @property
     def higher_is_better(self) -> bool:
@@ -261,9 +260,7 @@ def _check_bounds(code: str, metric: MetricIn, refuse) -> None:
             refuse((*where, name), "the readiness metric is computed here (0 to 100), never "
                                    "imported; remove this bound")
         return
-    default_low, default_high = UNIT_BOUNDS.get(metric.unit, (None, None))
-    low = default_low if metric.min is None else metric.min
-    high = default_high if metric.max is None else metric.max
+    low, high = effective_bounds(metric.unit, metric.min, metric.max)
     if low is not None and high is not None and low >= high:
         implied = [f"{name} {value:g} comes from unit: {metric.unit}" for name, value, own in
                    (("min", low, metric.min), ("max", high, metric.max)) if own is None]
@@ -276,6 +273,13 @@ def _check_bounds(code: str, metric: MetricIn, refuse) -> None:
                                   or (high is not None and value > high)):
             refuse((*where, name), f"{name} {value:g} is outside the values this metric "
                                    f"allows ({describe_bounds(low, high)})")
+
+
+def effective_bounds(unit: str, low: float | None,
+                     high: float | None) -> tuple[float | None, float | None]:
+    """The bounds given in the file, or else the unit's (percent: 0 to 100)."""
+    default_low, default_high = UNIT_BOUNDS.get(unit, (None, None))
+    return (default_low if low is None else low, default_high if high is None else high)
 
 
 def describe_bounds(low: float | None, high: float | None) -> str:

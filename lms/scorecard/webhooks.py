@@ -9,6 +9,7 @@ Redirects are not followed: a signed body goes only to the URL an admin configur
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -107,11 +108,17 @@ def deliver_due(limit: int = BATCH) -> int:
     return _deliver(limit)
 
 
-def deliver_new(limit: int = BATCH) -> int:
+# First attempts made straight after a commit, at most: inline they run in the request that
+# made the change, so a slow endpoint must not hold it for long; the periodic job sends the
+# rest (and every retry) on its schedule.
+FIRST_ATTEMPTS = 10
+
+
+def deliver_new(limit: int = FIRST_ATTEMPTS) -> int:
     """Job, after the commit that queued deliveries: their first attempt, without waiting
     for the periodic job. Returns how many succeeded."""
-    # Inline this runs in the request that made the change: an endpoint that does not
-    # answer costs it one timeout, not one per delivery; the periodic job sends the rest.
+    # An endpoint that gives no HTTP answer is left to the periodic job for the rest of
+    # this pass: it costs the request one timeout, not one per delivery.
     return _deliver(limit, WebhookDelivery.attempts == 0, skip_unanswered=True)
 
 
@@ -153,8 +160,10 @@ def attempt(delivery: WebhookDelivery, *, now: datetime) -> bool:
     except urllib.error.HTTPError as failure:
         status = failure.code
         error = f"HTTP {failure.code} {failure.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as failure:
-        error = str(getattr(failure, "reason", None) or failure)[:500]
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as failure:
+        # HTTPException: an answer that is not HTTP (urllib does not wrap those). Logged as
+        # a failed attempt like any other, so the delivery is retried, not stuck first.
+        error = str(getattr(failure, "reason", None) or failure or type(failure).__name__)[:500]
     ok = status is not None and 200 <= status < 300
     if status is not None and not ok and error is None:
         error = f"HTTP {status}"

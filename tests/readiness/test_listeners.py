@@ -41,3 +41,17 @@ def test_a_person_moving_partner_rescores_both_partners_at_once(frozen_clock):
     assert coverage(leaving) < held_before
     assert coverage(joining) == held_before
     assert db.session.scalar(select(ReadinessPending.organisation_id)) is None
+
+
+def test_a_person_made_vendor_staff_rescores_the_partner_they_left(frozen_clock):
+    partner = make_organisation("Left For The Vendor", tier="gold")
+    engineer = make_user(partner, job_role="technical", full_name="Val Vendor")
+    insert_certificate(engineer, TA, issued_at=frozen_clock - timedelta(days=100))
+    service.recompute()
+    commit()
+    held_before = coverage(partner)
+    # Only the role is asked for; the organisation goes with it, and is announced.
+    accounts.update_user(engineer.id, role="vendor_admin")
+    assert db.session.get(ReadinessPending, partner.id) is not None
+    commit()
+    assert coverage(partner) < held_before

@@ -234,3 +234,55 @@ def test_an_endpoint_that_does_not_answer_holds_up_the_first_attempts_once(froze
     assert second.attempts == 0 and second.next_attempt_at == clock.now()  # still due
     webhooks.deliver_due()  # the periodic job tries it
     assert second.attempts == 1
+
+
+@pytest.fixture
+def garbage_endpoint():
+    """A TCP server that answers every connection with a line that is not HTTP."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve():
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"garbage\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    listener.close()
+
+
+def test_an_answer_that_is_not_http_is_a_failed_attempt_not_a_crash(frozen_clock,
+                                                                     garbage_endpoint):
+    delivery = _queue(garbage_endpoint)
+    jobs.commit()  # the first attempt runs here, inline: it must not raise
+    assert delivery.attempts == 1 and delivery.delivered_at is None
+    assert delivery.last_status is None and delivery.last_error
+    assert delivery.next_attempt_at == clock.now() + BACKOFF[0]  # retried, not stuck first
+    logged = db.session.scalar(select(DeliveryAttempt).where(
+        DeliveryAttempt.delivery_id == delivery.id))
+    assert logged.error == delivery.last_error
+
+
+def test_first_attempts_after_one_commit_are_capped(frozen_clock, receiver):
+    """Inline they run in the request that made the change: at most FIRST_ATTEMPTS, the
+    rest left to the periodic job."""
+    webhooks.create_endpoint(url=receiver["url"], actor_id=None)
+    for number in range(webhooks.FIRST_ATTEMPTS + 5):
+        webhooks.queue("scorecard.risk_flag_raised", {"partner": {"id": number}},
+                       organisation_id=None, now=clock.now())
+    jobs.commit()
+    assert len(receiver["received"]) == webhooks.FIRST_ATTEMPTS
+    waiting = db.session.scalar(select(func.count()).select_from(WebhookDelivery)
+                                .where(WebhookDelivery.attempts == 0))
+    assert waiting == 5
+    assert webhooks.deliver_due() == 5  # the periodic job sends the rest
+    assert len(receiver["received"]) == webhooks.FIRST_ATTEMPTS + 5
