@@ -75,18 +75,35 @@ class TrackProgress:
     # the audience rules skipped is still behind.
     unfinished: tuple[int, ...] = ()
     # Active staff who have not completed it but joined less than new_staff_days ago: they
-    # still have time, so the tier does not count them yet (ascending ids).
+    # still have time, so the tier does not count them yet. `settling_ends` says when each
+    # one's time runs out (ascending), given with or without detail; with detail,
+    # `settling` lists who they are in the same order.
     settling: tuple[int, ...] = ()
-    # How many of each there are. Given when the gather counted them without listing them
-    # (facts without detail); otherwise taken from the lists.
+    settling_ends: tuple[datetime, ...] = ()
+    # How many staff are held to it and have not finished. Given when the gather counted
+    # them without listing them (facts without detail); otherwise taken from the list.
     unfinished_count: int = -1
-    settling_count: int = -1
 
     def __post_init__(self):
         if self.unfinished_count < 0:
             object.__setattr__(self, "unfinished_count", len(self.unfinished))
-        if self.settling_count < 0:
-            object.__setattr__(self, "settling_count", len(self.settling))
+
+    @property
+    def settling_count(self) -> int:
+        return len(self.settling_ends)
+
+    def run_out_by(self, moment: datetime) -> int:
+        """How many newcomers' time to finish it has run out by `moment`: a newcomer counts
+        from the instant their new_staff_days end (like an expiry)."""
+        return bisect_right(self.settling_ends, moment)
+
+    def behind_at(self, moment: datetime) -> int:
+        """Staff held to it and not finished at `moment`, if nobody finishes meanwhile."""
+        return self.unfinished_count + self.run_out_by(moment)
+
+    def behind_ids_at(self, moment: datetime) -> tuple[int, ...]:
+        """Who they are (ascending ids; facts with detail only)."""
+        return tuple(sorted(self.unfinished + self.settling[:self.run_out_by(moment)]))
 
 
 @dataclass(frozen=True)

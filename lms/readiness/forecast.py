@@ -6,8 +6,10 @@ under two what-ifs, and the day a partner falls below its tier if nobody renews.
   open now is renewed before it expires, so (as lms.certifications.lifecycle dates it) it
   runs on for the program's validity from its old expiry. The others expire as they are.
 
-Only certificates move. Track completion and onboarding are held where they are now: the
-forecast answers "what do expiries do to this partner", not "what will people finish".
+Certificates expire, and newcomers' time to finish the tier's tracks (tiers.yml's
+new_staff_days) runs out: from then on an unfinished track counts against the tier. Nobody
+completes anything new and onboarding stays where it is: the forecast answers "what does
+time alone do to this partner", not "what will people finish".
 
 `outlook` is the cheap part, the fall date and the sentence, which every recompute stores;
 `forecast` adds the horizons (six more scorings), which the readiness page works out for
@@ -41,6 +43,9 @@ class Horizon:
     window_renews: Scenario  # everyone whose renewal window is open now renews
     expiring: tuple[HeldCertificate, ...]  # live now, expired by `at` unless renewed
     text: str
+    # Newcomers whose time to finish a tier track has run out by `at` while they have not
+    # finished it (ascending ids; facts with detail only).
+    newcomers: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,18 +58,29 @@ class RenewalNeed:
 
 
 @dataclass(frozen=True)
+class TrackNeed:
+    """A track of the tier that newcomers must finish by the day the partner falls below it,
+    because their new_staff_days run out by then."""
+
+    track: str  # slug
+    count: int  # newcomers whose time has run out by that day
+    user_ids: tuple[int, ...] = ()  # who, soonest first (facts with detail only)
+
+
+@dataclass(frozen=True)
 class Outlook:
     """When the partner falls below its tier if nobody renews, and what renewing by then
     takes, in one sentence: the part of the forecast a stored score keeps (lists and risk
     flags read it). The horizons are worked out when a page shows them."""
 
     meets_now: bool
-    # First moment the partner stops meeting its tier if nobody renews (a certificate's
-    # expiry). None when it does not meet its tier now, or when its tier asks for no
-    # certifications (then expiries alone never cost it the tier).
+    # First moment the partner stops meeting its tier if nobody renews or finishes
+    # anything: a certificate's expiry, or a newcomer's time for a tier track running out.
+    # None when it does not meet its tier now, or when neither can cost it the tier.
     falls_below_on: datetime | None
     within_horizon: bool  # falls_below_on is no later than the furthest horizon
     renewals_needed: tuple[RenewalNeed, ...]  # what renewing by that day takes
+    finishing_needed: tuple[TrackNeed, ...]  # and which tracks newcomers must finish by then
     sentence: str
 
 
@@ -78,6 +94,7 @@ class Forecast:
     falls_below_on: datetime | None  # as in Outlook
     within_horizon: bool
     renewals_needed: tuple[RenewalNeed, ...]
+    finishing_needed: tuple[TrackNeed, ...]
     sentence: str
 
 
@@ -103,13 +120,15 @@ def forecast(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: da
         expiring = facts.expiring_between(now, at)
         horizons.append(Horizon(days, at, nobody, window, expiring,
                                 _horizon_text(days, at, now, nobody, window, facts.tier,
-                                              names)))
+                                              names),
+                                _newcomers_run_out(facts, tiers.rule(facts.tier), at)))
     ahead = outlook(facts, rubric, tiers, now, organisation=organisation, names=names)
     return Forecast(
         organisation_id=facts.organisation_id, tier=facts.tier, at=now,
         meets_now=ahead.meets_now, horizons=tuple(horizons),
         falls_below_on=ahead.falls_below_on, within_horizon=ahead.within_horizon,
-        renewals_needed=ahead.renewals_needed, sentence=ahead.sentence)
+        renewals_needed=ahead.renewals_needed, finishing_needed=ahead.finishing_needed,
+        sentence=ahead.sentence)
 
 
 def outlook(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datetime, *,
@@ -122,13 +141,14 @@ def outlook(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: dat
     rule = tiers.rule(facts.tier)
     falls_on = fall_date(facts, rule, now) if current.meets and rule else None
     needs = _needs(facts, rule, now, falls_on) if falls_on else ()
+    finishing = _finishing(facts, rule, falls_on) if falls_on else ()
     furthest = now + timedelta(days=max(rubric.forecast_days))
     within = falls_on is not None and falls_on <= furthest
     return Outlook(
         meets_now=current.meets, falls_below_on=falls_on, within_horizon=within,
-        renewals_needed=needs,
+        renewals_needed=needs, finishing_needed=finishing,
         sentence=_sentence(organisation, facts.tier, current, rule, falls_on, within, needs,
-                           max(rubric.forecast_days), now, names))
+                           finishing, max(rubric.forecast_days), now, names))
 
 
 def renew_open_windows(certificates: tuple[HeldCertificate, ...],
@@ -148,8 +168,33 @@ def renew_open_windows(certificates: tuple[HeldCertificate, ...],
 
 
 def fall_date(facts: OrganisationFacts, rule: TierRule, now: datetime) -> datetime | None:
+    """The first moment `rule` is no longer met if nobody renews or finishes anything: an
+    expiry that breaks its certifications, or a newcomer's time for one of its tracks
+    running out. None when neither ever happens."""
+    falls = [moment for moment in (certifications_fall(facts, rule, now),
+                                   _tracks_fall(facts, rule, now)) if moment is not None]
+    return min(falls) if falls else None
+
+
+def _tracks_fall(facts: OrganisationFacts, rule: TierRule, now: datetime) -> datetime | None:
+    ends = [end for slug in rule.tracks if (progress := facts.track(slug)) is not None
+            for end in progress.settling_ends if end > now]
+    return min(ends) if ends else None
+
+
+def _newcomers_run_out(facts: OrganisationFacts, rule: TierRule | None,
+                       at: datetime) -> tuple[int, ...]:
+    if rule is None:
+        return ()
+    return tuple(sorted({user_id for slug in rule.tracks
+                         if (progress := facts.track(slug)) is not None
+                         for user_id in progress.settling[:progress.run_out_by(at)]}))
+
+
+def certifications_fall(facts: OrganisationFacts, rule: TierRule,
+                        now: datetime) -> datetime | None:
     """The first expiry after which `rule`'s certifications are no longer met, if nobody
-    renews; None when no expiry ever breaks them (or they are not met at `now`)."""
+    renews; None when it asks for none (or they are not met at `now`)."""
     falls = []
     for requirement in rule.certifications:
         # holder -> when their last qualifying certificate expires, of those live now
@@ -175,6 +220,23 @@ def _needs(facts: OrganisationFacts, rule: TierRule, now: datetime,
     return tuple(needs)
 
 
+def _finishing(facts: OrganisationFacts, rule: TierRule,
+               falls_on: datetime) -> tuple[TrackNeed, ...]:
+    needs = []
+    for slug in rule.tracks:
+        progress = facts.track(slug)
+        run_out = progress.run_out_by(falls_on) if progress is not None else 0
+        if run_out:
+            needs.append(TrackNeed(slug, run_out, progress.settling[:run_out]))
+    return tuple(needs)
+
+
+def _finishing_clause(need: TrackNeed, names: Names) -> str:
+    who = "1 new staff member finishes" if need.count == 1 \
+        else f"{need.count} new staff finish"
+    return f"{who} {names.track(need.track)} by then"
+
+
 def _renewal_clause(need: RenewalNeed, names: Names) -> str:
     name = names.program(need.rule.program)
     held, needed = len(need.expiring), need.needed
@@ -189,7 +251,8 @@ def _renewal_clause(need: RenewalNeed, names: Names) -> str:
 
 def _sentence(organisation: str, tier: str, current: TierStanding, rule: TierRule | None,
               falls_on: datetime | None, within: bool, needs: tuple[RenewalNeed, ...],
-              furthest_days: int, now: datetime, names: Names) -> str:
+              finishing: tuple[TrackNeed, ...], furthest_days: int, now: datetime,
+              names: Names) -> str:
     tier_name = names.tier(tier)
     if rule is None:
         return f"{organisation} is on a tier with no rules ('{tier}'): nothing to forecast."
@@ -199,12 +262,17 @@ def _sentence(organisation: str, tier: str, current: TierStanding, rule: TierRul
     if falls_on is None:
         return (f"{organisation} keeps {tier_name} whatever expires: {tier_name} asks for "
                 "no certifications.")
+    clauses = " and ".join([_renewal_clause(need, names) for need in needs]
+                           + [_finishing_clause(need, names) for need in finishing])
     if within:
-        clauses = " and ".join(_renewal_clause(need, names) for need in needs)
         return f"{organisation} falls below {tier_name} on {day(falls_on, now)} unless {clauses}."
+    if not finishing:
+        return (f"{organisation} keeps {tier_name} for the next {furthest_days} days even if "
+                f"nobody renews; without renewals it falls below {tier_name} on "
+                f"{day(falls_on, now)}.")
     return (f"{organisation} keeps {tier_name} for the next {furthest_days} days even if "
-            f"nobody renews; without renewals it falls below {tier_name} on "
-            f"{day(falls_on, now)}.")
+            f"nobody renews; it falls below {tier_name} on {day(falls_on, now)} unless "
+            f"{clauses}.")
 
 
 def _horizon_text(days: int, at: datetime, now: datetime, nobody: Scenario,

@@ -90,11 +90,12 @@ def _gaps(facts: OrganisationFacts, rule: TierRule, now: datetime, names: Names)
             # A gather that left the track out would read as "everyone finished it".
             raise ValueError(f"the facts of organisation {facts.organisation_id} have no "
                              f"progress for track '{slug}', which tier '{rule.tier}' requires")
-        if progress.unfinished_count:
-            count = progress.unfinished_count
+        # At a later moment (a forecast), newcomers whose time has run out count too.
+        count = progress.behind_at(now)
+        if count:
             who = "1 staff member has" if count == 1 else f"{count} staff have"
             yield Gap("track", slug, count, f"{who} not finished {names.track(slug)}",
-                      tuple(sorted(progress.unfinished)))
+                      progress.behind_ids_at(now))
     if rule.onboarding_complete and not facts.onboarding.complete:
         yield Gap("onboarding", "onboarding", 1, _onboarding_text(facts),
                   tuple(sorted(facts.onboarding.behind)))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     DateTime,
@@ -206,44 +206,58 @@ def _tracks(now: datetime, tiers: TierRules, staff_member, detail: bool):
         counts.setdefault((organisation_id, track_id), [0, 0])[done] = count
 
     unfinished: dict[tuple[int, int], list[int]] = defaultdict(list)
-    settling: dict[tuple[int, int], list[int]] = defaultdict(list)
-    # Without detail: (organisation, track) -> [held to it, settling], counted.
-    behind: dict[tuple[int, int], list[int]] = {}
+    # (organisation, track) -> [(when their time runs out, user id)] of the newcomers
+    settling: dict[tuple[int, int], list[tuple[datetime, int]]] = defaultdict(list)
+    held_counts: dict[tuple[int, int], int] = {}  # without detail: held to it, counted
+    grace = timedelta(days=tiers.new_staff_days)
     if named_ids:
         finished = exists().where(TrackCompletion.user_id == User.id,
                                   TrackCompletion.track_id == Track.id)
         new = User.created_at > tiers.settling_since(now)
         if detail:
-            for organisation_id, track_id, user_id, is_new in _rows(
-                    select(User.organisation_id, Track.id, User.id, new)
+            for organisation_id, track_id, user_id, is_new, joined in _rows(
+                    select(User.organisation_id, Track.id, User.id, new,
+                           _moment(User.created_at))
                     .join(Track, Track.id.in_(named_ids))
                     .where(staff_member, ~finished)
                     .order_by(User.organisation_id, Track.id, User.id)):
-                (settling if is_new else unfinished)[(organisation_id, track_id)] \
-                    .append(user_id)
+                if is_new:
+                    settling[(organisation_id, track_id)].append((joined + grace, user_id))
+                else:
+                    unfinished[(organisation_id, track_id)].append(user_id)
         else:
-            for organisation_id, track_id, is_new, count in _rows(
-                    select(User.organisation_id, Track.id, new, func.count())
+            # Those held to it counted in SQL; newcomers grouped by when they joined (few:
+            # only people who joined in the last new_staff_days and have not finished).
+            joined = _moment(case((new, User.created_at)))
+            for organisation_id, track_id, joined_at, count in _rows(
+                    select(User.organisation_id, Track.id, joined, func.count())
                     .join(Track, Track.id.in_(named_ids))
                     .where(staff_member, ~finished)
-                    .group_by(User.organisation_id, Track.id, new)):
-                behind.setdefault((organisation_id, track_id), [0, 0])[bool(is_new)] = count
+                    .group_by(User.organisation_id, Track.id, joined)):
+                key = (organisation_id, track_id)
+                if joined_at is None:
+                    held_counts[key] = count
+                else:
+                    settling[key].extend([(joined_at + grace, 0)] * count)
 
     def progress(organisation_id: int) -> tuple[TrackProgress, ...]:
         rows = []
         for track_id, slug, required in listed:
             key = (organisation_id, track_id)
             assigned, completed = counts.get(key, (0, 0))
+            newcomers = sorted(settling.get(key, ()))
+            ends = tuple(end for end, _ in newcomers)
             if detail:
                 rows.append(TrackProgress(
                     slug=slug, required=bool(required), assigned=assigned,
                     completed=completed, unfinished=tuple(unfinished.get(key, ())),
-                    settling=tuple(settling.get(key, ()))))
+                    settling=tuple(user_id for _, user_id in newcomers),
+                    settling_ends=ends))
             else:
-                held, new_staff = behind.get(key, (0, 0))
                 rows.append(TrackProgress(
                     slug=slug, required=bool(required), assigned=assigned,
-                    completed=completed, unfinished_count=held, settling_count=new_staff))
+                    completed=completed, unfinished_count=held_counts.get(key, 0),
+                    settling_ends=ends))
         return tuple(rows)
 
     return progress

@@ -136,8 +136,12 @@ def forecast_details(ahead: Forecast, names: Names) -> dict:
                              "label": rule_label(need.rule, names), "needed": need.needed,
                              "user_ids": list(need.expiring)}
                             for need in ahead.renewals_needed],
+        "finishing_needed": [{"track": need.track, "label": names.track(need.track),
+                              "count": need.count, "user_ids": list(need.user_ids)}
+                             for need in ahead.finishing_needed],
         "horizons": [{"days": horizon.days, "at": horizon.at, "text": horizon.text,
                       "expiring": sorted({c.user_id for c in horizon.expiring}),
+                      "newcomers": list(horizon.newcomers),
                       "nobody_renews": scenario(horizon.nobody_renews.readiness,
                                                 horizon.nobody_renews.standing),
                       "window_renews": scenario(horizon.window_renews.readiness,
@@ -255,31 +259,19 @@ def rules() -> tuple[ReadinessRubric, Rubric, TierRules] | None:
 
 
 def explained(organisation_id: int) -> dict | None:
-    """One organisation's readiness as the page shows it.
+    """One organisation's readiness as the page shows it, worked out now.
 
-    The stored score (total, health, components) with the rubric it was computed with, and
-    what the stored row leaves out, worked out from this organisation's facts gathered for
-    the moment the score was computed, with the same rules: the gaps with the staff behind
-    them and the whole forecast (horizons, renewals needed). That is one gather of one
-    organisation, a constant number of queries. Before the first recompute, all of it is
-    computed now and not stored (a page view writes nothing). None before content gave a
-    rubric.
+    The score, the gaps with the staff behind them and the whole forecast (horizons,
+    renewals and tracks needed), from this organisation's facts gathered now with the
+    rubric in force: one gather of one organisation, a constant number of queries, and all
+    of it consistent with itself. The page writes nothing; the stored row (which lists and
+    the scorecard read) is replaced by the next recompute, which events queue. `stored`
+    says whether the stored row agrees on the total. None before content gave a rubric.
     """
-    found = db.session.execute(
-        select(ReadinessScore, ReadinessRubric)
-        .join(ReadinessRubric, ReadinessRubric.id == ReadinessScore.rubric_id)
-        .where(ReadinessScore.organisation_id == organisation_id)).first()
-    values: dict | None = None
-    if found is not None:
-        stored, rubric_row = found
-        values = {column.key: getattr(stored, column.key)
-                  for column in ReadinessScore.__table__.columns}
-        at = stored.computed_at
-    else:
-        rubric_row = sync.latest()
-        if rubric_row is None:
-            return None
-        at = clock.now()
+    rubric_row = sync.latest()
+    if rubric_row is None:
+        return None
+    at = clock.now()
     rubric, tiers = sync.rules_from_body(rubric_row.body)
     gathered = gathering.gather(at, tiers, [organisation_id])
     facts = gathered.facts.get(organisation_id)
@@ -287,10 +279,12 @@ def explained(organisation_id: int) -> dict | None:
         return None
     names = gathering.names()
     organisation = gathered.organisation_names[organisation_id]
-    if values is None:
-        values = record(facts, rubric, tiers, at, names=names, organisation=organisation,
-                        rubric_row=rubric_row)
+    values = record(facts, rubric, tiers, at, names=names, organisation=organisation,
+                    rubric_row=rubric_row)
+    stored_total = db.session.scalar(select(ReadinessScore.total)
+                                     .where(ReadinessScore.organisation_id == organisation_id))
     ahead = forecast(facts, rubric, tiers, at, organisation=organisation, names=names)
-    return {**values, "rubric": rubric_row, "stored": found is not None,
+    return {**values, "rubric": rubric_row,
+            "stored": stored_total is not None and abs(stored_total - values["total"]) < 0.05,
             "gaps": gaps_record(gaps(facts, tiers, at, names=names), people=True),
             "forecast": forecast_details(ahead, names)}

@@ -44,8 +44,11 @@ def organisation(organisation_id: int):
     shown = [user_id for standing in standings for gap in standing["gaps"]
              for user_id in gap["user_ids"][:NAMED_PER_GAP]]
     shown += [user_id for need in forecast["renewals_needed"] for user_id in need["user_ids"]]
+    shown += [user_id for need in forecast["finishing_needed"] for user_id in need["user_ids"]]
     shown += [user_id for horizon in forecast["horizons"]
               for user_id in horizon["expiring"][:NAMED_PER_GAP]]
+    shown += [user_id for horizon in forecast["horizons"]
+              for user_id in horizon["newcomers"][:NAMED_PER_GAP]]
     # One query for every name on the page, scoped to the partner like every partner page
     # (an id that is not on its staff is shown as "someone no longer on the staff").
     people = dict(db.session.execute(
@@ -59,4 +62,5 @@ def organisation(organisation_id: int):
         "readiness/organisation.html", organisation=organisation, score=score,
         forecast=forecast, standings=standings, people=people, tiers=tiers, rubric=rubric,
         falls_below_on=forecast["falls_below_on"], horizons=forecast["horizons"],
+        new_staff_days=score["rubric"].body["tiers"].get("new_staff_days", 0),
         named_per_gap=NAMED_PER_GAP)

@@ -18,7 +18,7 @@ STATUS_POINTS = {"green": 100, "yellow": 50, "red": 0}
 GAPS = ("missing", "stale")
 FLAG_KINDS = {
     "readiness_low": "Readiness below threshold",
-    "tier_at_risk": "Lapsing certifications cost the tier",
+    "tier_at_risk": "The tier is at risk",
     "onboarding_stalled": "Onboarding stalled",
     "metric_stale": "Stale metric",
     "checkpoint_failed": "Compliance checkpoint failed",

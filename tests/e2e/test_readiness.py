@@ -1,7 +1,8 @@
 """The demo's readiness forecast in the browser (issue 6, acceptance 2).
 
 Northwind Systems meets Gold today on its only two Technical Associates, Elena Petrova and
-Marco Bianchi, whose certificates both expire within 90 days (lms/demo/certificates.py).
+Marco Bianchi, whose certificates both expire within 60 days (lms/demo/certificates.py),
+and two newcomers who have until after that to finish Gold's track.
 Its partner admin reads on *Readiness* when Northwind falls below Gold unless one of them
 renews; the channel manager finds Northwind under the scorecard's "tier at risk" flag with
 the same sentence.
@@ -56,20 +57,26 @@ def test_the_partner_admin_and_the_channel_manager_read_when_northwind_falls_bel
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Readiness at {PARTNER}")
     expect(page.get_by_text("Meets Gold", exact=True)).to_be_visible()
     expect(page.get_by_text(sentence).first).to_be_visible()
-    # The forecast: below Gold in 90 days if nobody renews, Gold kept if they do; the two
+    # The forecast: below Gold in 60 days if nobody renews, Gold kept if they do; the two
     # whose renewal would keep it are named.
-    in_90_days = page.locator("tr", has_text="In 90 days")
-    expect(in_90_days).to_contain_text("below Gold")
-    expect(in_90_days).to_contain_text("keeps Gold")
+    in_60_days = page.locator("tr", has_text="In 60 days")
+    expect(in_60_days).to_contain_text("below Gold")
+    expect(in_60_days).to_contain_text("keeps Gold")
     for name in EXPIRING:
-        expect(in_90_days.get_by_role("link", name=name)).to_be_visible()
+        expect(in_60_days.get_by_role("link", name=name)).to_be_visible()
+    # By 90 days the newest staff's time for Gold's track has run out too (Lukas Meyer has
+    # not finished it), so renewing alone no longer keeps Gold.
+    in_90_days = page.locator("tr", has_text="In 90 days")
+    expect(in_90_days.locator("[data-newcomers]")).to_be_visible()
+    expect(in_90_days.get_by_role("link", name="Lukas Meyer")).to_be_visible()
+    expect(in_90_days).not_to_contain_text("keeps Gold")
     page.screenshot(path=str(_shots() / "northwind-readiness.png"), full_page=True)
     page.context.close()
 
     page = new_page()
     log_in(page, CHANNEL_MANAGER)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Scorecard").click()
-    page.get_by_label("Risk flag").select_option(label="Lapsing certifications cost the tier")
+    page.get_by_label("Risk flag").select_option(label="The tier is at risk")
     page.get_by_role("button", name="Filter").click()
     row = page.locator("tbody tr", has_text=PARTNER)
     expect(row).to_have_count(1)

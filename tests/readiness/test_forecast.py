@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from lms.readiness.facts import OnboardingFacts
-from lms.readiness.forecast import RenewalNeed, forecast, renew_open_windows
+from lms.readiness.facts import OnboardingFacts, TrackProgress
+from lms.readiness.forecast import RenewalNeed, TrackNeed, forecast, renew_open_windows
 from lms.readiness.loader import TierRule
 from tests.readiness.support import (
     NAMES,
     NOW,
+    ONBOARDING_TRACK,
     SP,
     TA,
     cert,
@@ -201,3 +202,58 @@ def test_a_holder_counts_until_their_last_qualifying_certificate_expires():
     assert result.renewals_needed == (RenewalNeed(needs(TA, 1, "presales"), 1, (MARCO,)),)
     assert result.sentence == ("Northwind falls below Gold on 14 March unless the expiring "
                                "Technical Associate renews.")
+
+
+GOLD_TA_AND_TRACK = rules(gold=TierRule("gold", certifications=(needs(TA, 1),),
+                                        tracks=(ONBOARDING_TRACK,)))
+
+
+def with_newcomer(certificates, runs_out_in_days: float):
+    """Northwind where staff member 13 joined lately and has not finished the tier's track:
+    their new_staff_days run out in `runs_out_in_days`."""
+    newcomer = TrackProgress(ONBOARDING_TRACK, True, assigned=3, completed=2, settling=(13,),
+                             settling_ends=(NOW + timedelta(days=runs_out_in_days),))
+    return facts("gold", members=MEMBERS, certificates=certificates, tracks=[newcomer],
+                 onboarding=DONE)
+
+
+def test_a_newcomer_whose_time_runs_out_first_is_the_fall_date():
+    partner = with_newcomer([cert(ELENA, TA, expires_in=300)], runs_out_in_days=36)
+    result = run(partner, GOLD_TA_AND_TRACK)
+    assert result.meets_now
+    assert result.falls_below_on == NOW + timedelta(days=36)
+    assert result.renewals_needed == ()
+    assert result.finishing_needed == (TrackNeed(ONBOARDING_TRACK, 1, (13,)),)
+    assert result.sentence == ("Northwind falls below Gold on 25 February unless 1 new staff "
+                               "member finishes Partner Onboarding Essentials by then.")
+    thirty, sixty, _ = result.horizons
+    assert thirty.newcomers == () and thirty.window_renews.standing.meets
+    # Renewing does not help: the track counts against Gold from then on.
+    assert sixty.newcomers == (13,)
+    for scenario in (sixty.nobody_renews, sixty.window_renews):
+        assert scenario.standing.text == (
+            "below Gold: 1 staff member has not finished Partner Onboarding Essentials")
+
+
+def test_an_expiry_before_the_newcomers_time_runs_out_is_the_fall_date():
+    elena = cert(ELENA, TA, expires_in=20)
+    partner = with_newcomer([elena], runs_out_in_days=66)
+    result = run(partner, GOLD_TA_AND_TRACK)
+    assert result.falls_below_on == elena.expires_at
+    assert result.finishing_needed == ()
+    assert result.sentence == ("Northwind falls below Gold on 9 February unless the "
+                               "expiring Technical Associate renews.")
+    # If she renews, Gold holds until the newcomer's time runs out (after 60 days).
+    thirty, sixty, ninety = result.horizons
+    assert thirty.window_renews.standing.meets and sixty.window_renews.standing.meets
+    assert not ninety.window_renews.standing.meets and ninety.newcomers == (13,)
+
+
+def test_a_newcomer_beyond_the_last_horizon_is_said_as_keeping_the_tier():
+    partner = with_newcomer([cert(ELENA, TA, expires_in=300)], runs_out_in_days=120)
+    result = run(partner, GOLD_TA_AND_TRACK)
+    assert not result.within_horizon
+    assert result.sentence == (
+        "Northwind keeps Gold for the next 90 days even if nobody renews; it falls below "
+        "Gold on 20 May unless 1 new staff member finishes Partner Onboarding Essentials "
+        "by then.")

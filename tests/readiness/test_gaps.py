@@ -113,13 +113,15 @@ def test_facts_without_detail_give_the_same_gaps_naming_nobody():
     """What a recompute stores: counts instead of lists give the same gaps and texts."""
     onboarding = OnboardingFacts(milestones_due=5, milestones_done_on_time=3, complete=False,
                                  outstanding=("Agreement signed",), behind=(4, 2))
+    runs_out = NOW + timedelta(days=20)  # a newcomer's time for the track
     detailed = partner(tracks=[TrackProgress(ONBOARDING_TRACK, True, assigned=5, completed=3,
-                                             unfinished=(4, 5), settling=(2,))],
+                                             unfinished=(4, 5), settling=(2,),
+                                             settling_ends=(runs_out,))],
                        certificates=[cert(3, TA, expires_in=300)], onboarding=onboarding)
     counted = partner(members=(), detailed=False, certificates=[
         cert(3, TA, expires_in=300)._replace(renewal_opens_at=None, validity_months=None)],
         tracks=[TrackProgress(ONBOARDING_TRACK, True, assigned=5, completed=3,
-                              unfinished_count=2, settling_count=1)],
+                              unfinished_count=2, settling_ends=(runs_out,))],
         onboarding=OnboardingFacts(milestones_due=5, milestones_done_on_time=3,
                                    complete=False, outstanding=("Agreement signed",)))
     with_people = standing(detailed, TIERS, "gold", NOW, names=NAMES)
@@ -129,6 +131,24 @@ def test_facts_without_detail_give_the_same_gaps_naming_nobody():
     assert without.text == with_people.text and not without.meets
     assert [gap.user_ids for gap in with_people.gaps] == [(1, 2), (4, 5), (2, 4)]
     assert all(gap.user_ids == () for gap in without.gaps)
+
+
+def test_a_newcomer_counts_against_the_tier_once_their_time_runs_out():
+    runs_out = NOW + timedelta(days=20)
+    facts = partner(tracks=[TrackProgress(ONBOARDING_TRACK, True, assigned=3, completed=1,
+                                          unfinished=(4,), settling=(2,),
+                                          settling_ends=(runs_out,))])
+    tracks_only = rules(gold=TierRule("gold", tracks=(ONBOARDING_TRACK,)))
+
+    def track_gap(at):
+        return next(gap for gap in standing(facts, tracks_only, "gold", at, names=NAMES).gaps
+                    if gap.kind == "track")
+
+    assert (track_gap(NOW).missing, track_gap(NOW).user_ids) == (1, (4,))
+    assert track_gap(runs_out - timedelta(seconds=1)).missing == 1
+    later = track_gap(runs_out)  # from the instant it runs out, like an expiry
+    assert (later.missing, later.user_ids) == (2, (2, 4))
+    assert later.text == "2 staff have not finished Partner Onboarding Essentials"
 
 
 def test_onboarding_counts_only_for_tiers_that_ask_for_it():

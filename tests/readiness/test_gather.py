@@ -169,6 +169,9 @@ def test_facts_equal_what_was_built(world, count_queries):
     assert (essentials.required, essentials.assigned, essentials.completed) == (True, 4, 2)
     assert essentials.unfinished == (w["admin"].id,)
     assert essentials.settling == (w["presales"].id,)  # new: not held to it yet
+    # ...until her new_staff_days run out, one day from now.
+    runs_out = w["presales"].created_at + timedelta(days=tier_rules.new_staff_days)
+    assert essentials.settling_ends == (runs_out,) and runs_out == w["now"] + DAY
     foundations = north.track("sales-foundations")
     assert (foundations.required, foundations.assigned, foundations.completed) == (True, 2, 1)
     # Not named by any tier rule: nobody is listed as behind on it.
@@ -206,6 +209,8 @@ def test_without_detail_people_are_counted_not_listed(world, count_queries):
     assert (essentials.assigned, essentials.completed) == (4, 2)
     assert (essentials.unfinished_count, essentials.settling_count) == (1, 1)
     assert essentials.unfinished == essentials.settling == ()
+    assert essentials.settling_ends == (w["presales"].created_at
+                                        + timedelta(days=tier_rules.new_staff_days),)
     assert north.track("sales-foundations").unfinished_count == 0
     assert north.onboarding == OnboardingFacts(
         milestones_due=5, milestones_done_on_time=2, complete=False,

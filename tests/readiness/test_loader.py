@@ -108,7 +108,7 @@ def test_the_shipped_rubric_and_tiers_are_valid_against_the_shipped_program():
         ("sales-professional", 2), ("technical-associate", 1)]
     assert gold.onboarding_complete
     assert content.tiers.rule("registered").certifications == ()
-    assert content.tiers.new_staff_days == 60
+    assert content.tiers.new_staff_days == 90
 
 
 def test_a_valid_folder_loads_both_files(root):

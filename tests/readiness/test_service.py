@@ -75,30 +75,38 @@ def test_recompute_stores_components_gaps_forecast_and_the_rubric(frozen_clock):
     assert set(score.forecast) == {"meets_now", "sentence", "falls_below_on", "within_horizon"}
 
 
-def test_the_page_works_out_the_people_and_the_horizons_for_the_stored_moment(frozen_clock):
+def test_the_page_works_out_the_people_and_the_horizons_now(frozen_clock):
     northwind = make_organisation("Northwind Explained", tier="gold")
     tech = make_user(northwind, job_role="technical", full_name="Tara Tech")
     seller = make_user(northwind, job_role="sales", full_name="Sid Seller")
     insert_certificate(tech, TA, issued_at=frozen_clock - 700 * DAY)  # expires in ~30 days
     service.recompute([northwind.id])
     score = stored(northwind)
-    clock.advance(timedelta(days=40))  # the certificate has expired since
     explained = service.explained(northwind.id)
+    # Nothing changed since the recompute: the page agrees with the stored row...
     assert explained["stored"] is True and explained["rubric"].id == score.rubric_id
     assert (explained["total"], explained["components"], explained["computed_at"]) == \
         (score.total, score.components, frozen_clock)
-    # Worked out for the moment the score was computed, not for the moment of asking...
     forecast = explained["forecast"]
     assert forecast["sentence"] == score.forecast["sentence"]
     assert [h["days"] for h in forecast["horizons"]] == [30, 60, 90]
     assert forecast["horizons"][0]["at"] == frozen_clock + 30 * DAY
     assert forecast["horizons"][1]["expiring"] == [tech.id]
     assert forecast["horizons"][0]["nobody_renews"]["meets"] is False
-    # ...and the gaps say the same as the stored ones, with the staff behind them.
+    # ...and its gaps say the same as the stored ones, with the staff behind them.
     current = explained["gaps"]["current"]
     assert [gap["text"] for gap in current["gaps"]] == \
         [gap["text"] for gap in score.gaps["current"]["gaps"]]
     assert current["gaps"][0]["user_ids"] == [seller.id]  # a seller could close it
+
+    # Later, with no recompute since (the certificate expired on its own): the page works
+    # everything out for now, consistent with itself, and says the stored row is behind.
+    clock.advance(timedelta(days=40))
+    later = service.explained(northwind.id)
+    assert later["computed_at"] == frozen_clock + timedelta(days=40)
+    assert later["total"] < score.total and later["stored"] is False
+    assert later["forecast"]["horizons"][0]["expiring"] == []
+    assert stored(northwind).total == score.total  # a page view writes nothing
 
 
 def test_recompute_replaces_the_score_in_place(frozen_clock):

@@ -139,7 +139,8 @@ def test_a_partner_not_scored_yet_is_computed_for_the_page(client, frozen_clock)
     login(client, make_user(fresh, role="partner_admin"))
     assert service.current(fresh.id) is None
     text = plain(_page(client, fresh))
-    assert "Readiness at Fresh Partner" in text and "not stored yet" in text
+    assert "Readiness at Fresh Partner" in text
+    assert "brought up to date by the next recompute" in text
     assert service.current(fresh.id) is None  # a page view writes nothing
 
 
