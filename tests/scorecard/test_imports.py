@@ -199,7 +199,8 @@ def test_bad_cells_further_down_are_shown_marked_and_row_problems_said(client, m
     page = _upload(client, "\n".join(lines) + "\n").get_data(as_text=True)
     rows = _rows(page)
     assert sorted(rows) == [*range(2, 17), 19, 20]  # the first 15, then the bad ones
-    assert "First 15 of 20 rows shown, then 2 more with problems." in page
+    assert ("First 15 of 20 rows shown, then 2 more with problems (every row to fix is "
+            "listed above).") in page
     assert rows[19][2] == ("sc-cell-bad", "250 ⚠ Problem: 250 is above the maximum of 100 "
                                           "for MDF spend (%)")
     # Extra cells belong to no column: said under the row as a whole.
