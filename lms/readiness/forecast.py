@@ -63,7 +63,8 @@ class TrackNeed:
     because their new_staff_days run out by then."""
 
     track: str  # slug
-    count: int  # newcomers whose time has run out by that day
+    count: int  # newcomers whose time runs out by then
+    first_by: datetime  # when the first of them runs out of time
     user_ids: tuple[int, ...] = ()  # who, soonest first (facts with detail only)
 
 
@@ -79,8 +80,12 @@ class Outlook:
     # None when it does not meet its tier now, or when neither can cost it the tier.
     falls_below_on: datetime | None
     within_horizon: bool  # falls_below_on is no later than the furthest horizon
-    renewals_needed: tuple[RenewalNeed, ...]  # what renewing by that day takes
-    finishing_needed: tuple[TrackNeed, ...]  # and which tracks newcomers must finish by then
+    # What keeping the tier takes, each counted when it falls within the forecast (or is
+    # the first fall, beyond it): renewals by the expiry that would cost the tier...
+    renewals_needed: tuple[RenewalNeed, ...]
+    renewals_by: datetime | None
+    # ...and newcomers finishing the tier's tracks before their time runs out.
+    finishing_needed: tuple[TrackNeed, ...]
     sentence: str
 
 
@@ -94,6 +99,7 @@ class Forecast:
     falls_below_on: datetime | None  # as in Outlook
     within_horizon: bool
     renewals_needed: tuple[RenewalNeed, ...]
+    renewals_by: datetime | None
     finishing_needed: tuple[TrackNeed, ...]
     sentence: str
 
@@ -127,28 +133,51 @@ def forecast(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: da
         organisation_id=facts.organisation_id, tier=facts.tier, at=now,
         meets_now=ahead.meets_now, horizons=tuple(horizons),
         falls_below_on=ahead.falls_below_on, within_horizon=ahead.within_horizon,
-        renewals_needed=ahead.renewals_needed, finishing_needed=ahead.finishing_needed,
-        sentence=ahead.sentence)
+        renewals_needed=ahead.renewals_needed, renewals_by=ahead.renewals_by,
+        finishing_needed=ahead.finishing_needed, sentence=ahead.sentence)
 
 
 def outlook(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datetime, *,
             organisation: str, names: Names | None = None) -> Outlook:
-    """The fall date, the renewals that would prevent it and the sentence, without the
-    horizons: no scoring, one standing (the current one, which the gaps ask for too) and a
-    sort of each rule's holders' last expiries."""
+    """The fall date, what keeping the tier takes and the sentence, without the horizons:
+    no scoring, one standing (the current one, which the gaps ask for too), a sort of each
+    rule's holders' last expiries and the newcomers' deadlines.
+
+    Expiries and newcomers' deadlines cost the tier independently (renewing does not
+    finish a track), so each has its own date; the sentence names the first, and the
+    second too when it also falls within the forecast."""
     names = names or Names()
     current = standing(facts, tiers, facts.tier, now, names=names)
     rule = tiers.rule(facts.tier)
-    falls_on = fall_date(facts, rule, now) if current.meets and rule else None
-    needs = _needs(facts, rule, now, falls_on) if falls_on else ()
-    finishing = _finishing(facts, rule, falls_on) if falls_on else ()
-    furthest = now + timedelta(days=max(rubric.forecast_days))
-    within = falls_on is not None and falls_on <= furthest
+    days = max(rubric.forecast_days)
+    if not (current.meets and rule):
+        return Outlook(current.meets, None, False, (), None, (),
+                       _sentence(organisation, facts.tier, current, rule, (), False, days,
+                                 now, names))
+    furthest = now + timedelta(days=days)
+    expiry = certifications_fall(facts, rule, now)
+    deadline = _tracks_fall(facts, rule, now)
+    falls_on = min((moment for moment in (expiry, deadline) if moment is not None),
+                   default=None)
+
+    def counted(moment: datetime | None) -> bool:
+        return moment is not None and (moment <= furthest or moment == falls_on)
+
+    renewals = _needs(facts, rule, now, expiry) if counted(expiry) else ()
+    finishing = _finishing(facts, rule, max(furthest, deadline)) if counted(deadline) else ()
+    causes = []  # (day, what prevents it)
+    if renewals:
+        causes.append((expiry, " and ".join(_renewal_clause(need, names) for need in renewals)))
+    if finishing:
+        causes.append((deadline, " and ".join(_finishing_clause(need, names) for need in
+                                              _finishing(facts, rule, deadline))))
     return Outlook(
-        meets_now=current.meets, falls_below_on=falls_on, within_horizon=within,
-        renewals_needed=needs, finishing_needed=finishing,
-        sentence=_sentence(organisation, facts.tier, current, rule, falls_on, within, needs,
-                           finishing, max(rubric.forecast_days), now, names))
+        meets_now=True, falls_below_on=falls_on,
+        within_horizon=falls_on is not None and falls_on <= furthest,
+        renewals_needed=renewals, renewals_by=expiry if renewals else None,
+        finishing_needed=finishing,
+        sentence=_sentence(organisation, facts.tier, current, rule, sorted(causes),
+                           bool(renewals) and not finishing, days, now, names))
 
 
 def renew_open_windows(certificates: tuple[HeldCertificate, ...],
@@ -227,7 +256,8 @@ def _finishing(facts: OrganisationFacts, rule: TierRule,
         progress = facts.track(slug)
         run_out = progress.run_out_by(falls_on) if progress is not None else 0
         if run_out:
-            needs.append(TrackNeed(slug, run_out, progress.settling[:run_out]))
+            needs.append(TrackNeed(slug, run_out, progress.settling_ends[0],
+                                   progress.settling[:run_out]))
     return tuple(needs)
 
 
@@ -250,29 +280,33 @@ def _renewal_clause(need: RenewalNeed, names: Names) -> str:
 
 
 def _sentence(organisation: str, tier: str, current: TierStanding, rule: TierRule | None,
-              falls_on: datetime | None, within: bool, needs: tuple[RenewalNeed, ...],
-              finishing: tuple[TrackNeed, ...], furthest_days: int, now: datetime,
-              names: Names) -> str:
+              causes: list[tuple[datetime, str]], renewals_only: bool, furthest_days: int,
+              now: datetime, names: Names) -> str:
+    """`causes`: (day, what prevents the fall then), soonest first; at most two."""
     tier_name = names.tier(tier)
     if rule is None:
         return f"{organisation} is on a tier with no rules ('{tier}'): nothing to forecast."
     if not current.meets:
         return (f"{organisation} does not meet {tier_name} now: "
                 + "; ".join(gap.text for gap in current.gaps) + ".")
-    if falls_on is None:
+    if not causes:
         return (f"{organisation} keeps {tier_name} whatever expires: {tier_name} asks for "
                 "no certifications.")
-    clauses = " and ".join([_renewal_clause(need, names) for need in needs]
-                           + [_finishing_clause(need, names) for need in finishing])
-    if within:
-        return f"{organisation} falls below {tier_name} on {day(falls_on, now)} unless {clauses}."
-    if not finishing:
+    if len(causes) == 2 and causes[0][0] == causes[1][0]:  # the same day: one clause
+        causes = [(causes[0][0], f"{causes[0][1]} and {causes[1][1]}")]
+    (falls_on, clause), later = causes[0], causes[1:]
+    if falls_on <= now + timedelta(days=furthest_days):
+        text = f"{organisation} falls below {tier_name} on {day(falls_on, now)} unless {clause}"
+        for moment, then in later:
+            text += f", and on {day(moment, now)} unless {then}"
+        return text + "."
+    if renewals_only:
         return (f"{organisation} keeps {tier_name} for the next {furthest_days} days even if "
                 f"nobody renews; without renewals it falls below {tier_name} on "
                 f"{day(falls_on, now)}.")
     return (f"{organisation} keeps {tier_name} for the next {furthest_days} days even if "
             f"nobody renews; it falls below {tier_name} on {day(falls_on, now)} unless "
-            f"{clauses}.")
+            f"{clause}.")
 
 
 def _horizon_text(days: int, at: datetime, now: datetime, nobody: Scenario,

@@ -149,7 +149,7 @@ def _coverage(facts: OrganisationFacts, rule: TierRule | None, now: datetime,
     for requirement in rule.certifications:
         held = holder_count(facts, requirement, now)
         shares.append(min(1.0, held / requirement.count))
-        parts.append(f"{rule_label(requirement, names)}: {held} of {requirement.count}")
+        parts.append(f"{rule_label(requirement, names)}: {held} held, {requirement.count} needed")
     met = sum(1 for share in shares if share >= 1)
     return (sum(shares) / len(shares), True,
             f"{part_of(met, len(shares), 'requirement')} of {names.tier(facts.tier)} met "

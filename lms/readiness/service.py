@@ -136,8 +136,10 @@ def forecast_details(ahead: Forecast, names: Names) -> dict:
                              "label": rule_label(need.rule, names), "needed": need.needed,
                              "user_ids": list(need.expiring)}
                             for need in ahead.renewals_needed],
+        "renewals_by": ahead.renewals_by,
         "finishing_needed": [{"track": need.track, "label": names.track(need.track),
-                              "count": need.count, "user_ids": list(need.user_ids)}
+                              "count": need.count, "first_by": need.first_by,
+                              "user_ids": list(need.user_ids)}
                              for need in ahead.finishing_needed],
         "horizons": [{"days": horizon.days, "at": horizon.at, "text": horizon.text,
                       "expiring": sorted({c.user_id for c in horizon.expiring}),

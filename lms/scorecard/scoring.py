@@ -117,9 +117,12 @@ def checkpoint_result(checkpoint: Checkpoint, facts: PartnerFacts,
         if not staff:
             return result | {"status": "fail", "detail": "No active staff yet."}
         if done >= staff:
-            return result | {"status": "pass", "detail": f"All {staff} staff completed it."}
+            everyone = "The 1 staff member" if staff == 1 else f"All {staff} staff"
+            return result | {"status": "pass", "detail": f"{everyone} completed it."}
+        behind = staff - done
+        verb = "has" if behind == 1 else "have"
         return result | {"status": "fail",
-                         "detail": f"{staff - done} of {staff} staff have not completed it."}
+                         "detail": f"{behind} of {staff} staff {verb} not completed it."}
     metric = metrics.get(checkpoint.metric)
     if metric is None or metric["status"] in GAPS:
         return result | {"status": "unknown",

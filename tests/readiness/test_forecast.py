@@ -223,7 +223,9 @@ def test_a_newcomer_whose_time_runs_out_first_is_the_fall_date():
     assert result.meets_now
     assert result.falls_below_on == NOW + timedelta(days=36)
     assert result.renewals_needed == ()
-    assert result.finishing_needed == (TrackNeed(ONBOARDING_TRACK, 1, (13,)),)
+    assert result.finishing_needed == (
+        TrackNeed(ONBOARDING_TRACK, 1, NOW + timedelta(days=36), (13,)),)
+    assert result.renewals_by is None
     assert result.sentence == ("Northwind falls below Gold on 25 February unless 1 new staff "
                                "member finishes Partner Onboarding Essentials by then.")
     thirty, sixty, _ = result.horizons
@@ -239,10 +241,14 @@ def test_an_expiry_before_the_newcomers_time_runs_out_is_the_fall_date():
     elena = cert(ELENA, TA, expires_in=20)
     partner = with_newcomer([elena], runs_out_in_days=66)
     result = run(partner, GOLD_TA_AND_TRACK)
-    assert result.falls_below_on == elena.expires_at
-    assert result.finishing_needed == ()
-    assert result.sentence == ("Northwind falls below Gold on 9 February unless the "
-                               "expiring Technical Associate renews.")
+    assert result.falls_below_on == result.renewals_by == elena.expires_at
+    # Renewing does not finish a track: the newcomer's own date follows in the sentence.
+    assert result.finishing_needed == (
+        TrackNeed(ONBOARDING_TRACK, 1, NOW + timedelta(days=66), (13,)),)
+    assert result.sentence == (
+        "Northwind falls below Gold on 9 February unless the expiring Technical Associate "
+        "renews, and on 27 March unless 1 new staff member finishes Partner Onboarding "
+        "Essentials by then.")
     # If she renews, Gold holds until the newcomer's time runs out (after 60 days).
     thirty, sixty, ninety = result.horizons
     assert thirty.window_renews.standing.meets and sixty.window_renews.standing.meets

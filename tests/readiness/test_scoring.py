@@ -66,7 +66,7 @@ def test_coverage_averages_holders_over_required_per_rule():
     assert coverage.points == 30
     assert coverage.explanation == (
         "1 of 2 requirements of Gold met (Sales Professional (Sales or Presales staff): "
-        "1 of 2; Technical Associate: 1 of 1)")
+        "1 held, 2 needed; Technical Associate: 1 held, 1 needed)")
     assert result.total == 90
 
 
@@ -206,7 +206,8 @@ def test_a_score_as_a_record_keeps_everything_needed_to_explain_it_later():
         "key": "certification_coverage", "label": "Certification coverage", "value": 0.0,
         "weight": 40, "points": 0.0, "measured": True,
         "explanation": "0 of 2 requirements of Gold met (Sales Professional (Sales or "
-                       "Presales staff): 0 of 2; Technical Associate: 0 of 1)"}
+                       "Presales staff): 0 held, 2 needed; Technical Associate: 0 held, "
+                       "1 needed)"}
 
 
 def test_explanations_count_in_good_english():

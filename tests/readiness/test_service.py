@@ -57,7 +57,7 @@ def test_recompute_stores_components_gaps_forecast_and_the_rubric(frozen_clock):
         "certification_coverage", "certification_currency", "track_completion", "onboarding"]
     coverage = score.components[0]
     assert (coverage["weight"], coverage["value"], coverage["points"]) == (40, 0.5, 20.0)
-    assert "Technical Associate: 1 of 1" in coverage["explanation"]
+    assert "Technical Associate: 1 held, 1 needed" in coverage["explanation"]
     assert score.total == round(sum(c["points"] for c in score.components), 1)
     assert score.health == "red" and score.meets_tier is False
     gaps = score.gaps["current"]["gaps"]
