@@ -7,7 +7,6 @@ before the lookup, so an unknown ID counts as much as a known one.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 from collections import Counter
@@ -31,7 +30,7 @@ from wtforms import TextAreaField
 from lms.certifications import public_id as ids
 from lms.certifications import verification
 from lms.certifications.models import Program
-from lms.core import clock
+from lms.core import clock, csv_files
 from lms.core.auth import require_role
 from lms.core.errors import Invalid, NotFound, wants_json
 from lms.core.forms import attach_error
@@ -204,28 +203,10 @@ def _uploaded_text(form: CheckFileForm) -> str:
         if len(data) > UPLOAD_BYTES:
             raise Invalid(f"The file is larger than {UPLOAD_BYTES // 1024 // 1024} MB; split "
                           "it and check the parts one by one.", field="file")
-        return decode(data)
+        return csv_files.decode(data)
     if (form.text.data or "").strip():
         return form.text.data
     raise Invalid("Choose a CSV file, or paste the rows into the box.", field="file")
-
-
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without a BOM, as Excel's "CSV UTF-8" writes it) or BOM-marked UTF-16."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass  # reported below as not UTF-8, with the line
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise Invalid(f"Line {line} is not UTF-8 text (it has the byte "
-                      f"0x{data[error.start]:02X}). Save the file as UTF-8 (in Excel: "
-                      "\u201cCSV UTF-8\u201d) and upload it again.", field="file") from None
 
 
 # --- reading an upload (pure) ------------------------------------------------------------
@@ -261,17 +242,8 @@ def read_upload(text: str, *, programs: set[str] | None = None,
     known program codes, an unknown code is a problem of its line (a typo there would
     fail every row).
     """
-    if not text.strip():
-        raise Invalid("The file is empty. Put a header line (id, or email,program) first, "
-                      "then one row per certificate.", field="file")
-    if "\x00" in text:
-        line = text[:text.index("\x00")].count("\n") + 1
-        raise Invalid(f"Line {line} contains a NUL character: is this really a CSV file?",
-                      field="file")
-    first_line = text.lstrip("\ufeff").splitlines()[0]
-    delimiter = next((d for d in ",;\t" if d in first_line), ",")
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter,
-                        strict=True)
+    reader = csv_files.reader(text, empty="The file is empty. Put a header line (id, or "
+                                          "email,program) first, then one row per certificate.")
     try:
         header = next(reader)
         names = [cell.strip().lower().replace(" ", "_") for cell in header]

@@ -9,14 +9,13 @@ enough to see everything to fix; the import itself is all or nothing.
 
 from __future__ import annotations
 
-import codecs
 import csv
-import io
 import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from lms.core import csv_files
 from lms.core.errors import Invalid
 from lms.scorecard import wording
 from lms.scorecard.loader import Definitions, Metric
@@ -84,35 +83,11 @@ def normalise(header: str) -> str:
 
 # --- the file -------------------------------------------------------------------------------
 
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without Excel's BOM) or BOM-marked UTF-16; Invalid naming the line."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    data = data.removeprefix(codecs.BOM_UTF8)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise Invalid(f"Line {line} is not UTF-8 text. Save the file as UTF-8 (in Excel: "
-                      "\u201cCSV UTF-8\u201d) and upload it again.", field="file") from None
-
-
 def read_table(text: str, limit: int = MAX_ROWS) -> Table:
     """Header and rows of a CSV (commas, semicolons or tabs); Invalid when it cannot be read."""
-    text = text.lstrip("\ufeff")
-    if not text.strip():
-        raise Invalid("The file is empty. Put a header line first (partner, metric, value, "
-                      "as_of), then one row per value.", field="file")
-    if "\x00" in text:
-        line = text[:text.index("\x00")].count("\n") + 1
-        raise Invalid(f"Line {line} contains a NUL character: is this really a CSV file?",
-                      field="file")
-    first = text.splitlines()[0]
-    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv_files.reader(text, empty="The file is empty. Put a header line first "
+                                          "(partner, metric, value, as_of), then one row per "
+                                          "value.")
     rows: list[tuple[int, list[str]]] = []
     line = 0
     try:

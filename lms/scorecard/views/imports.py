@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from lms.core import clock
+from lms.core import clock, csv_files
 from lms.core.auth import require_role
 from lms.core.errors import Invalid
 from lms.core.forms import attach_error
@@ -111,7 +111,7 @@ def _read_file(form: UploadForm) -> tuple[str, str]:
     if len(raw) > UPLOAD_BYTES:
         raise Invalid(f"The file is larger than {UPLOAD_BYTES // 1024 // 1024} MB; split it "
                       "and import the parts one by one.", field="file")
-    return upload.decode(raw), data.filename[:255]
+    return csv_files.decode(raw), data.filename[:255]
 
 
 def _preview_page(form: PreviewForm, mapping, *, status: int = 200, found=None):
