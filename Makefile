@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Test processes (pytest-xdist): one per core; each has its own database.
+JOBS   ?= auto
 
 .PHONY: run test test-postgres e2e lint setup clean
 
@@ -27,13 +29,15 @@ run: setup
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C stops)"
 	LMS_BASE_URL=$${LMS_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/lms run --host $(HOST) --port $(PORT)
 
-## make test: the whole suite on SQLite, browser tests included
+## make test: the whole suite on SQLite in parallel, then the browser tests (one server, one
+## browser: they share the demo, so they run in one process)
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(JOBS) -m "not e2e"
+	$(BIN)/pytest -m e2e
 
 ## make test-postgres: the same suite (without the browser) on PostgreSQL
 test-postgres: setup
-	LMS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not e2e"
+	LMS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(JOBS) -m "not e2e"
 
 ## make e2e: only the browser tests (Playwright driving Debian's Chromium)
 e2e: setup

@@ -17,7 +17,7 @@ import pytest
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import _app_ctx_id
-from sqlalchemy import Integer, delete, event, func, select, text
+from sqlalchemy import Integer, create_engine, delete, event, func, make_url, select, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from lms import create_app
@@ -30,7 +30,32 @@ CONTENT = PROJECT_ROOT / "content"
 
 
 def test_database_url(folder) -> str:
-    return os.environ.get("LMS_TEST_DATABASE_URL") or f"sqlite:///{folder}/test.db"
+    """The run's database: a SQLite file in `folder`, or LMS_TEST_DATABASE_URL.
+
+    Under pytest-xdist every worker gets a PostgreSQL database of its own (`test_gw0`, ...,
+    created when missing), since each worker migrates, commits and drops its schema.
+    """
+    url = os.environ.get("LMS_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{folder}/test.db"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    worker_url = make_url(url).set(database=f"{make_url(url).database}_{worker}")
+    _create_database_if_missing(make_url(url), worker_url.database)
+    return worker_url.render_as_string(hide_password=False)
+
+
+def _create_database_if_missing(server_url, name: str) -> None:
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
 
 
 def reset_database() -> None:
