@@ -16,6 +16,7 @@ from lms.core import clock
 from lms.core.auth import require_role
 from lms.core.errors import DomainError, wants_json
 from lms.core.jobs import commit
+from lms.core.params import query_int
 from lms.extensions import db
 
 bp = Blueprint("assessments", __name__)
@@ -143,7 +144,8 @@ def _after_save(public_id: str, position: int, total: int) -> str:
         return url_for("assessments.review", public_id=public_id)
     if go == "previous":
         return url_for("assessments.question", public_id=public_id, position=max(1, position - 1))
-    if go.isdigit() and 1 <= int(go) <= total:
+    # isascii: str.isdigit() also accepts "²", which int() refuses.
+    if go.isascii() and go.isdigit() and len(go) < 6 and 1 <= int(go) <= total:
         return url_for("assessments.question", public_id=public_id, position=int(go))
     return url_for("assessments.question", public_id=public_id, position=position + 1)
 
@@ -241,7 +243,7 @@ def index():
 def _version_for_stats(slug: str):
     assessment = service.get_live_assessment(slug)
     versions = service.versions(assessment.id)
-    wanted = request.args.get("version", type=int)
+    wanted = query_int("version", minimum=1)
     version = next((v for v in versions if v.number == wanted), assessment.current_version)
     return assessment, version, versions
 
