@@ -22,11 +22,12 @@ from flask_wtf import FlaskForm
 from wtforms.fields.core import UnboundField
 from wtforms.fields.simple import FileField as PlainFileField
 
+from lms.assessments import service as assessments
 from lms.catalog.models import Asset
 from lms.extensions import db
 from lms.journeys import service as journeys
 from lms.scorecard import periods, tokens, webhooks
-from tests.certifications.support import insert_attempt, insert_certificate
+from tests.certifications.support import insert_certificate
 from tests.factories import login, make_organisation, make_user
 from tests.journeys.support import milestone, org_journey
 from tests.scorecard.support import put_values
@@ -125,8 +126,8 @@ def world(app, frozen_clock):
                           and m.owner == "partner_admin")
     certificate = insert_certificate(users["learner"], "technical-associate",
                                      issued_at=frozen_clock)
-    attempt = insert_attempt(users["learner"].id, "technical-associate-exam", percent=80,
-                             passed=True, at=frozen_clock)
+    # In progress, so hostile answers reach the item types' parsing of them.
+    attempt = assessments.start_attempt(users["learner"], "technical-associate-exam")
     record = put_values(partner, {"pipeline_velocity": 4200})
     _, starts_on, _ = periods.open_periods(frozen_clock.date(), "quarter", set())[0]
     period = periods.close(starts_on, actor_id=users["vendor_admin"].id)
@@ -152,6 +153,8 @@ def world(app, frozen_clock):
 
 def _valid(rule, arg: str, world: dict) -> str:
     values = world["values"]
+    if arg not in values and arg != "public_id":
+        pytest.fail(f"give the walk a valid <{arg}> for {rule.rule} in its world")
     if arg == "public_id":
         if rule.rule.startswith("/attempts/"):
             return world["attempt"].public_id
@@ -264,9 +267,19 @@ SELECT = re.compile(r'<select[^>]*\bname="([^"]+)"[^>]*>(.*?)</select>', re.S)
 OPTION = re.compile(r'<option[^>]*\bvalue="([^"]+)"')
 
 
-def _first_options(page: str) -> dict[str, str]:
-    """The first non-empty option of every select on the page."""
+INPUT = re.compile(r'<(?:input|textarea)\b([^>]*)>')
+ATTRIBUTE = re.compile(r'\b(name|value|type)="([^"]*)"')
+
+
+def _page_fields(page: str) -> dict[str, str]:
+    """What the page's own forms would send: the first value of every field on it (fields
+    that are no WTForms field, such as an answer to a question, are found here)."""
     found = {}
+    for attributes in INPUT.findall(page):
+        attrs = dict(ATTRIBUTE.findall(attributes))
+        name = attrs.get("name")
+        if name and name != "csrf_token" and attrs.get("type") not in ("submit", "file"):
+            found.setdefault(name, attrs.get("value") or "Hostile walk")
     for name, options in SELECT.findall(page):
         first = OPTION.search(options)
         if first:
@@ -327,10 +340,14 @@ def walk_rule(walk: Walk, rule, view) -> None:
     shape = form_shape(view, valid)
     if not reachable or method != "POST":
         reachable = walk.reaches("POST", url, headers)[0]
-    offered = _first_options(page)  # a select's real choices, where the page shows the form
+    # Where the view's own page shows the form: its real choices, and fields no form class
+    # declares (answers to a question).
+    offered = _page_fields(page) if method == "GET" else {}
     for action in shape.actions:
         base = {name: offered.get(name, value) for name, value in shape.fields.items()
                 if value is not None}
+        base.update({name: value for name, value in offered.items()
+                     if name not in shape.fields and name != "action"})
         if action:
             base["action"] = action
         files = [name for name, value in shape.fields.items() if value is None]
