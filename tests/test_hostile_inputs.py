@@ -61,6 +61,17 @@ JSON_BODIES = (
     '{"values": [{"partner_id": 1, "metric": "pipeline_velocity", "value": NaN, '
     '"as_of": "9999-12-31"}], "source_name": ' + BIG + "}",
     '{"ids": "x", "values": "x"}',
+    # One hostile value each, so that none is hidden behind another's refusal.
+    '{"values": [{"partner_id": 2147483648, "metric": "pipeline_velocity", "value": 1, '
+    '"as_of": "2026-01-01"}]}',
+    '{"values": [{"partner_id": "²", "metric": "pipeline_velocity", "value": "²", '
+    '"as_of": "2026-01-01"}]}',
+    '{"values": [{"partner": "x", "metric": "pipeline_velocity", "value": 1, '
+    '"as_of": "10000-01-01"}]}',
+    '{"values": [{"partner": "x", "metric": "pipeline_velocity", "value": 1, '
+    '"as_of": "9999-12-31"}]}',
+    '{"values": [{"partner": "' + "p" * 5000 + '", "metric": "' + "m" * 5000 + '", '
+    '"value": 1, "as_of": "2026-01-01"}], "source_name": "' + "s" * 5000 + '"}',
     "\x00",
 )
 # A file name longer than any column keeps, on every form with a file field.
