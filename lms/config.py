@@ -59,6 +59,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "REDIS_URL": _env("REDIS_URL"),
         # Public certificate lookups (page, JSON, bulk) allowed per client per minute.
         "VERIFY_RATE_LIMIT_PER_MINUTE": int(_env("VERIFY_RATE_LIMIT_PER_MINUTE", "60")),
+        # Webhooks may go to loopback, link-local and private addresses only when this is
+        # set (a receiver on the same network); otherwise the server could be made to call
+        # its own internal services.
+        "WEBHOOK_ALLOW_PRIVATE": (_env("WEBHOOK_ALLOW_PRIVATE") or "").lower()
+        in ("1", "true", "yes"),
         # Evidence files for onboarding sign-offs are capped at 10 MB; leave room for the form.
         "MAX_CONTENT_LENGTH": 11 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,

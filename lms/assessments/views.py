@@ -16,6 +16,7 @@ from lms.core import clock
 from lms.core.auth import require_role
 from lms.core.errors import DomainError, wants_json
 from lms.core.jobs import commit
+from lms.core.params import parse_int, query_int
 from lms.extensions import db
 
 bp = Blueprint("assessments", __name__)
@@ -143,8 +144,12 @@ def _after_save(public_id: str, position: int, total: int) -> str:
         return url_for("assessments.review", public_id=public_id)
     if go == "previous":
         return url_for("assessments.question", public_id=public_id, position=max(1, position - 1))
-    if go.isdigit() and 1 <= int(go) <= total:
-        return url_for("assessments.question", public_id=public_id, position=int(go))
+    try:
+        wanted = parse_int(go, "go", minimum=1, maximum=total)
+    except DomainError:
+        wanted = None  # not one of the question numbers: on to the next question
+    if wanted is not None:
+        return url_for("assessments.question", public_id=public_id, position=wanted)
     return url_for("assessments.question", public_id=public_id, position=position + 1)
 
 
@@ -241,7 +246,7 @@ def index():
 def _version_for_stats(slug: str):
     assessment = service.get_live_assessment(slug)
     versions = service.versions(assessment.id)
-    wanted = request.args.get("version", type=int)
+    wanted = query_int("version", minimum=1)
     version = next((v for v in versions if v.number == wanted), assessment.current_version)
     return assessment, version, versions
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 
 class DomainError(Exception):
@@ -70,6 +70,23 @@ def _rollback() -> None:
     db.session.rollback()
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:g} MB"
+
+
+def _too_large_message() -> str:
+    """Which limit the request broke: the whole request's, or one form field's."""
+    whole = request.max_content_length
+    if whole is not None and (request.content_length or 0) > whole:
+        return (f"The upload is too large: this site takes at most {_megabytes(whole)} in one "
+                "request. Send a smaller file, or split it.")
+    field = request.max_form_memory_size
+    if field is not None:
+        return (f"The form is too large: this page takes at most {_megabytes(field)} of text "
+                "in one field. Send a smaller file, or split it.")
+    return "The request is too large."
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
@@ -85,11 +102,17 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         _rollback()
+        message = error.description
+        if isinstance(error, RequestEntityTooLarge):
+            message = _too_large_message()
         if wants_json():
-            return {"error": error.name, "message": error.description}, error.code
+            body = {"error": error.name, "message": message}
+            if getattr(error, "field", None):
+                body["field"] = error.field
+            return body, error.code
         return (
             render_template("errors/error.html", status=error.code, title=error.name,
-                            message=error.description, reasons=[]),
+                            message=message, reasons=[]),
             error.code,
         )
 

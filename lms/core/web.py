@@ -7,11 +7,14 @@ from datetime import datetime
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from werkzeug.exceptions import UnsupportedMediaType
 
 from lms.core import clock, markdown, settings
 from lms.core.errors import Invalid
+from lms.core.json_body import GuardedJSONProvider
 from lms.core.markdown import render as render_markdown
 from lms.core.numbers import format_number
+from lms.core.params import BoundedIntConverter, FieldRule
 from lms.extensions import login_manager
 
 SECURITY_HEADERS = (
@@ -49,8 +52,20 @@ class SessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+def _nul_in(pairs) -> str | None:
+    """The name of the first field whose name or value holds a NUL character."""
+    for name, value in pairs:
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            return name.replace("\x00", "") or "?"
+    return None
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
+    # Before any blueprint adds its routes: every <int:...> is bounded and named.
+    app.url_rule_class = FieldRule
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.json = GuardedJSONProvider(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
@@ -79,12 +94,24 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _refuse_nul_characters():
-        # PostgreSQL cannot store NUL in text; say so instead of failing mid-request.
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            return
-        for name, value in request.form.items(multi=True):
-            if "\x00" in value:
-                raise Invalid("Text cannot contain NUL characters.", field=name)
+        # PostgreSQL cannot store or even compare text with NUL in it; say so instead of
+        # failing mid-request. (JSON bodies are checked by GuardedJSONProvider.)
+        field = _nul_in((request.view_args or {}).items()) or _nul_in(
+            request.args.items(multi=True))
+        if field is None and "\x00" in request.path:
+            field = "path"
+        if field is None and request.method not in ("GET", "HEAD", "OPTIONS"):
+            field = _nul_in(request.form.items(multi=True))
+        if field is not None:
+            raise Invalid("Text cannot contain NUL characters.", field=field)
+
+    @app.before_request
+    def _forms_take_form_data():
+        # Flask-WTF would read a JSON body as form data, and a nested value in it as a
+        # field's text: outside the JSON API, state changes come from HTML forms only.
+        if request.method == "POST" and request.is_json \
+                and not request.path.startswith("/api/"):
+            raise UnsupportedMediaType("Send the form as form data, not JSON.")
 
     @app.after_request
     def _security_headers(response):

@@ -17,6 +17,7 @@ from lms.core.auth import require_role
 from lms.core.errors import DomainError, Invalid, NotFound
 from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
+from lms.core.params import query_int
 from lms.extensions import db
 from lms.journeys import overview, service, timeline
 from lms.journeys.forms import DueDateForm, SignOffForm, StartJourneyForm
@@ -215,11 +216,11 @@ def start(organisation_id: int):
 @require_role(*OVERVIEW_VIEWERS, hide=True)
 def vendor_overview():
     args = request.args
-    stage = args.get("stage", type=int)
+    stage = query_int("stage")
     data = overview.vendor_overview(
-        template_id=args.get("template", type=int), stage=stage,
+        template_id=query_int("template", minimum=1), stage=stage,
         overdue=args.get("overdue") == "1", stalled=args.get("stalled") == "1",
-        page=args.get("page", 1, type=int), per_page=PER_PAGE, now=clock.now())
+        page=query_int("page", 1, minimum=1), per_page=PER_PAGE, now=clock.now())
     return render_template("journeys/overview.html", data=data, stage=stage,
                            tiers=accounts.term_names("tier"),
                            regions=accounts.term_names("region"),

@@ -12,6 +12,7 @@ from flask import Blueprint, g, jsonify, request
 from lms.core import clock
 from lms.core.errors import DomainError, Invalid
 from lms.core.jobs import commit
+from lms.core.params import query_int
 from lms.extensions import csrf, db
 from lms.scorecard import exports, imports, service, tokens
 
@@ -43,10 +44,8 @@ def _authenticate():
 def current():
     """Every partner's scorecard now (?partner_id= for one)."""
     now = clock.now()
-    partner = request.args.get("partner_id")
-    if partner is not None and not partner.isdigit():
-        raise Invalid("partner_id must be a whole number.", field="partner_id")
-    cards = service.scorecards(now, [int(partner)] if partner else None)
+    partner = query_int("partner_id", minimum=1)
+    cards = service.scorecards(now, [partner] if partner is not None else None)
     commit()  # the token's last use
     return jsonify(exports.as_json(cards, generated_at=now))
 

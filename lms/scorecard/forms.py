@@ -18,7 +18,8 @@ class PreviewForm(FlaskForm):
     """The file travels back in a hidden field, so the mapping can change and be re-checked."""
 
     text = TextAreaField()
-    file_name = HiddenField()
+    file_name = HiddenField(validators=[Length(max=255, message=(
+        "The file name is longer than 255 characters; rename the file and upload it again."))])
     default_as_of = DateField("As of, for rows without a date", validators=[Optional()])
 
 

@@ -16,12 +16,11 @@ import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime
-from urllib.parse import urlparse
 
 from flask import current_app
 from sqlalchemy import select
 
-from lms.core import clock, jobs
+from lms.core import clock, jobs, outbound
 from lms.core.errors import Invalid, NotFound
 from lms.extensions import db
 from lms.scorecard import signing
@@ -37,11 +36,7 @@ BATCH = 100
 
 def create_endpoint(*, url: str, description: str = "", actor_id: int | None) -> WebhookEndpoint:
     """A new active endpoint with a fresh secret."""
-    url = (url or "").strip()
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise Invalid("Give the full address, starting with https:// (or http://).",
-                      field="url")
+    url = outbound.check_url(url, field="url", allow_private=_allow_private())
     if len(url) > 500:
         raise Invalid("The address is longer than 500 characters.", field="url")
     endpoint = WebhookEndpoint(url=url, secret=signing.new_secret(),
@@ -100,7 +95,8 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # a 3xx is reported as the answer, not followed
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+def _allow_private() -> bool:
+    return bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE"))
 
 
 def deliver_due(limit: int = BATCH) -> int:
@@ -154,7 +150,8 @@ def attempt(delivery: WebhookDelivery, *, now: datetime) -> bool:
     try:
         request = urllib.request.Request(endpoint.url, data=body, headers=headers,
                                          method="POST")
-        with _opener.open(request, timeout=current_app.config.get(
+        opener = outbound.opener(_NoRedirects, allow_private=_allow_private())
+        with opener.open(request, timeout=current_app.config.get(
                 "SCORECARD_WEBHOOK_TIMEOUT", TIMEOUT_SECONDS)) as response:
             status = response.status
     except urllib.error.HTTPError as failure:

@@ -98,8 +98,14 @@ def test_program_partner_and_expiry_filters(client, register):
     assert soonest_first == [made["expiring"].id, made["expiring_later"].id]
     html = _get(client, "/admin/certificates?within=60&status=expiring")
     assert re.search(r'data-status-count="active"[^>]*>\s*<strong>0</strong>', html)
-    # Nonsense in the query string is ignored, not a 500.
-    assert _ids(_get(client, "/admin/certificates?status=bogus&within=-4&program=x&page=999"))
+    # An unknown status or a page past the end filters nothing; a number that is not one
+    # is refused naming the parameter (never a 500).
+    assert _ids(_get(client, "/admin/certificates?status=bogus&page=999"))
+    for query, field in (("within=-4", "within"), ("program=x", "program"),
+                         ("organisation=²", "organisation"), ("page=" + "9" * 30, "page")):
+        response = client.get(f"/admin/certificates?{query}")
+        assert response.status_code == 422, query
+        assert f"{field} must be a whole number" in response.get_data(as_text=True), query
 
 
 def test_register_pages_by_fifty(client, frozen_clock):

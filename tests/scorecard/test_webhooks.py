@@ -22,6 +22,12 @@ from tests.factories import make_organisation, make_user
 from tests.scorecard.support import ALL_GREEN, put_readiness, put_values
 
 
+@pytest.fixture(autouse=True)
+def _local_receivers_allowed(app, monkeypatch):
+    # Every receiver here listens on 127.0.0.1, which webhooks refuse unless allowed.
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE", True)
+
+
 @pytest.fixture
 def receiver():
     """A local HTTP server answering with the queued statuses (then 200), recording requests."""

@@ -27,6 +27,7 @@ from lms.core.errors import DomainError, PermissionDenied
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
 from lms.core.mail import OutboxMessage
+from lms.core.params import query_int
 from lms.extensions import db
 
 PER_PAGE = 50
@@ -36,10 +37,9 @@ REGISTER_VIEWERS = ("vendor_admin", "channel_manager")
 def _register_filters() -> dict:
     args = request.args
     status = args.get("status") if args.get("status") in STATUSES else None
-    within = args.get("within", type=int)
-    return {"status": status, "program": args.get("program", type=int),
-            "organisation": args.get("organisation", type=int),
-            "within": within if within and 0 < within <= 3650 else None}
+    return {"status": status, "program": query_int("program", minimum=1),
+            "organisation": query_int("organisation", minimum=1),
+            "within": query_int("within", minimum=1, maximum=3650)}
 
 
 @bp.route("/admin/certificates")
@@ -50,7 +50,7 @@ def register():
     found = service.register_page(
         status=filters["status"], program_id=filters["program"],
         organisation_id=filters["organisation"], within_days=filters["within"],
-        page=request.args.get("page", 1, type=int), per_page=PER_PAGE, now=now)
+        page=query_int("page", 1, minimum=1), per_page=PER_PAGE, now=now)
     rows = found.rows
     programs = db.session.execute(
         select(Program.id, func.coalesce(ProgramVersion.name, Program.code))

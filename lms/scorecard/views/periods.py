@@ -14,6 +14,7 @@ from lms.core.auth import require_role
 from lms.core.errors import DomainError, Invalid
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
+from lms.core.params import parse_date, query_int
 from lms.extensions import db
 from lms.scorecard import exports, periods, service
 from lms.scorecard.forms import ClosePeriodForm
@@ -34,10 +35,10 @@ def periods_page():
 
 
 def _period_start(value: str | None) -> date:
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        raise Invalid("Choose a review period to close.", field="period") from None
+    starts = parse_date(value, "period")
+    if starts is None:
+        raise Invalid("Choose a review period to close.", field="period")
+    return starts
 
 
 @bp.route("/periods/close", methods=["GET", "POST"])
@@ -100,7 +101,7 @@ def period_export(period_id: int, fmt: str):
 @bp.route("/periods/compare")
 @require_role(*VIEWERS, hide=True)
 def compare():
-    first, second = request.args.get("a", type=int), request.args.get("b", type=int)
+    first, second = query_int("a", minimum=1), query_int("b", minimum=1)
     closed = periods.closed()
     if not (first and second) and len(closed) >= 2:
         first, second = closed[1].id, closed[0].id  # the last two, by default
