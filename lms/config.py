@@ -51,6 +51,11 @@ def load_config(overrides: dict | None = None) -> dict:
         # Login throttling: this many failures inside the window locks the email / address.
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_FAILURE_WINDOW_MINUTES": int(_env("LOGIN_FAILURE_WINDOW_MINUTES", "15")),
+        # Password reset requests allowed per email (four times that per address) per window.
+        "PASSWORD_RESET_MAX_REQUESTS": int(_env("PASSWORD_RESET_MAX_REQUESTS", "3")),
+        # A session ends after this long unused, and this long after sign-in in any case.
+        "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", "240")),
+        "SESSION_MAX_HOURS": int(_env("SESSION_MAX_HOURS", "72")),
         "PROXY_HOPS": int(_env("PROXY_HOPS", "0")),
         # Jobs run inline unless a Celery broker (Redis) is configured.
         "CELERY_BROKER_URL": _env("CELERY_BROKER_URL"),

@@ -7,6 +7,7 @@ from lms.accounts.models import (  # noqa: F401
     PasswordReset,
     Term,
     User,
+    UserSession,
 )
 from lms.assessments.models import (  # noqa: F401  (after catalog: it refers to its tables)
     Assessment,

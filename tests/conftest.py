@@ -81,6 +81,10 @@ def app(tmp_path_factory):
         "WTF_CSRF_ENABLED": False,
         "BASE_URL": "http://lms.test",
         "CONTENT_PATH": str(CONTENT),
+        # Tests move the clock by days with one signed-in client; the session timeouts have
+        # tests of their own (tests/accounts/test_sessions.py), which set them.
+        "SESSION_IDLE_MINUTES": 10 * 365 * 24 * 60,
+        "SESSION_MAX_HOURS": 10 * 365 * 24,
     })
     with app.app_context():
         reset_database()

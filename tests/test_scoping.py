@@ -51,6 +51,9 @@ ROUTES_WITH_IDS = {
     # the cross-partner 404s)
     "/journeys/<int:journey_id>": "journey",
     "/journeys/milestones/<int:milestone_id>/sign-off": "journey",
+    # A sign-off's file is scoped by the partner it was given for, not where the journey is
+    # now (tests/journeys/test_views.py: a mover's old partner keeps its files, the new one
+    # never gets them).
     "/journeys/milestones/<int:milestone_id>/evidence": "journey",
     "/journeys/milestones/<int:milestone_id>/due": "vendor only",
     "/organisations/<int:organisation_id>/onboarding": "organisation",
@@ -127,6 +130,31 @@ def test_partner_admin_cannot_change_another_partners_people(client, two_partner
     assert accounts.get_user_by_email("sneaky@example.com") is None
     refreshed = accounts.get_user_by_email("rufus@rival.example")
     assert refreshed.active and refreshed.job_role == "sales"
+
+
+@pytest.mark.parametrize("viewer", ["nw_admin", "nw_learner", "rival_admin"])
+def test_sessions_are_only_ever_ones_own(client, app, two_partners, viewer):
+    """/account/sessions and its two actions take no identifier in the path: the session
+    to end comes in the form, and only the signed-in person's own can be listed or ended."""
+    from sqlalchemy import select
+
+    from lms.accounts import sessions
+    from lms.accounts.models import UserSession
+
+    w = two_partners
+    victim = w["rival_learner"]
+    victims_browser = login(app.test_client(), victim)
+    victim_sessions = set(db.session.scalars(
+        select(UserSession.id).where(UserSession.user_id == victim.id)))
+    login(client, w[viewer])
+    page = client.get("/account/sessions").get_data(as_text=True)
+    assert page.count('data-session-current=') == 1
+    assert not any(key in page for key in victim_sessions)
+    for key in victim_sessions:
+        assert client.post("/account/sessions/end", data={"session_id": key}).status_code == 404
+    assert client.post("/account/sessions/end-others").status_code == 303
+    assert victims_browser.get("/learning").status_code == 200
+    assert len(sessions.active(victim.id, current_secret=None)) == len(victim_sessions)
 
 
 def test_learner_sees_only_themself(client, two_partners):

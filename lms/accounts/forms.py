@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields import DateField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
@@ -70,3 +77,7 @@ class UserForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """CSRF-only form for buttons that change state."""
+
+
+class EndSessionForm(FlaskForm):
+    session_id = HiddenField(validators=[DataRequired(), Length(min=64, max=64)])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -99,14 +98,6 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
-    def get_id(self) -> str:
-        """The session's user id, tied to the password: changing it signs out other sessions."""
-        return f"{self.id}:{self.session_stamp}"
-
-    @property
-    def session_stamp(self) -> str:
-        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
-
     @property
     def is_vendor_staff(self) -> bool:
         return self.role in VENDOR_ROLES
@@ -148,15 +139,41 @@ class PasswordReset(db.Model):
     user: Mapped[User] = relationship()
 
 
+THROTTLED_ACTIONS = ("sign_in", "password_reset")
+
+
 class LoginAttempt(db.Model):
+    """One throttled action by email and address: a sign-in, or a password reset request."""
+
     __tablename__ = "login_attempt"
     __table_args__ = (
         Index("ix_login_attempt_email_at", "email", "attempted_at"),
         Index("ix_login_attempt_ip_at", "ip_address", "attempted_at"),
+        CheckConstraint("action IN ('sign_in', 'password_reset')", name="action"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(20), default="sign_in",
+                                        server_default="sign_in")
     email: Mapped[str] = mapped_column(String(320))
     ip_address: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool]
     attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserSession(db.Model):
+    """A signed-in browser. The cookie carries a secret; only its hash is kept here, as the
+    key, so a copy of this table signs nobody in. Ending a session deletes its row, and
+    every copy of the cookie stops working at once."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_user_last_seen", "user_id", "last_seen_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the secret
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(100), default="")  # "Firefox on Windows"
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+
+    user: Mapped[User] = relationship()

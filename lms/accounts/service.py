@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from lms.accounts import sessions
 from lms.accounts.models import (
     ORGANISATION_STATUSES,
     PARTNER_ROLES,
@@ -22,6 +23,7 @@ from lms.accounts.models import (
 from lms.accounts.passwords import check_policy, hash_password, verify_password
 from lms.core import clock, events, mail, settings, tokens
 from lms.core.errors import Conflict, Invalid, NotFound, PermissionDenied, TooManyRequests
+from lms.core.text import has_bidi_controls
 from lms.extensions import db
 
 # --- vocabularies --------------------------------------------------------------------------
@@ -77,9 +79,7 @@ def update_organisation(organisation_id: int, **fields) -> Organisation:
 
 def _apply_organisation_fields(organisation: Organisation, *, name: str, partner_type: str,
                                tier: str, region: str, status: str) -> None:
-    name = (name or "").strip()
-    if not name:
-        raise Invalid("Give the organisation a name.", field="name")
+    name = _checked_name(name, "name", missing="Give the organisation a name.")
     clash = db.session.scalar(
         select(Organisation.id).where(Organisation.name_key == name.lower(),
                                       Organisation.id != organisation.id)
@@ -101,6 +101,18 @@ def _apply_organisation_fields(organisation: Organisation, *, name: str, partner
 
 # --- users ---------------------------------------------------------------------------------
 
+def _checked_name(value: str | None, field: str, *, missing: str) -> str:
+    """A name as it will be shown to others: present, and free of the invisible controls
+    that reorder text (a name could otherwise make a certificate read differently)."""
+    value = (value or "").strip()
+    if not value:
+        raise Invalid(missing, field=field)
+    if has_bidi_controls(value):
+        raise Invalid("Names cannot contain invisible text-direction characters (such as "
+                      "right-to-left override). Type the name without them.", field=field)
+    return value
+
+
 def normalise_email(email: str, field: str = "email") -> str:
     try:
         result = validate_email((email or "").strip(), check_deliverability=False)
@@ -120,9 +132,7 @@ def create_user(*, email: str, full_name: str, role: str, organisation_id: int |
     email = normalise_email(email)
     if get_user_by_email(email) is not None:
         raise Conflict("Someone with that email address already has an account.", field="email")
-    full_name = (full_name or "").strip()
-    if not full_name:
-        raise Invalid("Give the person's full name.", field="full_name")
+    full_name = _checked_name(full_name, "full_name", missing="Give the person's full name.")
     if role not in ROLES:
         raise Invalid("Unknown role.", field="role")
     if role in PARTNER_ROLES:
@@ -155,9 +165,8 @@ def update_user(user_id: int, *, actor: User | None = None, **fields) -> User:
     before = {key: getattr(user, key)
               for key in {*fields, "role", "organisation_id", "job_role", "active"}}
     if "full_name" in fields:
-        if not (fields["full_name"] or "").strip():
-            raise Invalid("Give the person's full name.", field="full_name")
-        user.full_name = fields["full_name"].strip()
+        user.full_name = _checked_name(fields["full_name"], "full_name",
+                                       missing="Give the person's full name.")
     role = fields.get("role", user.role)
     if role not in ROLES:
         raise Invalid("Unknown role.", field="role")
@@ -175,6 +184,11 @@ def update_user(user_id: int, *, actor: User | None = None, **fields) -> User:
         user.active = bool(fields["active"])
     db.session.flush()
     changed = {key for key in before if getattr(user, key) != before[key]}
+    if changed & {"role", "organisation_id", "active"}:
+        # What an open session was allowed to do is no longer what this person may do.
+        sessions.end_all(user.id)
+    if "active" in changed and not user.active:
+        _cancel_links(user.id)
     if changed:
         events.user_changed.send(user.id, fields=changed,
                                  previous={key: before[key] for key in changed})
@@ -190,10 +204,23 @@ def set_active(user_id: int, active: bool, *, actor: User) -> User:
 
 
 def set_password(user_id: int, password: str) -> User:
+    """Set a new password; every session signed in with the old one ends."""
     user = _get_user(user_id)
     user.password_hash = hash_password(password)
+    sessions.end_all(user.id)
     db.session.flush()
     return user
+
+
+def _cancel_links(user_id: int) -> None:
+    """A deactivated person's open invitation and reset links die now, so reactivating the
+    account later does not bring an old link back to life."""
+    now = clock.now()
+    db.session.execute(update(Invitation).where(
+        Invitation.user_id == user_id, Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None)).values(revoked_at=now))
+    db.session.execute(update(PasswordReset).where(
+        PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None)).values(used_at=now))
 
 
 def _get_user(user_id: int) -> User:
@@ -278,15 +305,26 @@ def accept_invitation(secret: str, password: str) -> User:
     check_policy(password)
     invitation.accepted_at = clock.now()
     invitation.user.password_hash = hash_password(password)
+    sessions.end_all(invitation.user_id)
     db.session.flush()
     return invitation.user
 
 
 # --- password reset ------------------------------------------------------------------------
 
-def request_password_reset(email: str) -> None:
-    """Mail a reset link if the account exists; say nothing either way (no enumeration)."""
-    user = get_user_by_email(normalise_email(email))
+def request_password_reset(email: str, *, ip_address: str) -> None:
+    """Mail a reset link if the account exists; say nothing either way (no enumeration).
+
+    Every request counts against the email and the address, whether or not the account
+    exists, so the limit itself reveals nothing either.
+    """
+    email = normalise_email(email)
+    throttle("password_reset", email=email, ip_address=ip_address, failures_only=False,
+             limit=current_app.config["PASSWORD_RESET_MAX_REQUESTS"])
+    db.session.add(LoginAttempt(action="password_reset", email=email, ip_address=ip_address,
+                                succeeded=True))
+    db.session.flush()
+    user = get_user_by_email(email)
     if user is None or not user.active:
         return
     secret, token_hash = tokens.new_token()
@@ -310,6 +348,8 @@ def find_password_reset(secret: str) -> PasswordReset:
         raise Conflict("This reset link has already been used. Ask for a new one if needed.")
     if reset.expires_at <= clock.now():
         raise Invalid("This reset link has expired. Ask for a new one.")
+    if not reset.user.active:
+        raise PermissionDenied("This account has been deactivated.")
     return reset
 
 
@@ -319,6 +359,7 @@ def reset_password(secret: str, password: str) -> User:
     now = clock.now()
     reset.used_at = now
     reset.user.password_hash = hash_password(password)
+    sessions.end_all(reset.user_id)
     # Any other outstanding links die with this one.
     for other in db.session.scalars(
         select(PasswordReset).where(PasswordReset.user_id == reset.user_id,
@@ -331,23 +372,40 @@ def reset_password(secret: str, password: str) -> User:
 
 # --- login ---------------------------------------------------------------------------------
 
+def throttle(action: str, *, email: str, ip_address: str, limit: int,
+             failures_only: bool = True) -> None:
+    """Refuse `action` (sign-in, reset request) once `email` or `ip_address` has used up its
+    allowance inside the window; TooManyRequests says when the oldest counted one expires.
+
+    An address gets four times an account's allowance: offices share an address.
+    """
+    window = timedelta(minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    now = clock.now()
+    counted = [LoginAttempt.action == action, LoginAttempt.attempted_at >= now - window]
+    if failures_only:
+        counted.append(LoginAttempt.succeeded.is_(False))
+    by_email, by_address = LoginAttempt.email == email, LoginAttempt.ip_address == ip_address
+    row = db.session.execute(select(
+        func.count().filter(by_email), func.min(LoginAttempt.attempted_at).filter(by_email),
+        func.count().filter(by_address), func.min(LoginAttempt.attempted_at).filter(by_address),
+    ).where(*counted)).one()
+    oldest = [first for count, first, allowed in ((row[0], row[1], limit),
+                                                  (row[2], row[3], 4 * limit))
+              if count >= allowed]
+    if oldest:
+        wait = min(oldest) + window - now
+        minutes = max(1, -(-int(wait.total_seconds()) // 60))
+        what = "failed sign-ins" if action == "sign_in" else "password reset requests"
+        raise TooManyRequests(f"Too many {what}. Try again in {minutes} minute"
+                              f"{'' if minutes == 1 else 's'}.",
+                              retry_after=int(wait.total_seconds()) + 1)
+
+
 def authenticate(email: str, password: str, *, ip_address: str) -> User:
     """Check credentials, throttling repeated failures per email and per address."""
     email = (email or "").strip().lower()
-    config = current_app.config
-    since = clock.now() - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
-    failures = db.session.execute(
-        select(
-            func.count().filter(LoginAttempt.email == email),
-            func.count().filter(LoginAttempt.ip_address == ip_address),
-        ).where(LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since)
-    ).one()
-    # An address gets more room than one account: offices share an address.
-    if failures[0] >= config["LOGIN_MAX_FAILURES"] or \
-            failures[1] >= 4 * config["LOGIN_MAX_FAILURES"]:
-        raise TooManyRequests(
-            f"Too many failed sign-ins. Wait {config['LOGIN_FAILURE_WINDOW_MINUTES']} minutes "
-            "or reset your password.")
+    throttle("sign_in", email=email, ip_address=ip_address,
+             limit=current_app.config["LOGIN_MAX_FAILURES"])
     user = get_user_by_email(email) if email else None
     ok = verify_password(user.password_hash if user else None, password or "")
     db.session.add(LoginAttempt(email=email, ip_address=ip_address, succeeded=ok))

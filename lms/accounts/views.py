@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
-from lms.accounts import scoping, service
+from lms.accounts import scoping, service, sessions
 from lms.accounts.forms import (
+    EmptyForm,
+    EndSessionForm,
     ForgotPasswordForm,
     LoginForm,
     OrganisationForm,
@@ -17,6 +28,7 @@ from lms.accounts.forms import (
     UserForm,
 )
 from lms.accounts.models import ROLE_LABELS, ROLES, Organisation, User
+from lms.core import tokens
 from lms.core.auth import require_role
 from lms.core.errors import DomainError
 from lms.core.forms import attach_error, options
@@ -27,13 +39,27 @@ bp = Blueprint("accounts", __name__)
 
 
 @login_manager.user_loader
-def _load_user(session_id: str) -> User | None:
-    """Deactivated people, and sessions from before a password change, are signed out."""
-    user_id, _, stamp = session_id.partition(":")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.active or stamp != user.session_stamp:
-        return None
-    return user
+def _load_user(secret: str) -> User | None:
+    """The cookie's session must still be recorded and live (see lms.accounts.sessions)."""
+    return sessions.resolve(secret)
+
+
+def sign_in(user: User) -> None:
+    """Start a recorded session for `user` and put its secret in the cookie, not the id."""
+    secret = sessions.start(user, user_agent=request.headers.get("User-Agent", ""),
+                            ip_address=request.remote_addr or "")
+    commit()
+    session.clear()  # nothing from before sign-in carries over (session fixation)
+    login_user(user)
+    session["_user_id"] = secret
+
+
+def sign_out() -> None:
+    sessions.end(session.get("_user_id", ""))
+    commit()
+    logout_user()
+
+
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _choices(kind: str) -> list:
@@ -67,9 +93,9 @@ def login():
         except DomainError as error:
             commit()  # the failed attempt is recorded: it feeds the rate limit
             attach_error(form, error)
-            return render_template("accounts/login.html", form=form), error.status
+            return render_template("accounts/login.html", form=form), error.status, error.headers
         commit()
-        login_user(user)
+        sign_in(user)
         return redirect(_safe_next() or url_for("accounts.home"))
     return render_template("accounts/login.html", form=form), 422 if form.errors else 200
 
@@ -88,7 +114,7 @@ def _safe_next() -> str | None:
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
+    sign_out()
     flash("You are signed out.", "info")
     return redirect(url_for("accounts.login"))
 
@@ -98,10 +124,13 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         try:
-            service.request_password_reset(form.email.data)
+            service.request_password_reset(form.email.data,
+                                           ip_address=request.remote_addr or "unknown")
         except DomainError as error:
+            db.session.rollback()
             attach_error(form, error)
-            return render_template("accounts/forgot.html", form=form), error.status
+            return render_template("accounts/forgot.html", form=form), error.status, \
+                error.headers
         commit()
         flash("If an account uses that address, a reset link is on its way. "
               "It works once, within the hour.", "success")
@@ -137,11 +166,58 @@ def accept_invitation(token: str):
             return render_template("accounts/invitation.html", form=form,
                                    invitation=invitation), error.status
         commit()
-        logout_user()
-        login_user(user)
+        sign_out()
+        sign_in(user)
         flash(f"Welcome, {user.full_name}. Your learning plan is ready.", "success")
         return redirect(url_for("accounts.home"))
     return render_template("accounts/invitation.html", form=form, invitation=invitation)
+
+
+# --- one's own sessions ----------------------------------------------------------------------
+
+@bp.route("/account/sessions")
+@login_required
+def my_sessions():
+    """Where one is signed in, with a button to end any other session (or all of them)."""
+    listed = sessions.active(current_user.id, current_secret=session.get("_user_id"))
+    return render_template("accounts/sessions.html", sessions=listed, end_form=EndSessionForm(),
+                           end_others_form=EmptyForm(),
+                           idle_minutes=current_app.config["SESSION_IDLE_MINUTES"],
+                           max_hours=current_app.config["SESSION_MAX_HOURS"])
+
+
+@bp.route("/account/sessions/end", methods=["POST"])
+@login_required
+def end_session():
+    form = EndSessionForm()
+    if not form.validate_on_submit():
+        flash("Choose the session to end.", "error")
+        return redirect(url_for("accounts.my_sessions"), code=303)
+    current = form.session_id.data == _current_session_key()
+    sessions.end_one(current_user.id, form.session_id.data)
+    commit()
+    if current:
+        logout_user()
+        flash("You are signed out.", "info")
+        return redirect(url_for("accounts.login"), code=303)
+    flash("That session has ended: the browser using it is signed out.", "success")
+    return redirect(url_for("accounts.my_sessions"), code=303)
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@login_required
+def end_other_sessions():
+    if EmptyForm().validate_on_submit():
+        ended = sessions.end_all(current_user.id, except_secret=session.get("_user_id"))
+        commit()
+        flash(f"Signed out everywhere else ({ended} session{'' if ended == 1 else 's'} ended).",
+              "success")
+    return redirect(url_for("accounts.my_sessions"), code=303)
+
+
+def _current_session_key() -> str | None:
+    secret = session.get("_user_id")
+    return tokens.digest(secret) if secret else None
 
 
 # --- vendor administration -------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -14,6 +14,7 @@ from lms.accounts.models import PARTNER_ROLES
 from lms.catalog import progress, service
 from lms.catalog.models import Asset, Assignment, Lesson, Track, TrackVersion
 from lms.core.auth import require_role
+from lms.core.downloads import serve_upload
 from lms.core.errors import DomainError, NotFound
 from lms.core.jobs import commit
 from lms.extensions import db
@@ -95,8 +96,7 @@ def asset(sha256: str, filename: str):
     found = db.session.get(Asset, sha256)
     if found is None or found.filename != filename:
         raise NotFound("No such file.")
-    return Response(found.data, mimetype=found.content_type, headers={
-        "Content-Disposition": f'attachment; filename="{found.filename}"'})
+    return serve_upload(found.data, filename=found.filename, content_type=found.content_type)
 
 
 @bp.route("/catalogue")

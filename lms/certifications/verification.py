@@ -28,6 +28,7 @@ from lms.certifications.models import Certificate, VerificationHit
 from lms.core import clock
 from lms.core import db as core_db
 from lms.core.errors import Invalid, NotFound, TooManyRequests
+from lms.core.text import strip_bidi
 from lms.extensions import db
 
 BULK_LIMIT = 1000
@@ -190,7 +191,9 @@ def statement(certificate: Certificate, *, renewal_id: str | None = None,
         public_id=public_id.display(certificate.public_id), status=state,
         valid=state in ("active", "expiring"), headline=headline,
         status_date=status_date.date() if status_date else None,
-        holder_name=certificate.holder_name, organisation_name=certificate.organisation_name,
+        # Names as typed may carry bidi controls that would reorder what a reader sees.
+        holder_name=strip_bidi(certificate.holder_name),
+        organisation_name=strip_bidi(certificate.organisation_name),
         program_code=certificate.program_code, program_name=certificate.program_name,
         program_level=certificate.program_level,
         program_version=certificate.program_version_number,
@@ -281,10 +284,6 @@ def latest_for(pairs: list[tuple[str, str]], *, limit: int = FILE_LIMIT,
 
 class RateLimited(TooManyRequests):
     """Over the per-client limit; `retry_after` is the seconds until the next window."""
-
-    def __init__(self, message: str, *, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "error": "TooManyRequests"}

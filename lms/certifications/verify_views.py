@@ -73,7 +73,7 @@ def rate_limited(error: verification.RateLimited):
                                             kind="limited", message=error.message,
                                             retry_after=error.retry_after))
     response.status_code = 429
-    response.headers["Retry-After"] = str(error.retry_after)
+    response.headers.update(error.headers)
     return _no_store(response)
 
 

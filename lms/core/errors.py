@@ -16,6 +16,12 @@ class DomainError(Exception):
         self.field = field
         self.reasons = reasons or []
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries; views that render their own page for an error pass
+        them on (`return page, error.status, error.headers`)."""
+        return {}
+
     def to_dict(self) -> dict:
         body: dict = {"error": type(self).__name__, "message": self.message}
         if self.field:
@@ -51,8 +57,21 @@ class Locked(DomainError):
 
 
 class TooManyRequests(DomainError):
+    """Every 429 the app sends: it must say when to come back (`Retry-After`, seconds)."""
+
     status = 429
     title = "Too many attempts"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None):
+        super().__init__(message, field=field)
+        self.retry_after = max(1, int(retry_after))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "retry_after": self.retry_after}
 
 
 def wants_json() -> bool:
@@ -92,11 +111,12 @@ def register_error_handlers(app: Flask) -> None:
     def _domain_error(error: DomainError):
         _rollback()
         if wants_json():
-            return error.to_dict(), error.status
+            return error.to_dict(), error.status, error.headers
         return (
             render_template("errors/error.html", status=error.status, title=error.title,
                             message=error.message, reasons=error.reasons),
             error.status,
+            error.headers,
         )
 
     @app.errorhandler(HTTPException)

@@ -9,7 +9,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from werkzeug.exceptions import UnsupportedMediaType
 
-from lms.core import clock, markdown, settings
+from lms.core import clock, markdown, settings, text
 from lms.core.errors import Invalid
 from lms.core.json_body import GuardedJSONProvider
 from lms.core.markdown import render as render_markdown
@@ -82,6 +82,8 @@ def init_app(app: Flask) -> None:
     def _relative_days(value: datetime | None) -> str:
         return "" if value is None else relative_days(value, clock.now())
 
+    app.jinja_env.finalize = text.finalize
+    app.jinja_env.filters["person_name"] = text.person_name
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["inline_markdown"] = markdown.render_inline
     app.jinja_env.filters["plain"] = markdown.plain
@@ -91,6 +93,13 @@ def init_app(app: Flask) -> None:
     def _globals():
         return {"now": clock.now(), "current_user": current_user,
                 "vendor_name": settings.get("vendor_name")}
+
+    @app.before_request
+    def _load_user_first():
+        # Resolving the session may record "last seen" and commit; done before the view, that
+        # commit carries nothing else. The cookie-free API and static files skip it.
+        if request.endpoint != "static" and not request.path.startswith("/api/"):
+            current_user._get_current_object()
 
     @app.before_request
     def _refuse_nul_characters():

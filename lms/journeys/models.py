@@ -134,6 +134,9 @@ class JourneyMilestone(db.Model):
     done_at: Mapped[datetime | None]
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     note: Mapped[str | None] = mapped_column(Text)
+    # The partner the note and file were given for. A person's journey follows them to a
+    # new partner; what their old partner signed off stays that partner's (and the vendor's).
+    evidence_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
 
     journey: Mapped[Journey] = relationship(back_populates="milestones")
     evidence_file: Mapped[EvidenceFile | None] = relationship(uselist=False,

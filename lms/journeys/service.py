@@ -410,8 +410,47 @@ def sign_off(milestone_id: int, *, actor: User, note: str = "",
             content_type=(upload.content_type or "application/octet-stream")[:100],
             size=len(upload.data), data=upload.data, uploaded_by_id=actor.id,
             uploaded_at=clock.now()))
+    milestone.evidence_organisation_id = milestone.journey.organisation_id
     complete(milestone, at=clock.now(), actor=actor, note=note or None)
     return milestone
+
+
+def evidence_visible_to(actor: User, milestone: JourneyMilestone) -> bool:
+    """May `actor` read this milestone's sign-off note and file? The vendor's team always;
+    otherwise only people of the partner it was given for: its admins, and the person the
+    journey is about while they are still there."""
+    if milestone.evidence_organisation_id is None or actor.is_vendor_staff:
+        return True
+    if actor.organisation_id != milestone.evidence_organisation_id:
+        return False
+    return actor.role == "partner_admin" or actor.id == milestone.journey.user_id
+
+
+def get_evidence_file_for(actor: User, milestone_id: int) -> EvidenceFile:
+    """A sign-off's file, scoped by the partner it was given for (not where the journey is
+    now): the old partner keeps reaching its files after the person moved on."""
+    query = scope_partner_rows(
+        select(EvidenceFile).join(EvidenceFile.milestone).join(JourneyMilestone.journey)
+        .where(JourneyMilestone.id == milestone_id), actor,
+        organisation_column=JourneyMilestone.evidence_organisation_id,
+        user_column=Journey.user_id)
+    if not actor.is_vendor_staff:
+        query = query.where(JourneyMilestone.evidence_organisation_id == actor.organisation_id)
+    file = db.session.scalar(query)
+    if file is None:
+        raise NotFound("No file was attached to this milestone.")
+    return file
+
+
+def evidence_left_behind(organisation_id: int, *, limit: int = 50) -> list[JourneyMilestone]:
+    """Sign-offs this partner gave for people who have since moved to another partner."""
+    return list(db.session.scalars(
+        select(JourneyMilestone).join(JourneyMilestone.journey)
+        .where(JourneyMilestone.evidence_organisation_id == organisation_id,
+               Journey.organisation_id != organisation_id)
+        .options(selectinload(JourneyMilestone.evidence_file),
+                 selectinload(JourneyMilestone.journey))
+        .order_by(JourneyMilestone.done_at.desc(), JourneyMilestone.id.desc()).limit(limit)))
 
 
 def change_due_date(milestone_id: int, *, due_on: date | None, reason: str,

@@ -3,9 +3,7 @@ journeys, one journey in full, and the vendor's overview of every partner."""
 
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -14,7 +12,8 @@ from lms.accounts import service as accounts
 from lms.accounts.models import PARTNER_ROLES, User
 from lms.core import clock
 from lms.core.auth import require_role
-from lms.core.errors import DomainError, Invalid, NotFound
+from lms.core.downloads import serve_upload
+from lms.core.errors import DomainError, Invalid
 from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
 from lms.core.params import query_int
@@ -24,6 +23,11 @@ from lms.journeys.forms import DueDateForm, SignOffForm, StartJourneyForm
 from lms.journeys.models import Journey
 
 bp = Blueprint("journeys", __name__)
+
+
+@bp.app_template_global("evidence_visible")
+def _evidence_visible(milestone) -> bool:
+    return service.evidence_visible_to(current_user, milestone)
 
 OVERVIEW_VIEWERS = ("vendor_admin", "channel_manager")
 ORGANISATION_VIEWERS = ("partner_admin", "vendor_admin", "channel_manager", "author")
@@ -124,12 +128,8 @@ def _back_to(journey: Journey) -> str:
 @bp.route("/journeys/milestones/<int:milestone_id>/evidence")
 @require_role(*PARTNER_ROLES, *ORGANISATION_VIEWERS, hide=True)
 def evidence(milestone_id: int):
-    milestone = service.get_milestone_for(current_user, milestone_id)
-    if milestone.evidence_file is None:
-        raise NotFound("No file was attached to this milestone.")
-    file = milestone.evidence_file
-    return send_file(io.BytesIO(file.data), mimetype=file.content_type, as_attachment=True,
-                     download_name=file.filename)
+    file = service.get_evidence_file_for(current_user, milestone_id)
+    return serve_upload(file.data, filename=file.filename, content_type=file.content_type)
 
 
 @bp.route("/journeys/milestones/<int:milestone_id>/due", methods=["POST"])
@@ -164,8 +164,10 @@ def _organisation_page(organisation, *, start_form: StartJourneyForm | None = No
     now = clock.now()
     journeys = service.organisation_journeys(organisation.id)
     forms = sign_off_forms or {}
+    left_behind = service.evidence_left_behind(organisation.id)
     return render_template(
         "journeys/organisation.html", organisation=organisation, journeys=journeys,
+        left_behind=left_behind, names=_names({m.journey.user_id for m in left_behind}),
         states={j.id: timeline.build(j.milestones, now) for j in journeys},
         staff=overview.staff_journeys(organisation.id, now), now=now,
         signable={m.id: forms.get(m.id) or SignOffForm(prefix=f"m{m.id}")
@@ -176,6 +178,12 @@ def _organisation_page(organisation, *, start_form: StartJourneyForm | None = No
         start_form=start_form or _start_form(organisation.id)
         if current_user.role == "vendor_admin" else None,
         owner_label=service.owner_label, on_time=timeline.on_time), status
+
+
+def _names(user_ids: set[int | None]) -> dict[int, str]:
+    ids = {i for i in user_ids if i is not None}
+    return dict(db.session.execute(
+        select(User.id, User.full_name).where(User.id.in_(ids))).tuples().all()) if ids else {}
 
 
 def _start_form(organisation_id: int) -> StartJourneyForm:

@@ -1,5 +1,6 @@
 """Vendor administration of organisations and people; partner admins managing staff."""
 
+import pytest
 from sqlalchemy import func, select
 
 from lms.accounts import service as accounts
@@ -197,3 +198,51 @@ def test_nul_characters_are_refused_with_a_message(client):
     assert response.status_code == 422
     assert "NUL" in response.get_data(as_text=True)
     assert accounts.get_user_by_email("nul@example.com") is None
+
+
+# --- names with text-direction controls ---------------------------------------------------
+
+RLO_NAME = "Eve \u202edeifirev ton\u202c"
+
+
+def test_invite_form_refuses_a_name_with_text_direction_controls(client):
+    organisation = make_organisation()
+    login(client, make_user(organisation, role="partner_admin"))
+    response = client.post(f"/organisations/{organisation.id}/staff/invite", data={
+        "full_name": RLO_NAME, "email": "eve@example.com", "job_role": "support",
+        "role": "learner"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "invisible text-direction characters" in page
+    assert f'value="{RLO_NAME}"' in page  # kept as typed, in the field, to be corrected
+    assert accounts.get_user_by_email("eve@example.com") is None
+
+
+def test_admin_forms_refuse_names_with_text_direction_controls(client):
+    organisation = make_organisation()
+    learner = make_user(organisation, full_name="Plain Name", job_role="sales")
+    login(client, make_user(role="vendor_admin"))
+    edited = client.post(f"/admin/users/{learner.id}/edit", data={
+        "full_name": "Ana\u2067 Admin", "email": learner.email, "role": "learner",
+        "organisation_id": str(organisation.id), "job_role": "sales", "active": "y"})
+    assert edited.status_code == 422
+    assert "invisible text-direction characters" in edited.get_data(as_text=True)
+    assert db.session.get(User, learner.id).full_name == "Plain Name"
+    created = client.post("/admin/users/new", data={
+        "full_name": "Vera\u200f Vendor", "email": "vera@vendor.example", "role": "author",
+        "organisation_id": "", "job_role": ""})
+    assert created.status_code == 422
+    assert accounts.get_user_by_email("vera@vendor.example") is None
+    organisation_form = client.post("/admin/organisations/new", data={
+        "name": "Acme\u202e Corp", "partner_type": "reseller", "tier": "gold",
+        "region": "emea", "status": "active"})
+    assert organisation_form.status_code == 422
+    assert "invisible text-direction characters" in organisation_form.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("name", ["José Ñúñez", "山田 太郎", "محمد علي", "Zoë O'Brien-Smith"])
+def test_real_names_in_any_script_are_accepted(name):
+    organisation = make_organisation()
+    person = accounts.create_user(email="p@example.com", full_name=name, role="learner",
+                                  organisation_id=organisation.id, job_role="sales")
+    assert person.full_name == name

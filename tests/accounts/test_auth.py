@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from lms.accounts import service as accounts
@@ -181,3 +182,125 @@ def test_sign_in_returns_only_to_local_pages(client):
         response = client.post(f"/login?next={target}",
                                data={"email": "ana@example.com", "password": PASSWORD})
         assert response.headers["Location"] == expected, target
+
+
+# --- rate limits, Retry-After, links of deactivated people --------------------------------
+
+def _forgot(client, email, address="198.51.100.7"):
+    return client.post("/password/forgot", data={"email": email},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def _mails_to(address: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.to_address == address))
+
+
+def test_forgot_password_is_limited_per_email_and_says_when_to_come_back(client, app,
+                                                                        frozen_clock):
+    make_user(make_organisation(), email="ana@example.com", password=PASSWORD)
+    limit = app.config["PASSWORD_RESET_MAX_REQUESTS"]
+    answers = [_forgot(client, "ana@example.com", address=f"198.51.100.{n}")
+               for n in range(15)]  # from many addresses: the email's own limit holds
+    assert [a.status_code for a in answers] == [302] * limit + [429] * (15 - limit)
+    assert _mails_to("ana@example.com") == limit
+    refused = answers[-1]
+    window = app.config["LOGIN_FAILURE_WINDOW_MINUTES"] * 60
+    assert 0 < int(refused.headers["Retry-After"]) <= window + 1
+    assert "Too many password reset requests" in refused.get_data(as_text=True)
+    assert 'value="ana@example.com"' in refused.get_data(as_text=True)  # form kept as typed
+    # After the window, requests are accepted again.
+    clock.advance(timedelta(seconds=int(refused.headers["Retry-After"])))
+    assert _forgot(client, "ana@example.com").status_code == 302
+    assert _mails_to("ana@example.com") == limit + 1
+
+
+def test_forgot_password_answers_alike_for_known_and_unknown_addresses(client, app,
+                                                                      frozen_clock):
+    make_user(make_organisation(), email="ana@example.com", password=PASSWORD)
+    limit = app.config["PASSWORD_RESET_MAX_REQUESTS"]
+    for email in ("ana@example.com", "nobody@example.com"):
+        answers = [_forgot(client, email, address=f"203.0.113.{n}") for n in range(limit + 1)]
+        assert [a.status_code for a in answers] == [302] * limit + [429], email
+        flash = client.get("/login").get_data(as_text=True)
+        assert "Too many" not in flash
+    known = _forgot(client, "ana@example.com").get_data(as_text=True)
+    unknown = _forgot(client, "nobody@example.com").get_data(as_text=True)
+    assert known.replace("ana@example.com", "EMAIL") == \
+        unknown.replace("nobody@example.com", "EMAIL")
+
+
+def test_forgot_password_is_limited_per_client_address(client, app, frozen_clock):
+    limit = app.config["PASSWORD_RESET_MAX_REQUESTS"]
+    answers = [_forgot(client, f"person{n}@example.com") for n in range(4 * limit + 1)]
+    assert [a.status_code for a in answers] == [302] * (4 * limit) + [429]
+    assert "Retry-After" in answers[-1].headers
+    # Another address is not held back.
+    assert _forgot(client, "someone@example.com", address="192.0.2.1").status_code == 302
+
+
+def test_a_throttled_sign_in_says_when_to_come_back(client, app, frozen_clock):
+    make_user(make_organisation(), email="ana@example.com", password=PASSWORD)
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        _sign_in(client, "ana@example.com", "nope-nope-nope")
+        clock.advance(timedelta(minutes=1))
+    refused = _sign_in(client, "ana@example.com", PASSWORD)
+    assert refused.status_code == 429
+    # The first failure leaves the 15-minute window 11 minutes from now.
+    window = app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
+    assert int(refused.headers["Retry-After"]) == (window - app.config["LOGIN_MAX_FAILURES"]) \
+        * 60 + 1
+    assert f"Try again in {window - app.config['LOGIN_MAX_FAILURES']} minutes" in \
+        refused.get_data(as_text=True)
+    as_json = client.post("/login", data={"email": "ana@example.com", "password": PASSWORD},
+                          headers={"Accept": "application/json"})
+    assert as_json.status_code == 429 and "Retry-After" in as_json.headers
+
+
+def test_every_429_must_say_when_to_come_back(app):
+    """TooManyRequests cannot be made without Retry-After, and the one error handler sends it
+    (for pages and JSON alike)."""
+    from lms.core.errors import TooManyRequests
+
+    with pytest.raises(TypeError):
+        TooManyRequests("Slow down.")
+    error = TooManyRequests("Slow down.", retry_after=42)
+    assert error.headers == {"Retry-After": "42"}
+
+    def answer(accept: str):
+        with app.test_request_context("/anywhere", headers={"Accept": accept}):
+            return app.make_response(app.handle_user_exception(error))
+
+    page, data = answer("text/html"), answer("application/json")
+    assert (page.status_code, page.headers["Retry-After"]) == (429, "42")
+    assert (data.status_code, data.headers["Retry-After"]) == (429, "42")
+    assert data.json["retry_after"] == 42
+
+
+def test_a_reset_link_requested_before_deactivation_never_works_after(client, frozen_clock):
+    admin = make_user(role="vendor_admin")
+    ana = make_user(make_organisation(), email="ana@example.com", password=PASSWORD)
+    _forgot(client, "ana@example.com")
+    link = _last_link("ana@example.com", "password/reset")
+    accounts.set_active(ana.id, False, actor=admin)
+    form = {"password": "taken-over-pw", "confirm": "taken-over-pw"}
+    assert client.post(link, data=form).status_code in (403, 409)
+    accounts.set_active(ana.id, True, actor=admin)  # reactivated: the old link stays dead
+    assert client.post(link, data=form).status_code == 409
+    assert _sign_in(client, "ana@example.com", PASSWORD).status_code == 302
+
+
+def test_an_invitation_for_a_deactivated_person_never_works(client, frozen_clock):
+    organisation = make_organisation()
+    partner_admin = make_user(organisation, role="partner_admin")
+    admin = make_user(role="vendor_admin")
+    invited, _ = accounts.invite_user(organisation_id=organisation.id, email="new@example.com",
+                                      full_name="New Person", job_role="sales",
+                                      invited_by=partner_admin)
+    link = _last_link("new@example.com", "invitations")
+    accounts.set_active(invited.id, False, actor=admin)
+    form = {"password": "long-enough-pw", "confirm": "long-enough-pw"}
+    assert client.post(link, data=form).status_code in (403, 404)
+    accounts.set_active(invited.id, True, actor=admin)
+    assert client.post(link, data=form).status_code == 404
+    assert db.session.get(User, invited.id).password_hash is None

@@ -16,6 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from lms.accounts import sessions
 from lms.accounts.models import User
 from lms.assessments.models import Attempt, AttemptItem, ItemStatistic, Response
 from lms.assessments.service import save_answer, start_attempt, submit
@@ -44,10 +45,7 @@ class Person:
 
     def __init__(self, user):
         self.id = user.id
-        self._session_id = user.get_id()
-
-    def get_id(self) -> str:
-        return self._session_id
+        self.session_secret = sessions.start(user)  # committed with the person
 
 
 def make_learner() -> Person:

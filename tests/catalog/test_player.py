@@ -157,6 +157,10 @@ def test_download_is_served_to_signed_in_people_only(client):
     assert response.status_code == 200
     assert response.headers["Content-Disposition"] == 'attachment; filename="sizing-worksheet.csv"'
     assert response.data == asset.data
+    # A CSV is not on the inert list: neutral type, never sniffed, sandboxed if rendered.
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
     assert client.get(f"/assets/{asset.sha256}/other.csv").status_code == 404
 
 

@@ -177,9 +177,9 @@ def test_an_evidence_file_is_kept_and_served_only_in_scope(client, world):
         download = client.get(url)
         assert download.status_code == 200, viewer
         assert download.data == content
-        assert download.mimetype == "application/pdf"
-        assert "attachment" in download.headers["Content-Disposition"]
-        assert "plan" in download.headers["Content-Disposition"]
+        assert download.mimetype == "application/pdf"  # inert, but still an attachment
+        assert download.headers["Content-Disposition"] == 'attachment; filename="plan 2026.pdf"'
+        assert download.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
     for viewer in ("rival_admin", "rival_learner", "nw_learner"):
         login(client, world[viewer])
         assert client.get(url).status_code == 404, viewer
@@ -187,6 +187,23 @@ def test_an_evidence_file_is_kept_and_served_only_in_scope(client, world):
     login(client, world["nw_admin"])
     assert url in client.get(f"/organisations/{world['northwind'].id}/onboarding") \
         .get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("name", "declared"), [
+    ("steal.js", "text/javascript"), ("page.html", "text/html"), ("pic.svg", "image/svg+xml")])
+def test_an_uploaded_file_cannot_run_as_a_script_or_page_of_the_app(client, world, name,
+                                                                      declared):
+    plan = milestone(org_journey(world["northwind"]), "joint-business-plan")
+    login(client, world["nw_admin"])
+    body = b"fetch('/admin/users').then(r => r.text()).then(alert)"
+    assert sign_off(client, plan, file=(io.BytesIO(body), name, declared)).status_code == 303
+    download = client.get(f"/journeys/milestones/{plan.id}/evidence")
+    assert download.status_code == 200 and download.data == body
+    headers = download.headers
+    assert headers["Content-Type"] == "application/octet-stream"
+    assert headers["Content-Disposition"] == f'attachment; filename="{name}"'
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers.getlist("Content-Security-Policy") == ["sandbox; default-src 'none'"]
 
 
 def test_a_step_without_a_file_has_no_download(client, world):
@@ -460,11 +477,11 @@ def test_a_person_who_moves_partner_takes_their_journey_along(client, world):
     db.session.refresh(journey)
     assert journey.organisation_id == world["rival"].id
     assert [e.kind for e in events(journey, "moved")] == ["moved"]
-    # The old partner no longer sees it (nor the note); the new partner does.
+    # The old partner no longer sees the journey; the new partner does.
     login(client, world["nw_admin"])
     assert client.get(f"/journeys/{journey.id}").status_code == 404
     page = client.get(f"/organisations/{world['northwind'].id}/onboarding")
-    assert "Nils Learner" not in page.get_data(as_text=True)
+    assert f'data-staff-journey="{journey.id}"' not in page.get_data(as_text=True)
     login(client, world["rival_admin"])
     assert client.get(f"/journeys/{journey.id}").status_code == 200
     assert "Nils Learner" in client.get(f"/organisations/{world['rival'].id}/onboarding") \
@@ -472,3 +489,46 @@ def test_a_person_who_moves_partner_takes_their_journey_along(client, world):
     # Changing something else moves nothing.
     accounts.update_user(mover.id, full_name="Nils Mover")
     assert len(events(journey, "moved")) == 1
+
+
+def test_the_old_partners_sign_off_notes_and_files_stay_with_the_old_partner(client, world):
+    from lms.accounts import service as accounts
+
+    mover = world["nw_learner"]
+    journey = person_journey(mover)
+    meet = milestone(journey, "meet-your-admin")
+    service.sign_off(meet.id, actor=mover, note="Northwind's internal runbook is at wiki/nw-42",
+                     upload=service.Upload("nw-runbook.pdf", "application/pdf",
+                                           b"%PDF-1.4 Northwind only"))
+    evidence_url = f"/journeys/milestones/{meet.id}/evidence"
+    for viewer in ("nw_admin", "nw_learner"):  # before the move: theirs to see
+        login(client, world[viewer])
+        assert "wiki/nw-42" in text(client.get(f"/journeys/{journey.id}")), viewer
+        assert client.get(evidence_url).status_code == 200, viewer
+    accounts.update_user(mover.id, organisation_id=world["rival"].id,
+                         actor=world["vendor_admin"])
+    evidence_url = f"/journeys/milestones/{meet.id}/evidence"
+
+    # The new partner (and the person, now theirs) sees the step done, not what was given.
+    for viewer in ("rival_admin", "nw_learner"):
+        login(client, world[viewer])
+        page = text(client.get(f"/journeys/{journey.id}"))
+        assert 'data-milestone="meet-your-admin" data-state="done"' in page, viewer
+        assert "wiki/nw-42" not in page and "nw-runbook.pdf" not in page, viewer
+        assert "Signed off at a previous partner" in page, viewer
+        assert client.get(evidence_url).status_code == 404, viewer
+    login(client, world["rival_admin"])
+    assert "wiki/nw-42" not in text(client.get(f"/organisations/{world['rival'].id}/onboarding"))
+
+    # The old partner keeps them, on its onboarding page, and can still download the file.
+    login(client, world["nw_admin"])
+    page = text(client.get(f"/organisations/{world['northwind'].id}/onboarding"))
+    assert "Sign-offs for people who have moved on" in page
+    assert "wiki/nw-42" in page and evidence_url in page and "Nils Learner" in page
+    assert client.get(evidence_url).data == b"%PDF-1.4 Northwind only"
+
+    # The vendor sees everything, wherever the journey is now.
+    login(client, world["vendor_admin"])
+    page = text(client.get(f"/journeys/{journey.id}"))
+    assert "wiki/nw-42" in page and "nw-runbook.pdf" in page
+    assert client.get(evidence_url).status_code == 200
