@@ -54,13 +54,13 @@ if (window.top === window) {
       queueMicrotask(() => callback(...args));
       return 0;
     };
-    window.__lmsAxeFindings(%s)
-      .then((violations) => window.%s({ url: location.href, violations }),
-            (error) => window.%s({ url: location.href, error: String(error) }))
+    window.__lmsAxeFindings(IMPACTS)
+      .then((violations) => window.BINDING({ url: location.href, violations }),
+            (error) => window.BINDING({ url: location.href, error: String(error) }))
       .finally(() => { window.setTimeout = realSetTimeout; });
   });
 }
-""" % (json.dumps(list(BLOCKING_IMPACTS)), _BINDING, _BINDING)
+""".replace("IMPACTS", json.dumps(list(BLOCKING_IMPACTS))).replace("BINDING", _BINDING)
 
 
 class AxeUnavailable(RuntimeError):
