@@ -4,6 +4,8 @@ Every test in this folder gets the `e2e` marker, so `pytest -m "not e2e"` leaves
 One server (fresh SQLite database, synced content, demo data) and one browser serve the
 whole session; each test gets its own browser context, so no cookies leak between tests.
 A full-page screenshot of every page a test opened lands in test-results/e2e/.
+Every page a test opens is also checked with axe-core (see accessibility.py): a serious or
+critical finding fails the test, naming the page, the rule, the impact and the element.
 
 The server syncs a copy of content/ with the files under extra_content/ added (a one-minute
 exam for the time-limit test), so the shipped content stays exactly as it is.
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.accessibility import Auditor, AxeUnavailable, ensure_axe_installed
 from tests.e2e.support import newest_message
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -86,6 +89,19 @@ def _install_chromium() -> str:
             output = (result.stderr or result.stdout).strip()[-500:]
             return f"`{' '.join(command)}` exited with {result.returncode}: {output}"
     return ""
+
+
+# --- axe-core --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's script; `npm ci` installs it from package-lock.json when it is missing."""
+    try:
+        return ensure_axe_installed()
+    except AxeUnavailable as error:
+        if os.environ.get("LMS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{error} (LMS_REQUIRE_BROWSER=1, so this is a failure.)", pytrace=False)
+        pytest.skip(str(error))
 
 
 # --- the served app --------------------------------------------------------------------------
@@ -212,10 +228,18 @@ def browser(chromium_path):
 
 
 @pytest.fixture
-def new_page(request, browser, live_server):
+def auditor(axe_source) -> Auditor:
+    """axe-core's findings for the pages of this test (every context of `new_page` feeds it)."""
+    return Auditor(axe_source)
+
+
+@pytest.fixture
+def new_page(request, browser, live_server, auditor):
     """Factory: each call opens a page in a fresh browser context (no shared cookies).
 
     Keyword arguments go to `browser.new_context`, say `java_script_enabled=False`.
+    Every page of the context is checked with axe-core as it loads and, if still open, at the
+    end of the test; serious or critical findings fail the test.
     """
     contexts = []
     pages = []
@@ -224,6 +248,7 @@ def new_page(request, browser, live_server):
         context = browser.new_context(**{"viewport": {"width": 1280, "height": 900},
                                          "base_url": live_server, **options})
         context.set_default_timeout(10_000)
+        auditor.attach(context)
         contexts.append(context)
         pages.append(context.new_page())
         return pages[-1]
@@ -235,12 +260,15 @@ def new_page(request, browser, live_server):
         suffix = "" if number == 1 else f"-{number}"
         if page.is_closed():  # the test closed it on purpose (say, to leave an exam)
             continue
+        auditor.check(page, "at the end of the test")
         try:
             page.screenshot(path=str(SCREENSHOTS / f"{name}{suffix}.png"), full_page=True)
         except Exception as error:  # a screenshot must never hide the test's own result
             print(f"screenshot of page {number} failed: {error}")
     for context in contexts:
         context.close()
+    if auditor.findings or auditor.problems:
+        pytest.fail(auditor.report(), pytrace=False)
 
 
 @pytest.fixture

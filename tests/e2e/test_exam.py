@@ -229,6 +229,21 @@ def expect_navigator(page, total: int, answered: set[int]) -> None:
     expect(navigator(page).locator(".nav-item.is-answered")).to_have_count(len(answered))
 
 
+def tab_to_the_answer(page, answer) -> None:
+    """From a freshly loaded question: the first Tab offers "Skip to the question", Enter
+    follows it, and the next Tab or two reach the answer (not the header and the navigator)."""
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the question")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()  # shown while it has the focus
+    page.keyboard.press("Enter")
+    for _ in range(2):
+        page.keyboard.press("Tab")
+        if answer.evaluate("element => element === document.activeElement"):
+            break
+    expect(answer).to_be_focused()
+
+
 def submit_from_review(page, public_id: str, total: int) -> None:
     expect(page).to_have_url(re.compile(rf"/attempts/{re.escape(public_id)}/review$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Review your answers")
@@ -466,11 +481,7 @@ def test_a_question_can_be_answered_with_the_keyboard_alone(new_page, live_datab
         .to_have_attribute("aria-current", "step")
 
     first_radio = page.locator('form[data-autosave] input[type="radio"]').first
-    for _ in range(80):
-        page.keyboard.press("Tab")
-        if first_radio.evaluate("radio => radio === document.activeElement"):
-            break
-    expect(first_radio).to_be_focused()
+    tab_to_the_answer(page, first_radio)
     expect(first_radio).not_to_be_checked()
     with page.expect_response(_is_autosave) as saved:
         page.keyboard.press("Space")
@@ -496,11 +507,7 @@ def test_a_question_can_be_answered_with_the_keyboard_alone(new_page, live_datab
 
     # Enter in a text box saves and moves on, like "Save and next" (not "← Previous").
     box = page.get_by_label("Your answer (TCP port)")
-    for _ in range(40):
-        page.keyboard.press("Tab")
-        if box.evaluate("box => box === document.activeElement"):
-            break
-    expect(box).to_be_focused()
+    tab_to_the_answer(page, box)
     page.keyboard.type("6514")
     page.keyboard.press("Enter")
     expect(page).to_have_url(question_url(public_id, 3))
