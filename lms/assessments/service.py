@@ -265,14 +265,18 @@ def finalise_if_expired(attempt: Attempt) -> Attempt:
 
 def finalise(attempt: Attempt, *, status: str) -> Attempt:
     """Close and grade an attempt exactly once, whoever gets here first."""
-    closed_at = clock.now() if status == "submitted" else min(clock.now(), attempt.deadline_at)
     claimed = db.session.execute(
         update(Attempt).where(Attempt.id == attempt.id, Attempt.status == "in_progress")
-        .values(status=status, submitted_at=closed_at)
+        .values(status=status)
         .execution_options(synchronize_session=False, preserve_rowcount=True)).rowcount
     db.session.refresh(attempt)
     if claimed != 1:
         return attempt  # graded by whoever claimed it
+    # The time is read only once the claim holds the row (PostgreSQL) or the database
+    # (SQLite): a save that held it before us is then never later than the submission.
+    now = clock.now()
+    attempt.submitted_at = now if status == "submitted" else min(now, attempt.deadline_at)
+    db.session.flush()
     _grade(attempt)
     return attempt
 
