@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
+from lms.assessments import access
 from lms.assessments.items import item_type
 from lms.assessments.models import (
     Assessment,
@@ -82,6 +83,8 @@ class Standing:
     next_allowed_at: datetime | None
     attempts_left: int | None
     reason: str | None
+    # Whether to offer the assessment to this person at all (see access.Refusal.listed).
+    listed: bool = True
 
     @property
     def attempt_limit(self) -> int | None:
@@ -117,7 +120,10 @@ def standing(user: User, assessment: Assessment) -> Standing:
     finished = [a for a in counted if a.finished]
     left = None if version.max_attempts is None else max(0, version.max_attempts - len(counted))
     next_allowed, reason = None, None
-    if passed is not None:
+    refused = access.refusal(user.id, assessment.slug) if open_attempt is None else None
+    if refused is not None:
+        reason = refused.reason
+    elif passed is not None:
         reason = f"You passed on {passed.submitted_at:%d %b %Y} with {passed.percent:.0f}%."
     elif left == 0:
         reason = f"You have used all {version.max_attempts} attempts."
@@ -130,7 +136,8 @@ def standing(user: User, assessment: Assessment) -> Standing:
                       f"{next_allowed:%d %b %Y at %H:%M} UTC.")
         else:
             next_allowed = None
-    return Standing(attempts, open_attempt, passed, next_allowed, left, reason)
+    return Standing(attempts, open_attempt, passed, next_allowed, left, reason,
+                    listed=refused is None or refused.listed)
 
 
 # --- starting --------------------------------------------------------------------------------
@@ -389,4 +396,5 @@ def exams_for(user: User) -> list[tuple[Assessment, AssessmentVersion, Standing]
         .join(AssessmentVersion, AssessmentVersion.id == Assessment.current_version_id)
         .where(Assessment.archived_at.is_(None), Assessment.slug.not_in(checks))
         .order_by(AssessmentVersion.title)).all()
-    return [(a, v, standing(user, a)) for a, v in rows]
+    found = [(a, v, standing(user, a)) for a, v in rows]
+    return [(a, v, state) for a, v, state in found if state.listed]

@@ -1,5 +1,6 @@
 """Certifications listen to learning events: a certificate is issued the moment it is earned."""
 
+from lms.assessments.access import Refusal
 from lms.certifications import service
 from lms.core import events
 
@@ -12,8 +13,13 @@ def _reopening(user_id: int, assessment_slug: str, **_):
     return service.reopening_for(user_id, assessment_slug)
 
 
+def _access(user_id: int, assessment_slug: str, **_) -> Refusal | None:
+    return service.renewal_exam_refusal(user_id, assessment_slug)
+
+
 def connect() -> None:
     """Idempotent: blinker keeps one registration per receiver."""
     events.track_completed.connect(_award)
     events.assessment_passed.connect(_award)
     events.assessment_reopening.connect(_reopening)
+    events.assessment_access.connect(_access)

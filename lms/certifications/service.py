@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
+from lms.assessments.access import Refusal
 from lms.assessments.models import Assessment, AssessmentVersion, Attempt
 from lms.catalog.models import Lesson, LessonCompletion, Track, TrackCompletion, TrackVersion
 from lms.certifications import eligibility, lifecycle, notices, public_id
@@ -333,6 +334,47 @@ def reopening_for(user_id: int, assessment_slug: str) -> datetime | None:
                     and version.renewal.get("assessment") == assessment_slug)):
             moments.append(certificate.expires_at)
     return max(moments) if moments else None
+
+
+def renewal_exam_refusal(user_id: int, assessment_slug: str) -> Refusal | None:
+    """Why this person may not start an assessment that only renews certificates, or None.
+
+    None too when the assessment is anything else as well: a requirement of some program (anyone
+    working towards it may take it) or a track's knowledge check (the track decides).
+    """
+    programs = db.session.execute(
+        select(Program.id, ProgramVersion)
+        .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
+        .where(Program.archived_at.is_(None))).all()
+    renewed = [(program_id, version) for program_id, version in programs
+               if version.renewal.get("assessment") == assessment_slug]
+    if not renewed or any(assessment_slug in version.requirements.get("assessments", [])
+                          for _, version in programs):
+        return None
+    if db.session.scalar(select(Lesson.id).where(Lesson.assessment_slug == assessment_slug)
+                         .limit(1)) is not None:
+        return None
+    now = clock.now()
+    latest = {c.program_id: c for c in db.session.scalars(
+        select(Certificate).where(Certificate.user_id == user_id,
+                                  Certificate.program_id.in_([p for p, _ in renewed]))
+        .order_by(Certificate.cycle))}
+    holdings = []
+    for program_id, version in renewed:
+        certificate = latest.get(program_id)
+        if certificate is None:
+            holdings.append(eligibility.RenewalHolding(version.name))
+            continue
+        holdings.append(eligibility.RenewalHolding(
+            version.name, lifecycle.status(certificate, now), certificate.renewal_opens_at,
+            certificate.expires_at, renewable=lifecycle.renewable(certificate, now),
+            lapsed=lifecycle.lapsed(certificate, now),
+            renews_after_lapse=not version.requirements.get("assessments")))
+    check = eligibility.renewal_exam_open(holdings)
+    if check.done:
+        return None
+    # Someone who never held the certificate is not offered its renewal exam at all.
+    return Refusal(check.detail, listed=any(h.status is not None for h in holdings))
 
 
 # --- the register ------------------------------------------------------------------------

@@ -26,3 +26,7 @@ milestone_completed = _signals.signal("milestone_completed")
 # (certifications: a renewal window, a lapse) return the moment from which earlier passes
 # no longer count, or None. sender=user_id, assessment_slug=
 assessment_reopening = _signals.signal("assessment_reopening")
+# Asked, not announced: may this person start this assessment? Receivers (certifications:
+# a renewal exam is for holders due to renew) return None or an
+# lms.assessments.access.Refusal. sender=user_id, assessment_slug=
+assessment_access = _signals.signal("assessment_access")
