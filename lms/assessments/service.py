@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
-from lms.assessments import access
+from lms.assessments import access, answer_keys
 from lms.assessments.items import item_type
 from lms.assessments.models import (
     Assessment,
@@ -350,11 +350,31 @@ def finalise_expired(now: datetime | None = None) -> int:
 
 # --- what the learner may see ----------------------------------------------------------------
 
-def feedback_allowed(attempt: Attempt) -> bool:
+def certifying_programs(assessment_slug: str) -> list[str]:
+    """The certifications a pass of this assessment counts toward (asked of higher domains)."""
+    return sorted({name for _, names in events.assessment_certifies.send(assessment_slug)
+                   for name in names or ()})
+
+
+def feedback_allowed(attempt: Attempt, state: Standing | None = None,
+                     certifies: list[str] | None = None) -> bool:
+    """Whether a finished attempt may show its key: the feedback policy, then the rule in
+    answer_keys. `state` is where the person stands now (None: the assessment is retired,
+    so nothing can be drawn again)."""
     if not attempt.finished:
         return False
-    policy = attempt.version.feedback
-    return policy == "after_submission" or (policy == "after_passing" and bool(attempt.passed))
+    if state is None:
+        passed, limits = True, attempt.version
+    else:
+        assessment = db.session.get(Assessment, attempt.assessment_id)
+        passed = state.passed_attempt is not None or state.attempts_left == 0
+        limits = assessment.current_version
+    if certifies is None:
+        certifies = certifying_programs(db.session.get(Assessment, attempt.assessment_id).slug)
+    return answer_keys.key_visible(
+        attempt.version.feedback, attempt_passed=bool(attempt.passed), passed=passed,
+        certifies=bool(certifies), max_attempts=limits.max_attempts,
+        cooldown_hours=limits.cooldown_hours)
 
 
 def answered_positions(attempt: Attempt) -> set[int]:

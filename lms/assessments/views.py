@@ -183,12 +183,13 @@ def result(public_id: str):
     # assessment can still be taken.
     state = service.standing(current_user, assessment) if live else None
     history = state.attempts if state else service.history(current_user.id, assessment.id)
-    show_feedback = service.feedback_allowed(attempt)
+    certifies = service.certifying_programs(assessment.slug)
+    show_feedback = service.feedback_allowed(attempt, state, certifies)
     reviews = [_review(attempt_item) for attempt_item in _graded_items(attempt)] \
         if show_feedback else []
     return render_template("assessments/result.html", attempt=attempt, version=attempt.version,
                            assessment=assessment, live=live, state=state, history=history,
-                           show_feedback=show_feedback, reviews=reviews)
+                           show_feedback=show_feedback, reviews=reviews, certifies=certifies)
 
 
 def _graded_items(attempt: Attempt) -> list[AttemptItem]:

@@ -17,9 +17,14 @@ def _access(user_id: int, assessment_slug: str, **_) -> Refusal | None:
     return service.renewal_exam_refusal(user_id, assessment_slug)
 
 
+def _certifies(assessment_slug: str, **_) -> list[str]:
+    return service.programs_counting(assessment_slug)
+
+
 def connect() -> None:
     """Idempotent: blinker keeps one registration per receiver."""
     events.track_completed.connect(_award)
     events.assessment_passed.connect(_award)
     events.assessment_reopening.connect(_reopening)
     events.assessment_access.connect(_access)
+    events.assessment_certifies.connect(_certifies)

@@ -336,6 +336,15 @@ def reopening_for(user_id: int, assessment_slug: str) -> datetime | None:
     return max(moments) if moments else None
 
 
+def programs_counting(assessment_slug: str) -> list[str]:
+    """Names of the live programs a pass of this assessment counts toward."""
+    return [version.name for version in db.session.scalars(
+        select(ProgramVersion).join(Program, Program.current_version_id == ProgramVersion.id)
+        .where(Program.archived_at.is_(None)))
+        if assessment_slug in version.requirements.get("assessments", [])
+        or version.renewal.get("assessment") == assessment_slug]
+
+
 def renewal_exam_refusal(user_id: int, assessment_slug: str) -> Refusal | None:
     """Why this person may not start an assessment that only renews certificates, or None.
 

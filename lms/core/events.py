@@ -30,3 +30,6 @@ assessment_reopening = _signals.signal("assessment_reopening")
 # a renewal exam is for holders due to renew) return None or an
 # lms.assessments.access.Refusal. sender=user_id, assessment_slug=
 assessment_access = _signals.signal("assessment_access")
+# Asked: which certifications does passing this assessment count toward (as a requirement
+# or a renewal)? Receivers return a list of program names. sender=assessment_slug
+assessment_certifies = _signals.signal("assessment_certifies")
