@@ -54,12 +54,18 @@ def from_link(typed: str) -> str:
     return unquote(found.group(1)) if found else typed
 
 
+def compact(typed: str) -> str:
+    """What was typed as an ID's characters would be compared: upper case, no separators,
+    look-alikes read as Crockford does (no length or check character test)."""
+    return from_link(typed or "").upper().translate(_IGNORED).translate(_LOOK_ALIKES)
+
+
 def normalise(typed: str) -> str:
     """The canonical ID for what someone typed: any case, spaces or dashes, O for 0, I/L for 1.
 
     Raises MalformedId when it cannot be an ID, MistypedId when the check character fails.
     """
-    text = from_link(typed or "").upper().translate(_IGNORED).translate(_LOOK_ALIKES)
+    text = compact(typed)
     if len(text) != LENGTH:
         raise MalformedId(f"A certificate ID has {LENGTH} letters and digits; "
                           f"this one has {len(text)}.")

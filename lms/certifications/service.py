@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
@@ -412,11 +412,34 @@ class RegisterPage:
     pages: int
 
 
+SEARCH_CHARACTERS = 200
+
+
+def search_condition(text: str):
+    """Certificates whose holder's name or email contains `text`, or whose ID is `text`
+    (typed in any case, with or without its dashes, or pasted as a link) or starts so."""
+    text = text.strip()[:SEARCH_CHARACTERS]
+    needle = text.lower()
+    people = select(User.id).where(func.lower(User.email).contains(needle, autoescape=True)
+                                   | func.lower(User.full_name).contains(needle, autoescape=True))
+    matches = [func.lower(Certificate.holder_name).contains(needle, autoescape=True),
+               Certificate.user_id.in_(people)]
+    compact = public_id.compact(text)
+    if len(compact) >= public_id.GROUP and compact.isalnum():
+        try:
+            matches.append(Certificate.public_id == public_id.normalise(text))
+        except ValueError:
+            matches.append(Certificate.public_id.startswith(compact, autoescape=True))
+    return or_(*matches)
+
+
 def register_page(*, status: str | None, program_id: int | None,
                   organisation_id: int | None, within_days: int | None, page: int,
-                  per_page: int, now: datetime) -> RegisterPage:
+                  per_page: int, now: datetime, search: str | None = None) -> RegisterPage:
     """One page of every certificate, filtered, with the count of each status: two queries."""
     conditions = []
+    if search and search.strip():
+        conditions.append(search_condition(search))
     if program_id:
         conditions.append(Certificate.program_id == program_id)
     if organisation_id:

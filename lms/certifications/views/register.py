@@ -39,7 +39,8 @@ def _register_filters() -> dict:
     within = args.get("within", type=int)
     return {"status": status, "program": args.get("program", type=int),
             "organisation": args.get("organisation", type=int),
-            "within": within if within and 0 < within <= 3650 else None}
+            "within": within if within and 0 < within <= 3650 else None,
+            "q": (args.get("q") or "").strip()[:service.SEARCH_CHARACTERS] or None}
 
 
 @bp.route("/admin/certificates")
@@ -50,7 +51,8 @@ def register():
     found = service.register_page(
         status=filters["status"], program_id=filters["program"],
         organisation_id=filters["organisation"], within_days=filters["within"],
-        page=request.args.get("page", 1, type=int), per_page=PER_PAGE, now=now)
+        page=request.args.get("page", 1, type=int), per_page=PER_PAGE, now=now,
+        search=filters["q"])
     rows = found.rows
     programs = db.session.execute(
         select(Program.id, func.coalesce(ProgramVersion.name, Program.code))
