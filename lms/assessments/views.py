@@ -12,6 +12,8 @@ from lms.accounts.models import PARTNER_ROLES
 from lms.assessments import service
 from lms.assessments.items import item_type
 from lms.assessments.models import Assessment, Attempt, AttemptItem
+from lms.assessments.outcomes import outcomes
+from lms.catalog.progress import knowledge_check_outcomes
 from lms.core import clock
 from lms.core.auth import require_role
 from lms.core.errors import DomainError, wants_json
@@ -187,7 +189,9 @@ def result(public_id: str):
     show_feedback = service.feedback_allowed(attempt, state, certifies)
     reviews = [_review(attempt_item) for attempt_item in _graded_items(attempt)] \
         if show_feedback else []
+    checks = knowledge_check_outcomes(current_user, assessment.slug) if attempt.passed else []
     return render_template("assessments/result.html", attempt=attempt, version=attempt.version,
+                           outcomes=outcomes(attempt), checks=checks,
                            assessment=assessment, live=live, state=state, history=history,
                            show_feedback=show_feedback, reviews=reviews, certifies=certifies)
 

@@ -21,6 +21,12 @@ def _certifies(assessment_slug: str, **_) -> list[str]:
     return service.programs_counting(assessment_slug)
 
 
+def _outcomes(user_id: int, **kwargs):
+    from lms.certifications.views.learner import issued_on_result  # builds page links
+
+    return issued_on_result(user_id, **kwargs)
+
+
 def connect() -> None:
     """Idempotent: blinker keeps one registration per receiver."""
     events.track_completed.connect(_award)
@@ -28,3 +34,4 @@ def connect() -> None:
     events.assessment_reopening.connect(_reopening)
     events.assessment_access.connect(_access)
     events.assessment_certifies.connect(_certifies)
+    events.attempt_outcomes.connect(_outcomes)

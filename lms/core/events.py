@@ -33,3 +33,6 @@ assessment_access = _signals.signal("assessment_access")
 # Asked: which certifications does passing this assessment count toward (as a requirement
 # or a renewal)? Receivers return a list of program names. sender=assessment_slug
 assessment_certifies = _signals.signal("assessment_certifies")
+# Asked by a result page: what did this finished attempt lead to (a certificate issued)?
+# Receivers return a list of lms.assessments.outcomes.Outcome. sender=user_id, attempt=
+attempt_outcomes = _signals.signal("attempt_outcomes")
