@@ -418,3 +418,36 @@ def exams_for(user: User) -> list[tuple[Assessment, AssessmentVersion, Standing]
         .order_by(AssessmentVersion.title)).all()
     found = [(a, v, standing(user, a)) for a, v in rows]
     return [(a, v, state) for a, v, state in found if state.listed]
+
+
+# --- the author's preview --------------------------------------------------------------------
+
+PREVIEW_PER_PAGE = 10
+
+
+@dataclass
+class Preview:
+    """One page of a version's items, in position order, for an author (with the key)."""
+
+    items: list[AssessmentItem]
+    total: int
+    page: int
+    pages: int
+    certifies: list[str]
+    unsafe: bool  # the answer-key rule is broken (see answer_keys)
+
+
+def preview_page(version: AssessmentVersion, page: int,
+                 per_page: int = PREVIEW_PER_PAGE) -> Preview:
+    """Two queries for the items whatever the size of the bank, and one for the programs."""
+    total = db.session.scalar(select(func.count()).select_from(AssessmentItem).where(
+        AssessmentItem.assessment_version_id == version.id))
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    items = list(db.session.scalars(
+        select(AssessmentItem).where(AssessmentItem.assessment_version_id == version.id)
+        .order_by(AssessmentItem.position).offset((page - 1) * per_page).limit(per_page)))
+    certifies = certifying_programs(version.assessment.slug)
+    return Preview(items, total, page, pages, certifies, answer_keys.unsafe(
+        version.feedback, certifies=bool(certifies), max_attempts=version.max_attempts,
+        cooldown_hours=version.cooldown_hours))

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from lms.accounts.forms import EmptyForm
 from lms.accounts.models import PARTNER_ROLES
-from lms.assessments import service
+from lms.assessments import answer_keys, service
 from lms.assessments.items import item_type
 from lms.assessments.models import Assessment, Attempt, AttemptItem
 from lms.assessments.outcomes import outcomes
@@ -30,8 +30,28 @@ def start_page(slug: str):
     state = service.standing(current_user, assessment) if not current_user.is_vendor_staff \
         else None
     commit()  # an attempt whose time ran out was finalised just now
+    preview, reviews = None, []
+    if current_user.role in KEY_READERS:
+        # Authors check what learners will see, key included, a page of items at a time.
+        preview = service.preview_page(assessment.current_version,
+                                       request.args.get("page", 1, type=int))
+        reviews = [_preview(item) for item in preview.items]
     return render_template("assessments/start.html", assessment=assessment,
-                           version=assessment.current_version, state=state, form=EmptyForm())
+                           version=assessment.current_version, state=state, form=EmptyForm(),
+                           preview=preview, reviews=reviews,
+                           feedback_help=answer_keys.FEEDBACK_HELP)
+
+
+# Vendor roles that may read an assessment's answer key (as on the statistics page).
+KEY_READERS = ("author", "vendor_admin")
+
+
+def _preview(item) -> dict:
+    """An item as a learner sees it (options in their written order), with its key."""
+    kind = item_type(item.item_type)
+    return {"position": item.position, "item": item,
+            "public": kind.public(item.definition, kind.shuffle_ids(item.definition)),
+            "review": kind.review(item.definition, None), "answer": None, "score": 0.0}
 
 
 @bp.route("/assessments/<slug>/start", methods=["POST"])
