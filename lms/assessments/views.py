@@ -35,7 +35,8 @@ def start_page(slug: str):
         # Authors check what learners will see, key included, a page of items at a time.
         preview = service.preview_page(assessment.current_version,
                                        request.args.get("page", 1, type=int))
-        reviews = [_preview(item) for item in preview.items]
+        first = (preview.page - 1) * service.PREVIEW_PER_PAGE + 1
+        reviews = [_preview(item, number) for number, item in enumerate(preview.items, first)]
     return render_template("assessments/start.html", assessment=assessment,
                            version=assessment.current_version, state=state, form=EmptyForm(),
                            preview=preview, reviews=reviews,
@@ -46,10 +47,10 @@ def start_page(slug: str):
 KEY_READERS = ("author", "vendor_admin")
 
 
-def _preview(item) -> dict:
+def _preview(item, number: int) -> dict:
     """An item as a learner sees it (options in their written order), with its key."""
     kind = item_type(item.item_type)
-    return {"position": item.position, "item": item,
+    return {"position": number, "item": item,
             "public": kind.public(item.definition, kind.shuffle_ids(item.definition)),
             "review": kind.review(item.definition, None), "answer": None, "score": 0.0}
 
