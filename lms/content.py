@@ -9,12 +9,13 @@ one refers to in another, and applies it all in one transaction.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 from flask import current_app
 
+from lms.assessments import answer_keys
 from lms.assessments import loader as assessment_loader
 from lms.assessments import sync as assessment_sync
 from lms.catalog import loader, sync
@@ -40,6 +41,8 @@ class Content:
     journeys: journey_loader.JourneyProgram
     readiness: readiness_loader.ReadinessContent
     scorecard: scorecard_loader.Definitions | None = None  # None: no content/scorecard/
+    # Allowed, but worth an author's second look (printed by `lms content check`).
+    warnings: list = field(default_factory=list)
 
 
 def load_all(path: str | Path) -> Content:
@@ -60,6 +63,9 @@ def load_all(path: str | Path) -> Content:
             root, problems, tracks={track.spec.slug for track in catalog.tracks},
             assessments=assessments.slugs,
             job_roles={term.code for term in catalog.terms.get("job_role", [])})
+    warnings: list = []
+    if certifications is not None:
+        _check_answer_keys(assessments, certifications, problems, warnings)
     journeys = None
     if certifications is not None:
         journeys = journey_loader.load(
@@ -79,7 +85,51 @@ def load_all(path: str | Path) -> Content:
             root, problems, tracks={track.spec.slug for track in catalog.tracks})
     if problems:
         raise ContentError(problems)
-    return Content(catalog, assessments, certifications, journeys, readiness, scorecard)
+    return Content(catalog, assessments, certifications, journeys, readiness, scorecard,
+                   warnings)
+
+
+def _check_answer_keys(assessments, certifications, problems, warnings) -> None:
+    """The answer-key rule (lms.assessments.answer_keys) over the whole content: an error
+    where a certificate could be earned from feedback, a warning where a key is shown that
+    a certifying assessment can draw."""
+    counted: dict[str, list[str]] = {}
+    for program in certifications.programs:
+        spec = program.spec
+        for slug in {*spec.requirements.assessments, spec.renewal.assessment} - {None}:
+            counted.setdefault(slug, []).append(spec.code)
+    drawn_by: dict[tuple[str, str], set[str]] = {}
+    for loaded in assessments.assessments:
+        if loaded.spec.slug in counted:
+            for item in loaded.items:
+                drawn_by.setdefault((item.bank_slug, item.key), set()).add(loaded.spec.slug)
+    for loaded in assessments.assessments:
+        spec, path = loaded.spec, loaded.path
+        if spec.feedback != "after_submission" or path is None:
+            continue
+        node = compose(path)
+        programs = counted.get(spec.slug)
+        limits = {"max_attempts": spec.max_attempts, "cooldown_hours": spec.cooldown_hours}
+        if programs and answer_keys.unsafe(spec.feedback, certifies=True, **limits):
+            problems.append(problem_at(
+                path, node, ("feedback",),
+                f"counts toward {', '.join(sorted(programs))} and shows the answer key after "
+                "every attempt with unlimited immediate retakes, so a blank attempt's "
+                "feedback earns the certificate: use feedback: after_passing (or never), "
+                "or set max_attempts or cooldown_hours"))
+        elif programs:
+            warnings.append(problem_at(
+                path, node, ("feedback",),
+                f"counts toward {', '.join(sorted(programs))} and shows the answer key after a "
+                "failed attempt; only its attempt limit or cooldown holds the next try back"))
+        else:
+            shared = sorted({other for item in loaded.items
+                             for other in drawn_by.get((item.bank_slug, item.key), ())})
+            if shared:
+                warnings.append(problem_at(
+                    path, node, ("feedback",),
+                    "shows the answer key after every attempt, of items that "
+                    f"{', '.join(shared)} (which counts toward a certificate) can draw"))
 
 
 def _check_knowledge_checks(catalog, assessments, problems) -> None:
@@ -130,6 +180,8 @@ def check_command(path: str | None) -> None:
     except ContentError as error:
         _report_problems(error)
         sys.exit(1)
+    for warning in content.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     lessons = sum(len(c.lessons) for t in content.catalog.tracks for c in t.courses)
     click.secho(f"OK: {len(content.catalog.tracks)} tracks, {lessons} lessons, "
                 f"{len(content.assessments.assessments)} assessments, "

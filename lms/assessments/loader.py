@@ -118,6 +118,7 @@ class LoadedAssessment:
     items: list[LoadedItem]
     # For draws: [{"count": n, "items": [(bank, key), ...]}]
     pools: list[dict] | None = None
+    path: Path | None = field(default=None, compare=False)  # for problems found later
 
     @property
     def content_hash(self) -> str:
@@ -216,7 +217,7 @@ def _resolve(path: Path, node, spec: AssessmentIn, banks: dict, problems: list[P
                                            f"'{reference}' is listed twice"))
             else:
                 items.append(banks[bank][key])
-        return LoadedAssessment(display(path), spec, items)
+        return LoadedAssessment(display(path), spec, items, path=path)
 
     items, pools, taken = [], [], set()
     for index, rule in enumerate(spec.draw):
@@ -239,4 +240,4 @@ def _resolve(path: Path, node, spec: AssessmentIn, banks: dict, problems: list[P
         taken.update((item.bank_slug, item.key) for item in pool)
         items.extend(pool)
         pools.append({"count": rule.count, "items": [[i.bank_slug, i.key] for i in pool]})
-    return LoadedAssessment(display(path), spec, items, pools)
+    return LoadedAssessment(display(path), spec, items, pools, path=path)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
+from lms.assessments import access, answer_keys
 from lms.assessments.items import item_type
 from lms.assessments.models import (
     Assessment,
@@ -82,6 +83,8 @@ class Standing:
     next_allowed_at: datetime | None
     attempts_left: int | None
     reason: str | None
+    # Whether to offer the assessment to this person at all (see access.Refusal.listed).
+    listed: bool = True
 
     @property
     def attempt_limit(self) -> int | None:
@@ -117,7 +120,10 @@ def standing(user: User, assessment: Assessment) -> Standing:
     finished = [a for a in counted if a.finished]
     left = None if version.max_attempts is None else max(0, version.max_attempts - len(counted))
     next_allowed, reason = None, None
-    if passed is not None:
+    refused = access.refusal(user.id, assessment.slug) if open_attempt is None else None
+    if refused is not None:
+        reason = refused.reason
+    elif passed is not None:
         reason = f"You passed on {passed.submitted_at:%d %b %Y} with {passed.percent:.0f}%."
     elif left == 0:
         reason = f"You have used all {version.max_attempts} attempts."
@@ -130,7 +136,8 @@ def standing(user: User, assessment: Assessment) -> Standing:
                       f"{next_allowed:%d %b %Y at %H:%M} UTC.")
         else:
             next_allowed = None
-    return Standing(attempts, open_attempt, passed, next_allowed, left, reason)
+    return Standing(attempts, open_attempt, passed, next_allowed, left, reason,
+                    listed=refused is None or refused.listed)
 
 
 # --- starting --------------------------------------------------------------------------------
@@ -265,14 +272,18 @@ def finalise_if_expired(attempt: Attempt) -> Attempt:
 
 def finalise(attempt: Attempt, *, status: str) -> Attempt:
     """Close and grade an attempt exactly once, whoever gets here first."""
-    closed_at = clock.now() if status == "submitted" else min(clock.now(), attempt.deadline_at)
     claimed = db.session.execute(
         update(Attempt).where(Attempt.id == attempt.id, Attempt.status == "in_progress")
-        .values(status=status, submitted_at=closed_at)
+        .values(status=status)
         .execution_options(synchronize_session=False, preserve_rowcount=True)).rowcount
     db.session.refresh(attempt)
     if claimed != 1:
         return attempt  # graded by whoever claimed it
+    # The time is read only once the claim holds the row (PostgreSQL) or the database
+    # (SQLite): a save that held it before us is then never later than the submission.
+    now = clock.now()
+    attempt.submitted_at = now if status == "submitted" else min(now, attempt.deadline_at)
+    db.session.flush()
     _grade(attempt)
     return attempt
 
@@ -339,11 +350,31 @@ def finalise_expired(now: datetime | None = None) -> int:
 
 # --- what the learner may see ----------------------------------------------------------------
 
-def feedback_allowed(attempt: Attempt) -> bool:
+def certifying_programs(assessment_slug: str) -> list[str]:
+    """The certifications a pass of this assessment counts toward (asked of higher domains)."""
+    return sorted({name for _, names in events.assessment_certifies.send(assessment_slug)
+                   for name in names or ()})
+
+
+def feedback_allowed(attempt: Attempt, state: Standing | None = None,
+                     certifies: list[str] | None = None) -> bool:
+    """Whether a finished attempt may show its key: the feedback policy, then the rule in
+    answer_keys. `state` is where the person stands now (None: the assessment is retired,
+    so nothing can be drawn again)."""
     if not attempt.finished:
         return False
-    policy = attempt.version.feedback
-    return policy == "after_submission" or (policy == "after_passing" and bool(attempt.passed))
+    if state is None:
+        passed, limits = True, attempt.version
+    else:
+        assessment = db.session.get(Assessment, attempt.assessment_id)
+        passed = state.passed_attempt is not None or state.attempts_left == 0
+        limits = assessment.current_version
+    if certifies is None:
+        certifies = certifying_programs(db.session.get(Assessment, attempt.assessment_id).slug)
+    return answer_keys.key_visible(
+        attempt.version.feedback, attempt_passed=bool(attempt.passed), passed=passed,
+        certifies=bool(certifies), max_attempts=limits.max_attempts,
+        cooldown_hours=limits.cooldown_hours)
 
 
 def answered_positions(attempt: Attempt) -> set[int]:
@@ -385,4 +416,38 @@ def exams_for(user: User) -> list[tuple[Assessment, AssessmentVersion, Standing]
         .join(AssessmentVersion, AssessmentVersion.id == Assessment.current_version_id)
         .where(Assessment.archived_at.is_(None), Assessment.slug.not_in(checks))
         .order_by(AssessmentVersion.title)).all()
-    return [(a, v, standing(user, a)) for a, v in rows]
+    found = [(a, v, standing(user, a)) for a, v in rows]
+    return [(a, v, state) for a, v, state in found if state.listed]
+
+
+# --- the author's preview --------------------------------------------------------------------
+
+PREVIEW_PER_PAGE = 10
+
+
+@dataclass
+class Preview:
+    """One page of a version's items, in position order, for an author (with the key)."""
+
+    items: list[AssessmentItem]
+    total: int
+    page: int
+    pages: int
+    certifies: list[str]
+    unsafe: bool  # the answer-key rule is broken (see answer_keys)
+
+
+def preview_page(version: AssessmentVersion, page: int,
+                 per_page: int = PREVIEW_PER_PAGE) -> Preview:
+    """Two queries for the items whatever the size of the bank, and one for the programs."""
+    total = db.session.scalar(select(func.count()).select_from(AssessmentItem).where(
+        AssessmentItem.assessment_version_id == version.id))
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    items = list(db.session.scalars(
+        select(AssessmentItem).where(AssessmentItem.assessment_version_id == version.id)
+        .order_by(AssessmentItem.position).offset((page - 1) * per_page).limit(per_page)))
+    certifies = certifying_programs(version.assessment.slug)
+    return Preview(items, total, page, pages, certifies, answer_keys.unsafe(
+        version.feedback, certifies=bool(certifies), max_attempts=version.max_attempts,
+        cooldown_hours=version.cooldown_hours))

@@ -9,9 +9,11 @@ from sqlalchemy.orm import joinedload
 
 from lms.accounts.forms import EmptyForm
 from lms.accounts.models import PARTNER_ROLES
-from lms.assessments import service
+from lms.assessments import answer_keys, service
 from lms.assessments.items import item_type
 from lms.assessments.models import Assessment, Attempt, AttemptItem
+from lms.assessments.outcomes import outcomes
+from lms.catalog.progress import knowledge_check_outcomes
 from lms.core import clock
 from lms.core.auth import require_role
 from lms.core.errors import DomainError, wants_json
@@ -29,8 +31,29 @@ def start_page(slug: str):
     state = service.standing(current_user, assessment) if not current_user.is_vendor_staff \
         else None
     commit()  # an attempt whose time ran out was finalised just now
+    preview, reviews = None, []
+    if current_user.role in KEY_READERS:
+        # Authors check what learners will see, key included, a page of items at a time.
+        preview = service.preview_page(assessment.current_version,
+                                       request.args.get("page", 1, type=int))
+        first = (preview.page - 1) * service.PREVIEW_PER_PAGE + 1
+        reviews = [_preview(item, number) for number, item in enumerate(preview.items, first)]
     return render_template("assessments/start.html", assessment=assessment,
-                           version=assessment.current_version, state=state, form=EmptyForm())
+                           version=assessment.current_version, state=state, form=EmptyForm(),
+                           preview=preview, reviews=reviews,
+                           feedback_help=answer_keys.FEEDBACK_HELP)
+
+
+# Vendor roles that may read an assessment's answer key (as on the statistics page).
+KEY_READERS = ("author", "vendor_admin")
+
+
+def _preview(item, number: int) -> dict:
+    """An item as a learner sees it (options in their written order), with its key."""
+    kind = item_type(item.item_type)
+    return {"position": number, "item": item,
+            "public": kind.public(item.definition, kind.shuffle_ids(item.definition)),
+            "review": kind.review(item.definition, None), "answer": None, "score": 0.0}
 
 
 @bp.route("/assessments/<slug>/start", methods=["POST"])
@@ -188,12 +211,15 @@ def result(public_id: str):
     # assessment can still be taken.
     state = service.standing(current_user, assessment) if live else None
     history = state.attempts if state else service.history(current_user.id, assessment.id)
-    show_feedback = service.feedback_allowed(attempt)
+    certifies = service.certifying_programs(assessment.slug)
+    show_feedback = service.feedback_allowed(attempt, state, certifies)
     reviews = [_review(attempt_item) for attempt_item in _graded_items(attempt)] \
         if show_feedback else []
+    checks = knowledge_check_outcomes(current_user, assessment.slug) if attempt.passed else []
     return render_template("assessments/result.html", attempt=attempt, version=attempt.version,
+                           outcomes=outcomes(attempt), checks=checks,
                            assessment=assessment, live=live, state=state, history=history,
-                           show_feedback=show_feedback, reviews=reviews)
+                           show_feedback=show_feedback, reviews=reviews, certifies=certifies)
 
 
 def _graded_items(attempt: Attempt) -> list[AttemptItem]:

@@ -357,3 +357,54 @@ def staff_progress(users: list[User]) -> list[StaffProgress]:
     ):
         result[user_id].done_lessons = done
     return [result[user_id] for user_id in ids]
+
+
+@dataclass
+class CheckOutcome:
+    """What passing a knowledge check completed in one assigned track, and what it opened."""
+
+    track_slug: str
+    track_title: str
+    lesson_title: str
+    course_title: str
+    course_done: bool
+    track_done: bool
+    next_lesson: Lesson | None  # the lesson now open after it, if any
+    unlocked_tracks: list[tuple[str, str]]  # (slug, title): tracks now open thanks to it
+
+
+def knowledge_check_outcomes(user: User, assessment_slug: str) -> list[CheckOutcome]:
+    """For each assigned track whose lesson is this knowledge check, once it is done."""
+    rows = db.session.execute(
+        select(Track, Lesson).join(Assignment, Assignment.track_id == Track.id)
+        .join(Lesson, Lesson.track_version_id == Track.current_version_id)
+        .where(Assignment.user_id == user.id, Track.archived_at.is_(None),
+               Lesson.assessment_slug == assessment_slug).order_by(Track.slug)).all()
+    if not rows:
+        return []
+    completed = _completed_tracks(user.id)
+    by_slug = _tracks_by_slug()
+    assigned = db.session.execute(
+        select(Track.slug, Track.prerequisites, TrackVersion.title)
+        .join(Assignment, Assignment.track_id == Track.id)
+        .join(TrackVersion, TrackVersion.id == Track.current_version_id)
+        .where(Assignment.user_id == user.id, Track.archived_at.is_(None))).all()
+    found = []
+    for track, lesson in rows:
+        outline = track_outline(user, track)
+        state = outline.state_of(lesson.slug)
+        if not state.done:
+            continue
+        course = next(c for c in outline.courses if c.course.id == lesson.course_id)
+        later = [s for s in outline.lessons if s.lesson.position > lesson.position]
+        next_open = next((s.lesson for s in later if not s.done and s.locked_reason is None),
+                         None)
+        unlocked = []
+        if outline.completed_at is not None:
+            unlocked = [(slug, title) for slug, prerequisites, title in assigned
+                        if track.slug in (prerequisites or [])
+                        and prerequisite_reason(prerequisites, completed, by_slug) is None]
+        found.append(CheckOutcome(
+            track.slug, outline.version.title, lesson.title, course.course.title, course.done,
+            outline.completed_at is not None, next_open, unlocked))
+    return found

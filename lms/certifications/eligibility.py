@@ -199,3 +199,48 @@ def after_lapse_checks(facts: Facts, requirements: dict, renewal: dict,
 
 def all_done(checks: list[Check]) -> bool:
     return bool(checks) and all(check.done for check in checks)
+
+
+@dataclass(frozen=True)
+class RenewalHolding:
+    """A program renewed by one assessment, and the person's latest certificate in it."""
+
+    program_name: str
+    status: str | None = None  # lifecycle status; None when never held
+    renewal_opens_at: datetime | None = None
+    expires_at: datetime | None = None
+    renewable: bool = False  # inside the renewal window or the grace period
+    lapsed: bool = False
+    # The program takes its renewal assessment as fresh proof after a lapse (it has no
+    # assessment among its requirements; see after_lapse_checks).
+    renews_after_lapse: bool = False
+
+
+def renewal_exam_open(holdings: list[RenewalHolding]) -> Check:
+    """A renewal-only assessment is open to a holder due to renew (window, grace, or a lapse
+    the program accepts), and to nobody else: it draws on the certification exam's bank."""
+    names = " or ".join(sorted({h.program_name for h in holdings}))
+    name = f"Hold a {names} certificate that is due for renewal"
+    for holding in holdings:
+        if holding.renewable or (holding.lapsed and holding.renews_after_lapse):
+            return Check(name, True, f"your {holding.program_name} certificate can be renewed")
+    held = [h for h in holdings if h.status is not None]
+    if not held:
+        return Check(name, False, f"This is the renewal exam for the {names} certification. "
+                                  "It opens to holders when their certificate's renewal "
+                                  "window opens.")
+    waiting = sorted((h for h in held if h.status == "active"),
+                     key=lambda h: h.renewal_opens_at)
+    if waiting:
+        first = waiting[0]
+        return Check(name, False, f"This renewal exam opens on "
+                                  f"{first.renewal_opens_at:%-d %b %Y}, when the renewal window "
+                                  f"of your {first.program_name} certificate opens.")
+    lapsed = [h for h in held if h.lapsed]
+    if lapsed:
+        first = lapsed[0]
+        return Check(name, False, f"Your {first.program_name} certificate expired on "
+                                  f"{first.expires_at:%-d %b %Y} and its grace period is over: "
+                                  "earn the certification again.")
+    return Check(name, False, f"Your {held[0].program_name} certificate was {held[0].status}; "
+                              "there is nothing to renew.")

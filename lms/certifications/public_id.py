@@ -7,7 +7,9 @@ single mistyped character and almost every swap of two neighbours before any loo
 
 from __future__ import annotations
 
+import re
 import secrets
+from urllib.parse import unquote
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 RANDOM_CHARS = 27  # 27 x 5 = 135 bits, more than the 128 the issue asks for
@@ -17,6 +19,9 @@ _VALUE = {char: value for value, char in enumerate(ALPHABET)}
 # What people type for what they mean: Crockford's decoding of look-alikes.
 _LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _IGNORED = str.maketrans("", "", " -_.\t\u00a0\u2010\u2011\u2012\u2013\u2014")
+# A verification link pasted whole (https://host/verify/ID, with or without the scheme):
+# the ID is the path segment after /verify/.
+_IN_LINK = re.compile(r"/verify/([^/?#\s]+)", re.IGNORECASE)
 
 
 class MalformedId(ValueError):
@@ -43,12 +48,24 @@ def generate() -> str:
     return body + check_character(body)
 
 
+def from_link(typed: str) -> str:
+    """The ID part of a pasted verification link; anything else as it was."""
+    found = _IN_LINK.search(typed)
+    return unquote(found.group(1)) if found else typed
+
+
+def compact(typed: str) -> str:
+    """What was typed as an ID's characters would be compared: upper case, no separators,
+    look-alikes read as Crockford does (no length or check character test)."""
+    return from_link(typed or "").upper().translate(_IGNORED).translate(_LOOK_ALIKES)
+
+
 def normalise(typed: str) -> str:
     """The canonical ID for what someone typed: any case, spaces or dashes, O for 0, I/L for 1.
 
     Raises MalformedId when it cannot be an ID, MistypedId when the check character fails.
     """
-    text = (typed or "").upper().translate(_IGNORED).translate(_LOOK_ALIKES)
+    text = compact(typed)
     if len(text) != LENGTH:
         raise MalformedId(f"A certificate ID has {LENGTH} letters and digits; "
                           f"this one has {len(text)}.")

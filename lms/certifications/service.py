@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
+from lms.assessments.access import Refusal
 from lms.assessments.models import Assessment, AssessmentVersion, Attempt
 from lms.catalog.models import Lesson, LessonCompletion, Track, TrackCompletion, TrackVersion
 from lms.certifications import eligibility, lifecycle, notices, public_id
@@ -335,6 +336,56 @@ def reopening_for(user_id: int, assessment_slug: str) -> datetime | None:
     return max(moments) if moments else None
 
 
+def programs_counting(assessment_slug: str) -> list[str]:
+    """Names of the live programs a pass of this assessment counts toward."""
+    return [version.name for version in db.session.scalars(
+        select(ProgramVersion).join(Program, Program.current_version_id == ProgramVersion.id)
+        .where(Program.archived_at.is_(None)))
+        if assessment_slug in version.requirements.get("assessments", [])
+        or version.renewal.get("assessment") == assessment_slug]
+
+
+def renewal_exam_refusal(user_id: int, assessment_slug: str) -> Refusal | None:
+    """Why this person may not start an assessment that only renews certificates, or None.
+
+    None too when the assessment is anything else as well: a requirement of some program (anyone
+    working towards it may take it) or a track's knowledge check (the track decides).
+    """
+    programs = db.session.execute(
+        select(Program.id, ProgramVersion)
+        .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
+        .where(Program.archived_at.is_(None))).all()
+    renewed = [(program_id, version) for program_id, version in programs
+               if version.renewal.get("assessment") == assessment_slug]
+    if not renewed or any(assessment_slug in version.requirements.get("assessments", [])
+                          for _, version in programs):
+        return None
+    if db.session.scalar(select(Lesson.id).where(Lesson.assessment_slug == assessment_slug)
+                         .limit(1)) is not None:
+        return None
+    now = clock.now()
+    latest = {c.program_id: c for c in db.session.scalars(
+        select(Certificate).where(Certificate.user_id == user_id,
+                                  Certificate.program_id.in_([p for p, _ in renewed]))
+        .order_by(Certificate.cycle))}
+    holdings = []
+    for program_id, version in renewed:
+        certificate = latest.get(program_id)
+        if certificate is None:
+            holdings.append(eligibility.RenewalHolding(version.name))
+            continue
+        holdings.append(eligibility.RenewalHolding(
+            version.name, lifecycle.status(certificate, now), certificate.renewal_opens_at,
+            certificate.expires_at, renewable=lifecycle.renewable(certificate, now),
+            lapsed=lifecycle.lapsed(certificate, now),
+            renews_after_lapse=not version.requirements.get("assessments")))
+    check = eligibility.renewal_exam_open(holdings)
+    if check.done:
+        return None
+    # Someone who never held the certificate is not offered its renewal exam at all.
+    return Refusal(check.detail, listed=any(h.status is not None for h in holdings))
+
+
 # --- the register ------------------------------------------------------------------------
 
 
@@ -361,11 +412,34 @@ class RegisterPage:
     pages: int
 
 
+SEARCH_CHARACTERS = 200
+
+
+def search_condition(text: str):
+    """Certificates whose holder's name or email contains `text`, or whose ID is `text`
+    (typed in any case, with or without its dashes, or pasted as a link) or starts so."""
+    text = text.strip()[:SEARCH_CHARACTERS]
+    needle = text.lower()
+    people = select(User.id).where(func.lower(User.email).contains(needle, autoescape=True)
+                                   | func.lower(User.full_name).contains(needle, autoescape=True))
+    matches = [func.lower(Certificate.holder_name).contains(needle, autoescape=True),
+               Certificate.user_id.in_(people)]
+    compact = public_id.compact(text)
+    if len(compact) >= public_id.GROUP and compact.isalnum():
+        try:
+            matches.append(Certificate.public_id == public_id.normalise(text))
+        except ValueError:
+            matches.append(Certificate.public_id.startswith(compact, autoescape=True))
+    return or_(*matches)
+
+
 def register_page(*, status: str | None, program_id: int | None,
                   organisation_id: int | None, within_days: int | None, page: int,
-                  per_page: int, now: datetime) -> RegisterPage:
+                  per_page: int, now: datetime, search: str | None = None) -> RegisterPage:
     """One page of every certificate, filtered, with the count of each status: two queries."""
     conditions = []
+    if search and search.strip():
+        conditions.append(search_condition(search))
     if program_id:
         conditions.append(Certificate.program_id == program_id)
     if organisation_id:

@@ -91,7 +91,7 @@ def search():
     except Invalid as error:
         return _mistyped(typed, error)
     except NotFound:
-        return _not_found()
+        return _not_found(typed)
     return redirect(url_for("verify.certificate", public_id=ids.display(canonical)), code=303)
 
 
@@ -108,7 +108,7 @@ def certificate(public_id: str):
     except NotFound:
         if wants_json():
             raise
-        return _not_found()
+        return _not_found(public_id)
     if wants_json():
         return _no_store(jsonify(said.as_json()))
     if public_id != said.public_id:
@@ -122,17 +122,22 @@ def certificate(public_id: str):
 
 
 def _mistyped(typed: str, error: Invalid) -> Response:
-    letters = "".join(char for char in typed.upper() if char.isalnum())
+    letters = "".join(char for char in ids.from_link(typed).upper() if char.isalnum())
     response = Response(render_template(
         "certifications/verify_problem.html", kind="mistyped", message=error.message,
         typed=typed, grouped=ids.display(letters)), status=422)
     return _no_store(response)
 
 
-def _not_found() -> Response:
-    # Never echoes what was typed: unknown and malformed IDs get the very same bytes.
+ECHOED_CHARACTERS = 200  # of what was typed, on the not-found page
+
+
+def _not_found(typed: str) -> Response:
+    # Unknown and malformed IDs get the same page, status and message (a prober learns
+    # only "no such certificate"); what was typed is shown back, escaped, to be corrected.
     response = Response(render_template("certifications/verify_problem.html", kind="not_found",
-                                        message=verification.NOT_FOUND), status=404)
+                                        message=verification.NOT_FOUND,
+                                        typed=typed[:ECHOED_CHARACTERS]), status=404)
     return _no_store(response)
 
 

@@ -26,3 +26,13 @@ milestone_completed = _signals.signal("milestone_completed")
 # (certifications: a renewal window, a lapse) return the moment from which earlier passes
 # no longer count, or None. sender=user_id, assessment_slug=
 assessment_reopening = _signals.signal("assessment_reopening")
+# Asked, not announced: may this person start this assessment? Receivers (certifications:
+# a renewal exam is for holders due to renew) return None or an
+# lms.assessments.access.Refusal. sender=user_id, assessment_slug=
+assessment_access = _signals.signal("assessment_access")
+# Asked: which certifications does passing this assessment count toward (as a requirement
+# or a renewal)? Receivers return a list of program names. sender=assessment_slug
+assessment_certifies = _signals.signal("assessment_certifies")
+# Asked by a result page: what did this finished attempt lead to (a certificate issued)?
+# Receivers return a list of lms.assessments.outcomes.Outcome. sender=user_id, attempt=
+attempt_outcomes = _signals.signal("attempt_outcomes")

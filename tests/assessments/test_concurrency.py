@@ -16,13 +16,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from lms.accounts import sessions
 from lms.accounts.models import User
 from lms.assessments.models import Attempt, AttemptItem, ItemStatistic, Response
 from lms.assessments.service import save_answer, start_attempt, submit
 from lms.core import clock, events
 from lms.core.jobs import commit
 from lms.extensions import db
+from tests.assessments.concurrency_support import Person, make_learner
 from tests.assessments.support import (
     CHECK,
     EXAM,
@@ -30,30 +30,13 @@ from tests.assessments.support import (
     attempt_by_public_id,
     correct_form,
     current_version,
-    ready_for_the_check,
 )
-from tests.factories import login, make_organisation, make_user
+from tests.factories import login
 from tests.threads import at_once
 
 pytestmark = pytest.mark.committed
 
 THREADS = 20
-
-
-class Person:
-    """Enough of a user to sign in from another thread (ORM objects stay in their session)."""
-
-    def __init__(self, user):
-        self.id = user.id
-        self.session_secret = sessions.start(user)  # committed with the person
-
-
-def make_learner() -> Person:
-    user = make_user(make_organisation(), job_role="presales")
-    ready_for_the_check(user)
-    person = Person(user)
-    commit()
-    return person
 
 
 def together(app, person: Person, method: str, path: str, *, data=None, headers=None):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from lms.accounts.models import User
 from lms.assessments.models import Attempt
-from lms.assessments.service import save_answer, start_attempt, submit
+from lms.assessments.service import NotEligible, save_answer, start_attempt, submit
 from lms.catalog.models import Track, TrackCompletion
 from lms.catalog.progress import get_live_track, track_outline
 from lms.catalog.service import complete_lesson
@@ -237,9 +238,12 @@ def test_a_revoked_certificate_is_never_issued_again_automatically(frozen_clock)
         ("notice", "revoked: Revoked: Kestrel Certified Technical Associate", None)]
     assert service.award_due(user.id) == []
     assert service.award_due_everyone() == 0
-    # Not at renewal time either, even with the renewal exam passed.
+    # Not at renewal time either: the renewal exam is closed to them, and a pass recorded
+    # anyway (say, from before the revocation) renews nothing.
     clock.advance(timedelta(days=700))
-    pass_exam(user, RENEWAL)
+    with pytest.raises(NotEligible, match="was revoked"):
+        start_attempt(user, RENEWAL)
+    insert_pass(user.id, RENEWAL)
     assert service.award_due(user.id) == []
     assert standing(user.id, TA).phase == "revoked"
     assert certificates(user.id) == [certificate]
@@ -251,11 +255,14 @@ def test_after_a_lapse_the_requirements_must_be_met_again(frozen_clock):
     [first] = certificates(user.id)
     clock.set_now(first.grace_ends_at + timedelta(days=1))  # past the grace period
     assert lifecycle.lapsed(first, clock.now())
-    # The pass from before the lapse no longer counts, and a renewal exam is no renewal.
+    # The pass from before the lapse no longer counts, and a renewal exam is no renewal
+    # (it is closed after a lapse; a pass recorded anyway renews nothing).
     assert remaining(user.id, TA) == [
         "Pass the Kestrel Technical Associate certification exam — needs a pass after "
         "2 Mar 2028"]
-    pass_exam(user, RENEWAL)
+    with pytest.raises(NotEligible, match="grace period is over"):
+        start_attempt(user, RENEWAL)
+    insert_pass(user.id, RENEWAL)
     assert service.award_due(user.id) == []
     assert standing(user.id, TA).phase == "earn"
 

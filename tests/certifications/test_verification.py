@@ -252,12 +252,17 @@ def test_unknown_and_malformed_ids_get_the_very_same_404(client, frozen_clock):
     certify(holder())
     unknown = public_id.generate()  # well formed, check character right, never issued
     malformed = ["hello", "7K3M-9QPX", unknown + "X", "!!!!", "U" * 28]
-    pages = [client.get(f"/verify/{typed}") for typed in [unknown, *malformed]]
+    typed_ids = [unknown, *malformed]
+    pages = [client.get(f"/verify/{typed}") for typed in typed_ids]
     assert {page.status_code for page in pages} == {404}
-    assert len({page.get_data() for page in pages}) == 1
+    # The same page but for the echo of what was typed.
+    assert len({page.get_data(as_text=True)
+                .replace(f'value="{html.escape(typed)}"', 'value="TYPED"')
+                .replace(f">{html.escape(typed)}</code>", ">TYPED</code>")
+                for page, typed in zip(pages, typed_ids, strict=True)}) == 1
     assert "No certificate found" in page_text(pages[0])
     searched = client.get("/verify", query_string={"id": "hello"})
-    assert searched.status_code == 404 and searched.get_data() == pages[0].get_data()
+    assert searched.status_code == 404 and searched.get_data() == pages[1].get_data()
     for base in ("/api/v1/certificates/", "/verify/"):
         answers = [client.get(base + typed, headers=JSON) for typed in [unknown, *malformed]]
         assert {answer.status_code for answer in answers} == {404}
@@ -620,3 +625,31 @@ def test_the_public_lookup_sees_each_commit_at_once(app, client):
     answer = client.get(json_path).json
     assert (answer["status"], answer["valid"]) == ("revoked", False)
     assert "Revoked on" in page_text(client.get(page_path))
+
+
+def test_a_pasted_verification_link_finds_the_certificate(client, frozen_clock):
+    certificate = certify(holder())
+    shown = public_id.display(certificate.public_id)
+    target = f"/verify/{shown}"
+    for pasted in (f"https://certs.example.com/verify/{shown}",
+                   f"certs.example.com/verify/{shown}",
+                   f"  HTTPS://certs.example.com/VERIFY/{certificate.public_id.lower()}/ ",
+                   f"https://certs.example.com/verify/{shown}?utm_source=linkedin#top",
+                   f"http://localhost:5000/verify/{shown.replace('-', '%2D')}"):
+        response = client.get("/verify", query_string={"id": pasted})
+        assert response.status_code == 303, pasted
+        assert response.headers["Location"] == target
+    assert public_id.normalise(f"https://x.example/verify/{shown}") == certificate.public_id
+
+
+def test_the_not_found_page_echoes_what_was_typed(client, frozen_clock):
+    typed = "https://certs.example.com/verify/<b>nope</b>"
+    response = client.get("/verify", query_string={"id": typed})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert "You looked for" in page_text(response) and typed in page_text(response)
+    assert "<b>nope</b>" not in body and html.escape(typed) in body  # escaped, never markup
+    assert f'value="{html.escape(typed)}"' in body  # the form, prefilled to correct it
+    long = "Z" * 5000
+    assert "Z" * 201 not in client.get("/verify", query_string={"id": long}).get_data(
+        as_text=True)

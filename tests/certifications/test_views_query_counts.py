@@ -23,7 +23,9 @@ def test_register_is_constant_in_queries(client, count_queries, frozen_clock):
     insert_staff_with_certificates(organisation, 10, TA, issued_at=start)
     login(client, make_user(role="vendor_admin"))
     urls = ["/admin/certificates", "/admin/certificates?status=expired",
-            f"/admin/certificates?organisation={organisation.id}&within=90&page=2"]
+            f"/admin/certificates?organisation={organisation.id}&within=90&page=2",
+            "/admin/certificates?q=holder", "/admin/certificates?q=cert-&status=active",
+            "/admin/certificates?q=7K3M-9QPX"]
     few = [_count(client, count_queries, url) for url in urls]
     insert_staff_with_certificates(organisation, 190, TA, issued_at=start + timedelta(days=60))
     many = [_count(client, count_queries, url) for url in urls]

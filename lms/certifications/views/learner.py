@@ -12,6 +12,7 @@ from sqlalchemy import and_, select
 from lms.accounts import scoping
 from lms.accounts.models import User
 from lms.assessments.models import Assessment, AssessmentVersion
+from lms.assessments.outcomes import Outcome
 from lms.catalog.models import Assignment, Track, TrackVersion
 from lms.certifications import lifecycle, notices, service, verification
 from lms.certifications import public_id as ids
@@ -181,3 +182,26 @@ def certificate_pdf(public_id: str):
         # The status printed on it can change at any moment (revoked, expired, renewed).
         "Cache-Control": "no-store",
     })
+
+
+def issued_on_result(user_id: int, *, attempt, **_) -> list[Outcome]:
+    """For an attempt's result page: the certificates that attempt earned (its evidence),
+    with their PDF, sharing and verification links."""
+    if not attempt.passed:
+        return []
+    now = clock.now()
+    found = []
+    for certificate in db.session.scalars(
+            select(Certificate).where(Certificate.user_id == user_id,
+                                      Certificate.issued_at >= attempt.submitted_at)
+            .order_by(Certificate.issued_at, Certificate.id).limit(20)):
+        if not any(item.get("kind") == "assessment" and item.get("attempt_id") == attempt.id
+                   for item in certificate.evidence or []):
+            continue
+        said = verification.statement(certificate, now=now)
+        found.append(Outcome("certifications/_issued_on_result.html", {
+            "certificate": certificate, "said": said,
+            "linkedin": linkedin_url(said) if said.valid else None,
+            "pdf_url": url_for("certifications.certificate_pdf", public_id=said.public_id),
+            "renewal": certificate.renewal_of_id is not None}))
+    return found

@@ -39,7 +39,8 @@ def _register_filters() -> dict:
     status = args.get("status") if args.get("status") in STATUSES else None
     return {"status": status, "program": query_int("program", minimum=1),
             "organisation": query_int("organisation", minimum=1),
-            "within": query_int("within", minimum=1, maximum=3650)}
+            "within": query_int("within", minimum=1, maximum=3650),
+            "q": (args.get("q") or "").strip()[:service.SEARCH_CHARACTERS] or None}
 
 
 @bp.route("/admin/certificates")
@@ -50,7 +51,8 @@ def register():
     found = service.register_page(
         status=filters["status"], program_id=filters["program"],
         organisation_id=filters["organisation"], within_days=filters["within"],
-        page=query_int("page", 1, minimum=1), per_page=PER_PAGE, now=now)
+        page=query_int("page", 1, minimum=1), per_page=PER_PAGE, now=now,
+        search=filters["q"])
     rows = found.rows
     programs = db.session.execute(
         select(Program.id, func.coalesce(ProgramVersion.name, Program.code))

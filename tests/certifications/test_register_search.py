@@ -1,0 +1,74 @@
+"""The certificate register finds certificates by holder name, email or ID, in SQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import quote
+
+from lms.certifications import public_id
+from lms.core import clock
+from tests.certifications.support import insert_certificate
+from tests.certifications.test_issuing import SP, TA, learner
+from tests.certifications.test_views_admin import _get, _ids
+from tests.factories import login, make_user
+
+
+def _people(frozen):
+    ada = learner(full_name="Ada Quillfeather", email="ada.q@northwind.example")
+    bob = learner(full_name="Bob Stone", email="bstone@contoso.example")
+    made = {
+        "ada_ta": insert_certificate(ada, TA, issued_at=frozen - timedelta(days=30)),
+        "ada_sp": insert_certificate(ada, SP, issued_at=frozen - timedelta(days=500)),
+        "bob_ta": insert_certificate(bob, TA, issued_at=frozen - timedelta(days=10)),
+    }
+    return made
+
+
+def _search(client, text: str, **more) -> set[int]:
+    extra = "".join(f"&{key}={value}" for key, value in more.items())
+    return _ids(_get(client, f"/admin/certificates?q={quote(text)}{extra}"))
+
+
+def test_search_by_name_and_email_in_any_case(client, frozen_clock):
+    made = _people(frozen_clock)
+    login(client, make_user(role="vendor_admin"))
+    ada = {made["ada_ta"].id, made["ada_sp"].id}
+    assert _search(client, "quillFEATHER") == ada
+    assert _search(client, "  ada quill ") == ada
+    assert _search(client, "NORTHWIND.example") == ada
+    assert _search(client, "bstone@") == {made["bob_ta"].id}
+    assert _search(client, "%") == set()  # a wildcard is a character here, not "anything"
+    assert _search(client, "nobody-like-this") == set()
+    assert "No certificates match." in _get(client, "/admin/certificates?q=nobody-like-this")
+
+
+def test_search_by_id_typed_any_way(client, frozen_clock):
+    made = _people(frozen_clock)
+    login(client, make_user(role="channel_manager"))
+    wanted = made["bob_ta"]
+    canonical = public_id.display(wanted.public_id)
+    for typed in (canonical, canonical.lower(), wanted.public_id.lower(),
+                  canonical.replace("-", " "), f"https://certs.example.com/verify/{canonical}",
+                  canonical[:9].lower()):  # the first two groups, as read off a screen
+        assert _search(client, typed) == {wanted.id}, typed
+
+
+def test_search_combines_with_the_filters_counts_and_pages(client, frozen_clock):
+    made = _people(frozen_clock)
+    login(client, make_user(role="vendor_admin"))
+    assert _search(client, "Quillfeather", status="active") == {made["ada_ta"].id}
+    html = _get(client, "/admin/certificates?q=Quillfeather")
+    assert 'data-status-count="active"' in html and 'value="Quillfeather"' in html
+    assert '<strong>2</strong><span>all</span>' in html.replace("\n", "").replace("    ", "")
+
+
+def test_search_pages_keep_the_search(client, frozen_clock):
+    from tests.certifications.support import insert_cycles
+
+    person = learner(full_name="Pat Manycerts")
+    insert_cycles(person, TA, 60, first_issued=clock.now() - timedelta(days=3000))
+    login(client, make_user(role="vendor_admin"))
+    first = _get(client, "/admin/certificates?q=manycerts")
+    assert len(_ids(first)) == 50 and "Page 1 of 2" in first
+    assert "q=manycerts" in first.split('rel="next"')[0].rsplit("href=", 1)[1]
+    assert len(_ids(_get(client, "/admin/certificates?q=manycerts&page=2"))) == 10
