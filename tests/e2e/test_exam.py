@@ -336,6 +336,17 @@ def test_learner_passes_after_resuming_in_a_new_browser_and_sees_the_answers(
         expect(reviews.nth(item.position - 1)).to_contain_text(
             f"Question {item.position} · correct")
 
+    # The certificate the pass just earned, with its links, on the result page itself.
+    issued = page.locator(".cert-issued")
+    expect(issued.get_by_role("heading", level=2)).to_contain_text(
+        "Certificate issued: Kestrel Certified Technical Associate")
+    expect(issued.get_by_role("link", name="Download PDF")).to_have_attribute(
+        "href", re.compile(r"/certificate\.pdf$"))
+    expect(issued.get_by_role("link", name=re.compile("LinkedIn"))).to_have_attribute(
+        "href", re.compile(r"^https://www\.linkedin\.com/profile/add\?"))
+    expect(issued.get_by_role("link", name=re.compile("^Verify"))).to_have_attribute(
+        "href", re.compile(r"/verify/[0-9A-Z-]{34}$"))
+
     open_exam(page, EXAM_TITLE)  # the start page no longer offers an attempt
     expect(page.locator(".flash-info")).to_contain_text("You passed on")
     expect(page.get_by_role("button", name=re.compile(r"^Start attempt"))).to_have_count(0)
