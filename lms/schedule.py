@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import click
 from flask.cli import with_appcontext
 
+from lms.accounts import sessions
 from lms.assessments.service import finalise_expired
 from lms.certifications import service as certifications
 from lms.certifications.reminders import send_due_reminders, send_weekly_digests
@@ -32,6 +33,7 @@ PERIODIC_JOBS = [
     ("recompute partner scorecards", scorecard.recompute_due),
     ("deliver scorecard webhooks", scorecard_webhooks.deliver_due),
     ("deliver queued mail", mail.deliver_pending),
+    ("forget sessions that timed out", sessions.prune_expired),
 ]
 
 EVERY_SECONDS = 60.0

@@ -395,9 +395,10 @@ def throttle(action: str, *, email: str, ip_address: str, limit: int,
     if oldest:
         wait = min(oldest) + window - now
         minutes = max(1, -(-int(wait.total_seconds()) // 60))
-        what = "failed sign-ins" if action == "sign_in" else "password reset requests"
+        what, besides = (("failed sign-ins", ", or reset your password") if action == "sign_in"
+                         else ("password reset requests", ""))
         raise TooManyRequests(f"Too many {what}. Try again in {minutes} minute"
-                              f"{'' if minutes == 1 else 's'}.",
+                              f"{'' if minutes == 1 else 's'}{besides}.",
                               retry_after=int(wait.total_seconds()) + 1)
 
 

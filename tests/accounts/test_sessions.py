@@ -240,3 +240,17 @@ def test_the_sessions_page_has_one_form_per_session_with_a_label(client, app, an
     page = laptop.get("/account/sessions").get_data(as_text=True)
     assert len(re.findall(r'<form method="post" action="/account/sessions/end">', page)) == 2
     assert "Sign out everywhere else" in page
+
+
+def test_the_periodic_job_forgets_timed_out_sessions(client, app, ana, monkeypatch):
+    from lms.schedule import PERIODIC_JOBS
+
+    assert ("forget sessions that timed out", sessions.prune_expired) in PERIODIC_JOBS
+    monkeypatch.setitem(app.config, "SESSION_IDLE_MINUTES", 30)
+    monkeypatch.setitem(app.config, "SESSION_MAX_HOURS", 8)
+    stale = sign_in(app, ana)
+    clock.advance(timedelta(minutes=20))
+    fresh = sign_in(app, ana)
+    clock.advance(timedelta(minutes=15))  # stale: 35 minutes idle; fresh: 15
+    assert sessions.prune_expired() == 1
+    assert session_count(ana) == 1 and signed_in(fresh) and not signed_in(stale)
