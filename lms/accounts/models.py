@@ -6,7 +6,16 @@ import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    and_,
+    exists,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.db import utcnow
@@ -160,3 +169,13 @@ class LoginAttempt(db.Model):
     ip_address: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool]
     attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def active_staff():
+    """The one definition of a partner's active staff, as a SQL condition on User: partner
+    staff who are active and have joined. An invitation not yet accepted (no password set)
+    is not staff yet: readiness, coverage and staff counts must not hold a partner to, or
+    credit it with, people who may never arrive."""
+    pending = exists().where(Invitation.user_id == User.id)
+    return and_(User.active.is_(True), User.role.in_(PARTNER_ROLES),
+                or_(User.password_hash.is_not(None), ~pending))

@@ -16,10 +16,10 @@ from lms.accounts import scoping
 from lms.accounts import service as accounts
 from lms.accounts.forms import AssignTrackForm, EmptyForm, InviteForm, JobRoleForm
 from lms.accounts.models import User
+from lms.accounts.permissions import require
 from lms.catalog.assignments import assign_manually
 from lms.catalog.progress import learner_tracks, staff_progress
 from lms.catalog.service import track_choices
-from lms.core.auth import require_role
 from lms.core.errors import DomainError, PermissionDenied
 from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
@@ -27,17 +27,16 @@ from lms.extensions import db
 
 bp = Blueprint("partner", __name__)
 
-STAFF_VIEWERS = ("partner_admin", "vendor_admin", "channel_manager", "author")
 
 
 @bp.route("/staff")
-@require_role("partner_admin")
+@require("my_organisation")
 def my_staff():
     return redirect(url_for("partner.staff", organisation_id=current_user.organisation_id))
 
 
 @bp.route("/organisations/<int:organisation_id>/staff")
-@require_role(*STAFF_VIEWERS, hide=True)
+@require("read_partners", hide=True)
 def staff(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
     people = db.session.scalars(scoping.scope_users(
@@ -60,7 +59,7 @@ def _invite_form() -> InviteForm:
 
 
 @bp.route("/organisations/<int:organisation_id>/staff/invite", methods=["GET", "POST"])
-@require_role("partner_admin", "vendor_admin", hide=True)
+@require("manage_team", hide=True)
 def invite(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
     if not scoping.can_manage_staff(current_user, organisation.id):
@@ -86,7 +85,7 @@ def invite(organisation_id: int):
 
 
 @bp.route("/people/<int:user_id>", methods=["GET", "POST"])
-@require_role(*STAFF_VIEWERS, hide=True)
+@require("read_partners", hide=True)
 def person(user_id: int):
     person = scoping.get_user_for(current_user, user_id)
     can_manage = person.organisation_id is not None and \
