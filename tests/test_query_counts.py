@@ -202,3 +202,23 @@ def test_readiness_recompute_of_everyone_is_constant_in_queries(count_queries, f
         many_scored = readiness.recompute()
     assert many_scored == few_scored + 12
     assert counter.count == few, (few, counter.count)
+
+
+def _outbox_message(to: str, template: str, created_at):
+    from lms.core.mail import OutboxMessage
+
+    db.session.add(OutboxMessage(to_address=to, subject="Hello", body_text="Hello",
+                                 template=template, created_at=created_at))
+    db.session.flush()
+
+
+def test_the_outbox_is_constant_in_queries(client, count_queries, frozen_clock):
+    login(client, make_user(role="vendor_admin"))
+    _outbox_message("one@example.com", "invitation", frozen_clock)
+    with count_queries() as few:
+        assert client.get("/admin/outbox").status_code == 200
+    for n in range(200):
+        _outbox_message(f"n{n}@example.com", f"kind_{n % 7}", frozen_clock)
+    with count_queries() as many:
+        assert client.get("/admin/outbox?status=queued").status_code == 200
+    assert few.count == many.count

@@ -289,9 +289,15 @@ def edit_user(user_id: int):
 @admin_bp.route("/outbox")
 @require("administer")
 def outbox():
-    from lms.core.mail import OutboxMessage
+    from lms.core.mail import OUTBOX_STATUSES, outbox_page
 
-    messages = db.session.scalars(
-        select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)).all()
-    return render_template("admin/outbox.html", messages=messages,
+    args = request.args
+    status = args.get("status") if args.get("status") in OUTBOX_STATUSES else None
+    filters = {"template": (args.get("template") or "").strip()[:100] or None,
+               "recipient": (args.get("recipient") or "").strip()[:320] or None,
+               "status": status}
+    found = outbox_page(**filters, page=args.get("page", 1, type=int), per_page=50)
+    return render_template("admin/outbox.html", found=found, filters=filters,
+                           query={k: v for k, v in filters.items() if v},
+                           statuses=OUTBOX_STATUSES,
                            smtp=bool(current_app.config.get("SMTP_URL")))

@@ -197,3 +197,46 @@ def test_nul_characters_are_refused_with_a_message(client):
     assert response.status_code == 422
     assert "NUL" in response.get_data(as_text=True)
     assert accounts.get_user_by_email("nul@example.com") is None
+
+
+def _recorded(to: str, template: str, created_at, *, sent=False, error=None) -> OutboxMessage:
+    message = OutboxMessage(to_address=to, subject=f"{template} for {to}", body_text="Hello",
+                            template=template, created_at=created_at,
+                            sent_at=created_at if sent else None, last_error=error)
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def test_the_outbox_is_newest_first_filtered_and_paginated(client, frozen_clock):
+    from datetime import timedelta
+
+    now = frozen_clock
+    # Recorded out of order: the page goes by when, not by row id.
+    later = _recorded("ann@north.example", "invitation", now)
+    earlier = _recorded("bob@south.example", "password_reset", now - timedelta(days=2),
+                        sent=True)
+    failed = _recorded("cat@north.example", "invitation", now - timedelta(days=1),
+                       error="SMTP unavailable")
+    login(client, make_user(role="vendor_admin"))
+
+    def shown(**query) -> list[int]:
+        page = client.get("/admin/outbox", query_string=query).get_data(as_text=True)
+        return [int(part.split('"')[0]) for part in page.split('data-message="')[1:]]
+
+    everything = shown()
+    mine = [later.id, failed.id, earlier.id]
+    assert [i for i in everything if i in mine] == mine
+    assert shown(template="invitation", recipient="NORTH") == [later.id, failed.id]
+    assert shown(status="sent") == [earlier.id]
+    assert shown(status="failed") == [failed.id]
+    assert later.id in shown(status="queued") and failed.id not in shown(status="queued")
+    assert shown(recipient="%") == [] and shown(recipient="_") == []  # no wildcards
+    assert shown(status="bogus", page="99999999999999999999999")  # ignored, last page
+
+    for n in range(60):
+        _recorded(f"bulk{n}@many.example", "digest", now + timedelta(minutes=n))
+    first, second = shown(recipient="many.example"), shown(recipient="many.example", page=2)
+    assert len(first) == 50 and len(second) == 10
+    assert first[0] == max(first + second) and not set(first) & set(second)
+
