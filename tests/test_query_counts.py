@@ -222,3 +222,31 @@ def test_the_outbox_is_constant_in_queries(client, count_queries, frozen_clock):
     with count_queries() as many:
         assert client.get("/admin/outbox?status=queued").status_code == 200
     assert few.count == many.count
+
+
+def test_person_page_is_constant_in_queries(client, count_queries, frozen_clock):
+    """Certificates, attempts, journey and last activity: the same statements for a person
+    with one certificate as for one with many."""
+    from datetime import timedelta
+
+    from lms.assessments.models import Attempt
+    from tests.assessments.support import CHECK, current_version
+    from tests.certifications.support import insert_certificate
+
+    organisation = make_organisation("Person Count Partner")
+    few, many = make_user(organisation), make_user(organisation)
+    version = current_version(CHECK)
+    for person, count in ((few, 1), (many, 30)):
+        for n in range(count):
+            insert_certificate(person, "technical-associate",
+                               issued_at=frozen_clock - timedelta(days=800 * (n + 1)), cycle=n + 1)
+            db.session.add(Attempt(public_id=f"p{person.id}x{n}y".ljust(32, "0"),
+                                   user_id=person.id, assessment_id=version.assessment_id,
+                                   assessment_version_id=version.id, number=n + 1,
+                                   max_points=15, status="submitted", percent=40.0,
+                                   passed=False, submitted_at=frozen_clock))
+    db.session.flush()
+    login(client, make_user(role="vendor_admin"))
+    few_count = _count(client, count_queries, f"/people/{few.id}")
+    many_count = _count(client, count_queries, f"/people/{many.id}")
+    assert few_count == many_count, (few_count, many_count)

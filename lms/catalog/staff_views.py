@@ -17,9 +17,12 @@ from lms.accounts import service as accounts
 from lms.accounts.forms import AssignTrackForm, EmptyForm, InviteForm, JobRoleForm
 from lms.accounts.models import User
 from lms.accounts.permissions import require
+from lms.catalog import reminders
 from lms.catalog.assignments import assign_manually
+from lms.catalog.models import LessonCompletion
 from lms.catalog.progress import learner_tracks, staff_progress
 from lms.catalog.service import track_choices
+from lms.core import clock, sections
 from lms.core.errors import DomainError, PermissionDenied
 from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
@@ -101,10 +104,21 @@ def person(user_id: int):
         status = _handle_person_post(person, role_form, assign_form)
         if status == 303:
             return redirect(url_for("partner.person", user_id=person.id), code=303)
+    now = clock.now()
+    # Certificates, attempts and journeys come from the domains above this one.
+    filled = sections.fill("person", person=person, now=now)
+    learned = db.session.scalar(select(func.max(LessonCompletion.completed_at))
+                                .where(LessonCompletion.user_id == person.id))
+    moments = [m for m in (person.last_login_at, learned, *(f.last_activity for f in filled))
+               if m is not None]
+    last_reminded = reminders.last_reminder_at(person)
     return render_template(
         "partner/person.html", person=person, tracks=learner_tracks(person.id),
         can_manage=can_manage, role_form=role_form, assign_form=assign_form,
         action_form=EmptyForm(), job_roles=accounts.term_names("job_role"),
+        sections=filled, last_activity=max(moments, default=None), now=now,
+        last_reminded=last_reminded,
+        reminder_due=last_reminded is None or now - last_reminded >= reminders.EVERY,
     ), status
 
 
@@ -126,6 +140,10 @@ def _handle_person_post(person: User, role_form: JobRoleForm, assign_form: Assig
         elif action in ("deactivate", "reactivate") and EmptyForm().validate_on_submit():
             accounts.set_active(person.id, action == "reactivate", actor=current_user)
             flash(f"{person.full_name} is {'re' if action == 'reactivate' else 'de'}activated.",
+                  "success")
+        elif action == "remind" and EmptyForm().validate_on_submit():
+            reminders.send_reminder(person.id, actor=current_user, now=clock.now())
+            flash(f"A reminder of their unfinished tracks is on its way to {person.email}.",
                   "success")
         elif action == "resend" and EmptyForm().validate_on_submit():
             accounts.resend_invitation(person.id, invited_by=current_user)
