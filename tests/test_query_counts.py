@@ -250,3 +250,20 @@ def test_person_page_is_constant_in_queries(client, count_queries, frozen_clock)
     few_count = _count(client, count_queries, f"/people/{few.id}")
     many_count = _count(client, count_queries, f"/people/{many.id}")
     assert few_count == many_count, (few_count, many_count)
+
+
+def test_tier_change_preview_is_constant_in_queries(client, count_queries):
+    """The preview of a tier change (tracks gained and lost, the new tier's demands) issues
+    the same statements for a partner of 10 staff as for one of 300."""
+    counts = []
+    login(client, make_user(role="vendor_admin"))
+    for size in (10, 300):
+        organisation = make_organisation(f"Preview {size}", tier="silver")
+        _add_staff(organisation, size)
+        with count_queries() as counter:
+            response = client.post(f"/admin/organisations/{organisation.id}/edit", data={
+                "name": organisation.name, "partner_type": organisation.partner_type,
+                "tier": "gold", "region": organisation.region, "status": "active"})
+        assert response.status_code == 200 and b"Confirm and save" in response.data
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts

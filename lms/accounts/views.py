@@ -18,6 +18,7 @@ from lms.accounts.forms import (
 )
 from lms.accounts.models import ROLE_LABELS, ROLES, Organisation, User
 from lms.accounts.permissions import can, require
+from lms.core import clock, sections
 from lms.core.errors import DomainError
 from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
@@ -200,6 +201,15 @@ def edit_organisation(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
     form = _organisation_form(organisation)
     if form.validate_on_submit():
+        proposed = {key: getattr(form, key).data for key in ASSIGNING_FIELDS}
+        if _needs_confirmation(organisation, proposed):
+            # Show what the change does (tracks gained and lost, the new tier's demands)
+            # before anything is saved; Confirm posts the same values again.
+            preview = sections.fill("organisation_change", organisation=organisation,
+                                    proposed=proposed, now=clock.now())
+            return render_template("admin/organisation_form.html", form=form,
+                                   organisation=organisation, preview=preview,
+                                   fingerprint=_fingerprint(proposed))
         try:
             service.update_organisation(
                 organisation.id, name=form.name.data, partner_type=form.partner_type.data,
@@ -215,6 +225,20 @@ def edit_organisation(organisation_id: int):
     status = 422 if form.errors else 200
     return render_template("admin/organisation_form.html", form=form,
                            organisation=organisation), status
+
+
+# The fields that decide which tracks staff are assigned and what readiness asks of them.
+ASSIGNING_FIELDS = ("partner_type", "tier", "region")
+
+
+def _fingerprint(proposed: dict) -> str:
+    return "|".join(proposed[key] or "" for key in ASSIGNING_FIELDS)
+
+
+def _needs_confirmation(organisation: Organisation, proposed: dict) -> bool:
+    """A change of type, tier or region is saved only once confirmed for these values."""
+    changed = any(proposed[key] != getattr(organisation, key) for key in ASSIGNING_FIELDS)
+    return changed and request.form.get("confirm") != _fingerprint(proposed)
 
 
 @admin_bp.route("/users")

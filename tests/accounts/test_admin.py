@@ -49,17 +49,57 @@ def test_unknown_tier_is_refused(client):
     assert "Not a valid choice" in response.get_data(as_text=True)
 
 
-def test_changing_tier_in_the_ui_reassigns_tracks(client):
+def _slugs(user) -> set[str]:
+    return set(db.session.scalars(select(Track.slug).join(Assignment).where(
+        Assignment.user_id == user.id)))
+
+
+def test_changing_tier_in_the_ui_previews_then_reassigns_tracks_and_tells_staff(client):
     organisation = make_organisation(tier="silver")
-    learner = make_user(organisation, job_role="technical")
+    learner = make_user(organisation, job_role="technical", password="a-long-enough-password-1")
+    invited = make_user(organisation, job_role="technical")  # no password: not yet arrived
+    colleague = make_user(organisation, job_role="sales", password="a-long-enough-password-2")
+    before = {person.id: _slugs(person) for person in (learner, invited, colleague)}
+    login(client, make_user(role="vendor_admin"))
+    change = {"name": organisation.name, "partner_type": "reseller", "tier": "gold",
+              "region": "emea", "status": "active"}
+
+    # First the preview: nothing is saved, and the page says what would happen.
+    preview = client.post(f"/admin/organisations/{organisation.id}/edit", data=change)
+    assert preview.status_code == 200
+    page = preview.get_data(as_text=True)
+    assert "Not saved yet" in page and "Confirm and save" in page
+    assert "data-track-effect=" in page and "Solution Architecture" in page
+    assert "Gold asks for" in page and "data-tier-standing" in page
+    db.session.refresh(organisation)
+    assert organisation.tier == "silver"
+    assert {person.id: _slugs(person) for person in (learner, invited, colleague)} == before
+    assert _count(OutboxMessage) == 0
+
+    # A confirm for other values than those posted shows the preview again.
+    stale = client.post(f"/admin/organisations/{organisation.id}/edit",
+                        data={**change, "confirm": "reseller|platinum|emea"})
+    assert stale.status_code == 200 and organisation.tier == "silver"
+
+    confirmed = client.post(f"/admin/organisations/{organisation.id}/edit",
+                            data={**change, "confirm": "reseller|gold|emea"})
+    assert confirmed.status_code == 302
+    assert "solution-architecture" in _slugs(learner)
+    mails = {m.to_address: m for m in db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.template == "tracks_assigned"))}
+    # One mail to each person who arrived and gained a track; it names the new tracks.
+    gained = {p.email for p in (learner, colleague) if _slugs(p) - before[p.id]}
+    assert set(mails) == gained and learner.email in gained
+    assert "Solution Architecture" in mails[learner.email].body_text
+
+
+def test_a_name_or_status_change_saves_without_a_preview(client):
+    organisation = make_organisation(tier="silver")
     login(client, make_user(role="vendor_admin"))
     response = client.post(f"/admin/organisations/{organisation.id}/edit", data={
-        "name": organisation.name, "partner_type": "reseller", "tier": "gold",
-        "region": "emea", "status": "active"})
+        "name": "Renamed Partner", "partner_type": organisation.partner_type,
+        "tier": "silver", "region": organisation.region, "status": "active"})
     assert response.status_code == 302
-    slugs = set(db.session.scalars(select(Track.slug).join(Assignment).where(
-        Assignment.user_id == learner.id)))
-    assert "solution-architecture" in slugs
 
 
 def test_partner_admin_invites_and_the_form_keeps_input_on_error(client):
