@@ -42,11 +42,13 @@ def load(*, organisation: Organisation, proposed: dict, now: datetime) -> dict:
               "new_asks": _asks(tiers.rule(proposed["tier"]), names)}
     if facts is not None:
         moved = replace(facts, tier=proposed["tier"])
+        old = standing(facts, tiers, organisation.tier, now, names=names)
+        new = standing(moved, tiers, proposed["tier"], now, names=names)
         result.update(
             old_score=score(facts, rubric, tiers, now, names=names).total,
             new_score=score(moved, rubric, tiers, now, names=names).total,
-            old_standing=standing(facts, tiers, organisation.tier, now, names=names).text,
-            new_standing=standing(moved, tiers, proposed["tier"], now, names=names).text)
+            old_meets=old.meets, new_meets=new.meets,
+            new_gaps=[gap.text for gap in new.gaps])
     return result
 
 
