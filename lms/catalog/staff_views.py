@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from lms.accounts import scoping
 from lms.accounts import service as accounts
 from lms.accounts.forms import AssignTrackForm, EmptyForm, InviteForm, JobRoleForm
-from lms.accounts.models import User
+from lms.accounts.models import User, active_staff
 from lms.accounts.permissions import require
 from lms.catalog import reminders
 from lms.catalog.assignments import assign_manually
@@ -46,8 +46,14 @@ def staff(organisation_id: int):
         select(User).where(User.organisation_id == organisation.id)
         .order_by(User.active.desc(), func.lower(User.full_name)), current_user)).all()
     rows = staff_progress(list(people))
+    # The figures count active staff as readiness does (accounts.models.active_staff):
+    # not the deactivated, nor invitations still pending.
+    counted = set(db.session.scalars(select(User.id).where(
+        User.organisation_id == organisation.id, active_staff())))
     return render_template(
         "partner/staff.html", organisation=organisation, rows=rows,
+        counted_rows=[row for row in rows if row.user.id in counted],
+        pending=sum(1 for row in rows if row.user.active and row.user.id not in counted),
         can_manage=scoping.can_manage_staff(current_user, organisation.id),
         job_roles=accounts.term_names("job_role"), tiers=accounts.term_names("tier"),
         partner_types=accounts.term_names("partner_type"), regions=accounts.term_names("region"),

@@ -81,3 +81,16 @@ def test_a_channel_manager_reads_the_page_but_sends_no_reminder(client, frozen_c
     assert client.get(f"/people/{person.id}").status_code == 200
     assert client.post(f"/people/{person.id}", data={"action": "remind"}).status_code == 403
     assert _reminders(person) == []
+
+
+def test_the_staff_page_counts_only_staff_who_accepted(client, frozen_clock):
+    from lms.accounts import service as accounts
+
+    partner = make_organisation("Counting Partner")
+    admin = make_user(partner, role="partner_admin", password="a-long-enough-password-1")
+    accounts.invite_user(organisation_id=partner.id, email="pending@counting.example",
+                         full_name="Pat Pending", job_role="sales", invited_by=admin)
+    html = login(client, admin).get(f"/organisations/{partner.id}/staff").get_data(as_text=True)
+    stat = html[html.index("data-active-staff"):]
+    assert "<strong>1</strong><span>active staff (1 more invited)" in stat
+    assert "Pat Pending" in html  # still listed, as invited
