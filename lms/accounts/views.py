@@ -317,8 +317,12 @@ def outbox():
 
     args = request.args
     status = args.get("status") if args.get("status") in OUTBOX_STATUSES else None
-    filters = {"template": (args.get("template") or "").strip()[:100] or None,
-               "recipient": (args.get("recipient") or "").strip()[:320] or None,
+
+    def text(name: str, limit: int) -> str | None:
+        # NUL cannot reach PostgreSQL in a query; it is never part of an address anyway.
+        return (args.get(name) or "").replace("\x00", "").strip()[:limit] or None
+
+    filters = {"template": text("template", 100), "recipient": text("recipient", 320),
                "status": status}
     found = outbox_page(**filters, page=args.get("page", 1, type=int), per_page=50)
     return render_template("admin/outbox.html", found=found, filters=filters,

@@ -273,6 +273,7 @@ def test_the_outbox_is_newest_first_filtered_and_paginated(client, frozen_clock)
     assert later.id in shown(status="queued") and failed.id not in shown(status="queued")
     assert shown(recipient="%") == [] and shown(recipient="_") == []  # no wildcards
     assert shown(status="bogus", page="99999999999999999999999")  # ignored, last page
+    assert shown(recipient="north\x00", template="invitation\x00") == [later.id, failed.id]
 
     for n in range(60):
         _recorded(f"bulk{n}@many.example", "digest", now + timedelta(minutes=n))
