@@ -39,15 +39,22 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from lms import models  # noqa: F401  (register every table with the metadata)
     from lms.accounts import views as accounts_views
+
+    # Sections the domains add to lower domains' pages (lms.core.sections).
+    from lms.assessments import person_section as _attempts  # noqa: F401
     from lms.assessments import views as assessment_views
+    from lms.catalog import organisation_change as _tracks_change  # noqa: F401
     from lms.catalog import staff_views
     from lms.catalog import views as catalog_views
     from lms.certifications import api as certification_api
+    from lms.certifications import person_section as _certificates  # noqa: F401
     from lms.certifications import verify_views
     from lms.certifications import views as certification_views
     from lms.core import web
     from lms.core.errors import register_error_handlers
+    from lms.journeys import person_section as _journey  # noqa: F401
     from lms.journeys import views as journey_views
+    from lms.readiness import organisation_change as _tier_change  # noqa: F401
     from lms.readiness import views as readiness_views
     from lms.scorecard import api as scorecard_api
     from lms.scorecard import views as scorecard_views

@@ -18,7 +18,7 @@ PAGES = {
                      "/tracks/solution-architecture/lessons/sizing-a-deployment"],
     "channel_manager": ["/admin/organisations", "/catalogue", "/organisations/{org}/staff",
                         "/people/{learner}"],
-    "author": ["/catalogue", "/admin/organisations", "/tracks/technical-associate"],
+    "author": ["/catalogue", "/assessments", "/tracks/technical-associate"],
 }
 
 

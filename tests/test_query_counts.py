@@ -202,3 +202,68 @@ def test_readiness_recompute_of_everyone_is_constant_in_queries(count_queries, f
         many_scored = readiness.recompute()
     assert many_scored == few_scored + 12
     assert counter.count == few, (few, counter.count)
+
+
+def _outbox_message(to: str, template: str, created_at):
+    from lms.core.mail import OutboxMessage
+
+    db.session.add(OutboxMessage(to_address=to, subject="Hello", body_text="Hello",
+                                 template=template, created_at=created_at))
+    db.session.flush()
+
+
+def test_the_outbox_is_constant_in_queries(client, count_queries, frozen_clock):
+    login(client, make_user(role="vendor_admin"))
+    _outbox_message("one@example.com", "invitation", frozen_clock)
+    with count_queries() as few:
+        assert client.get("/admin/outbox").status_code == 200
+    for n in range(200):
+        _outbox_message(f"n{n}@example.com", f"kind_{n % 7}", frozen_clock)
+    with count_queries() as many:
+        assert client.get("/admin/outbox?status=queued").status_code == 200
+    assert few.count == many.count
+
+
+def test_person_page_is_constant_in_queries(client, count_queries, frozen_clock):
+    """Certificates, attempts, journey and last activity: the same statements for a person
+    with one certificate as for one with many."""
+    from datetime import timedelta
+
+    from lms.assessments.models import Attempt
+    from tests.assessments.support import CHECK, current_version
+    from tests.certifications.support import insert_certificate
+
+    organisation = make_organisation("Person Count Partner")
+    few, many = make_user(organisation), make_user(organisation)
+    version = current_version(CHECK)
+    for person, count in ((few, 1), (many, 30)):
+        for n in range(count):
+            insert_certificate(person, "technical-associate",
+                               issued_at=frozen_clock - timedelta(days=800 * (n + 1)), cycle=n + 1)
+            db.session.add(Attempt(public_id=f"p{person.id}x{n}y".ljust(32, "0"),
+                                   user_id=person.id, assessment_id=version.assessment_id,
+                                   assessment_version_id=version.id, number=n + 1,
+                                   max_points=15, status="submitted", percent=40.0,
+                                   passed=False, submitted_at=frozen_clock))
+    db.session.flush()
+    login(client, make_user(role="vendor_admin"))
+    few_count = _count(client, count_queries, f"/people/{few.id}")
+    many_count = _count(client, count_queries, f"/people/{many.id}")
+    assert few_count == many_count, (few_count, many_count)
+
+
+def test_tier_change_preview_is_constant_in_queries(client, count_queries):
+    """The preview of a tier change (tracks gained and lost, the new tier's demands) issues
+    the same statements for a partner of 10 staff as for one of 300."""
+    counts = []
+    login(client, make_user(role="vendor_admin"))
+    for size in (10, 300):
+        organisation = make_organisation(f"Preview {size}", tier="silver")
+        _add_staff(organisation, size)
+        with count_queries() as counter:
+            response = client.post(f"/admin/organisations/{organisation.id}/edit", data={
+                "name": organisation.name, "partner_type": organisation.partner_type,
+                "tier": "gold", "region": organisation.region, "status": "active"})
+        assert response.status_code == 200 and b"Confirm and save" in response.data
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts

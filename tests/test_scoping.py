@@ -1,8 +1,12 @@
 """Strict scoping: a partner's people and progress are visible only to that partner and
 the vendor. Every route that takes an identifier is listed here; a new one must be added."""
 
-import pytest
+from pathlib import Path
 
+import pytest
+from sqlalchemy import select
+
+from lms.accounts import permissions
 from lms.accounts import service as accounts
 from lms.catalog.service import complete_lesson
 from lms.extensions import db
@@ -300,7 +304,7 @@ def test_a_partner_admin_sees_their_organisation_and_staff_journeys(client, jour
         .get_data(as_text=True)
 
 
-@pytest.mark.parametrize("role", ["channel_manager", "vendor_admin", "author"])
+@pytest.mark.parametrize("role", ["channel_manager", "vendor_admin"])
 def test_vendor_staff_see_every_partners_journeys(client, journeys_world, role):
     w = journeys_world
     login(client, make_user(role=role))
@@ -314,5 +318,108 @@ def test_vendor_staff_see_every_partners_journeys(client, journeys_world, role):
         == b"%PDF rival secrets"
     page = client.get(f"/organisations/{w['rival'].id}/onboarding").get_data(as_text=True)
     assert "Rufus Rivallearner" in page
-    # The overview is for the vendor's partner team; authors write content.
-    assert client.get("/onboarding").status_code == (404 if role == "author" else 200)
+    assert client.get("/onboarding").status_code == 200
+
+
+def test_an_author_sees_no_partners_people_or_evidence(client, journeys_world):
+    """Authors work on content: another partner's staff, journeys and evidence do not exist
+    for them (the rights table gives them no partner right)."""
+    w = journeys_world
+    login(client, make_user(role="author"))
+    for url in (f"/journeys/{w['rival_journey'].id}",
+                f"/journeys/milestones/{w['rival_plan'].id}/evidence",
+                f"/organisations/{w['rival'].id}/onboarding",
+                f"/organisations/{w['rival'].id}/staff", f"/people/{w['rival_learner'].id}",
+                f"/organisations/{w['rival'].id}/readiness",
+                f"/organisations/{w['rival'].id}/certifications", "/onboarding"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert b"Rufus" not in response.data and b"rival secrets" not in response.data
+    assert client.get("/admin/organisations").status_code == 403
+    assert client.get("/catalogue").status_code == 200
+
+
+# --- roles: one rights table, the README and every route agree ---------------------------------
+
+# Routes that need no right: public pages, or pages any signed-in person may open about
+# content or their own records (each checks ownership itself, proven in its domain's tests).
+OPEN_ENDPOINTS = {
+    "static", "accounts.home", "accounts.login", "accounts.logout",
+    "accounts.forgot_password", "accounts.reset_password", "accounts.accept_invitation",
+    "catalog.track", "catalog.lesson", "catalog.asset",
+    "assessments.index", "assessments.start_page", "assessments.resume",
+    "assessments.question", "assessments.review", "assessments.submit", "assessments.result",
+    "certifications.mine", "certifications.certificate_pdf",
+    "verify.search", "verify.certificate", "certifications_api.certificate",
+    "certifications_api.verify_many", "scorecard_api.current", "scorecard_api.push_metrics",
+}
+
+
+def test_the_readme_role_table_is_the_rights_table():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert permissions.role_table() in readme, (
+        "README's role table differs from lms.accounts.permissions.RIGHTS: paste "
+        "role_table() into README.md")
+
+
+def test_every_route_declares_its_right_or_is_open(app):
+    undeclared = sorted(
+        endpoint for endpoint, view in app.view_functions.items()
+        if not hasattr(view, "right") and endpoint not in OPEN_ENDPOINTS)
+    assert undeclared == [], "give these views a right (lms.accounts.permissions.require)"
+    for endpoint in OPEN_ENDPOINTS:
+        assert endpoint in app.view_functions, f"{endpoint} no longer exists"
+        assert not hasattr(app.view_functions[endpoint], "right"), endpoint
+
+
+@pytest.fixture
+def role_world(journeys_world):
+    from lms.assessments.models import Assessment
+
+    w = journeys_world
+    users = {"learner": w["nw_learner"], "partner_admin": w["nw_admin"]}
+    for role in ("author", "channel_manager", "vendor_admin"):
+        users[role] = make_user(role=role)
+    plan = milestone(w["nw_journey"], "joint-business-plan")
+    journeys.sign_off(plan.id, actor=w["nw_admin"], upload=journeys.Upload(
+        "plan.pdf", "application/pdf", b"%PDF northwind plan"))
+    # Values a URL's arguments take: Northwind's own records, so that a role holding a
+    # right for its own organisation passes (other partners' records are proven above).
+    values = {
+        "organisation_id": w["northwind"].id, "user_id": w["nw_learner"].id,
+        "journey_id": w["nw_journey"].id,
+        "milestone_id": plan.id,
+        "slug": db.session.scalar(select(Assessment.slug).limit(1)), "fmt": "csv",
+    }
+    return users, values
+
+
+def _url(rule, values) -> tuple[str, bool]:
+    """The rule's URL with the world's values (or a number nothing has), and whether every
+    argument named a real record."""
+    arguments = {name: values.get(name, 987654) for name in rule.arguments}
+    return rule.build(arguments)[1], all(name in values for name in rule.arguments)
+
+
+def test_every_route_admits_exactly_the_roles_of_its_right(app, client, role_world):
+    """For every route with a right and every role: a role without the right is refused
+    (403, or 404 where the page hides), and one with it, for its own organisation, gets
+    the page."""
+    users, values = role_world
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        right = getattr(app.view_functions[rule.endpoint], "right", None)
+        if right is None:
+            continue
+        method = "GET" if "GET" in rule.methods else "POST"
+        url, real = _url(rule, values)
+        reach = permissions.RIGHTS[right].reach
+        for role, user in users.items():
+            login(client, user)
+            status = client.open(url, method=method).status_code
+            if role not in reach:
+                assert status in (403, 404), (rule.rule, role, right, status)
+            elif method == "GET" and real and reach[role] != permissions.OWN:
+                assert status not in (403, 404), (rule.rule, role, right, status)
+            checked += 1
+    assert checked >= 5 * 50

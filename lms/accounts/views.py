@@ -28,11 +28,12 @@ from lms.accounts.forms import (
     UserForm,
 )
 from lms.accounts.models import ROLE_LABELS, ROLES, Organisation, User
-from lms.core import tokens
-from lms.core.auth import require_role
+from lms.accounts.permissions import can, require
+from lms.core import clock, sections, tokens
 from lms.core.errors import DomainError
 from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
+from lms.core.params import query_int
 from lms.extensions import db, login_manager
 
 bp = Blueprint("accounts", __name__)
@@ -61,6 +62,8 @@ def sign_out() -> None:
 
 
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+# Templates show a link or an action only to those whose rights open it.
+bp.add_app_template_global(can, "can")
 
 def _choices(kind: str) -> list:
     return options(service.term_choices(kind))
@@ -223,7 +226,7 @@ def _current_session_key() -> str | None:
 # --- vendor administration -------------------------------------------------------------------
 
 @admin_bp.route("/organisations")
-@require_role("vendor_admin", "channel_manager", "author")
+@require("list_partners")
 def organisations():
     counts = dict(db.session.execute(
         select(User.organisation_id, func.count()).where(User.organisation_id.is_not(None))
@@ -248,7 +251,7 @@ def _organisation_form(organisation: Organisation | None = None) -> Organisation
 
 
 @admin_bp.route("/organisations/new", methods=["GET", "POST"])
-@require_role("vendor_admin")
+@require("administer")
 def new_organisation():
     form = _organisation_form()
     if form.validate_on_submit():
@@ -269,11 +272,20 @@ def new_organisation():
 
 
 @admin_bp.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
-@require_role("vendor_admin")
+@require("administer")
 def edit_organisation(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
     form = _organisation_form(organisation)
     if form.validate_on_submit():
+        proposed = {key: getattr(form, key).data for key in ASSIGNING_FIELDS}
+        if _needs_confirmation(organisation, proposed):
+            # Show what the change does (tracks gained and lost, the new tier's demands)
+            # before anything is saved; Confirm posts the same values again.
+            preview = sections.fill("organisation_change", organisation=organisation,
+                                    proposed=proposed, now=clock.now())
+            return render_template("admin/organisation_form.html", form=form,
+                                   organisation=organisation, preview=preview,
+                                   fingerprint=_fingerprint(proposed))
         try:
             service.update_organisation(
                 organisation.id, name=form.name.data, partner_type=form.partner_type.data,
@@ -291,8 +303,22 @@ def edit_organisation(organisation_id: int):
                            organisation=organisation), status
 
 
+# The fields that decide which tracks staff are assigned and what readiness asks of them.
+ASSIGNING_FIELDS = ("partner_type", "tier", "region")
+
+
+def _fingerprint(proposed: dict) -> str:
+    return "|".join(proposed[key] or "" for key in ASSIGNING_FIELDS)
+
+
+def _needs_confirmation(organisation: Organisation, proposed: dict) -> bool:
+    """A change of type, tier or region is saved only once confirmed for these values."""
+    changed = any(proposed[key] != getattr(organisation, key) for key in ASSIGNING_FIELDS)
+    return changed and request.form.get("confirm") != _fingerprint(proposed)
+
+
 @admin_bp.route("/users")
-@require_role("vendor_admin")
+@require("administer")
 def users():
     search = (request.args.get("q") or "").strip()
     query = (select(User, Organisation.name).outerjoin(Organisation)
@@ -316,7 +342,7 @@ def _user_form(user: User | None = None) -> UserForm:
 
 
 @admin_bp.route("/users/new", methods=["GET", "POST"])
-@require_role("vendor_admin")
+@require("administer")
 def new_user():
     form = _user_form()
     if form.validate_on_submit():
@@ -337,7 +363,7 @@ def new_user():
 
 
 @admin_bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
-@require_role("vendor_admin")
+@require("administer")
 def edit_user(user_id: int):
     user = scoping.get_user_for(current_user, user_id)
     form = _user_form(user)
@@ -361,11 +387,20 @@ def edit_user(user_id: int):
 
 
 @admin_bp.route("/outbox")
-@require_role("vendor_admin")
+@require("administer")
 def outbox():
-    from lms.core.mail import OutboxMessage
+    from lms.core.mail import OUTBOX_STATUSES, outbox_page
 
-    messages = db.session.scalars(
-        select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)).all()
-    return render_template("admin/outbox.html", messages=messages,
+    args = request.args
+    status = args.get("status") if args.get("status") in OUTBOX_STATUSES else None
+
+    def text(name: str, limit: int) -> str | None:
+        return (args.get(name) or "").strip()[:limit] or None  # NUL is refused for every page
+
+    filters = {"template": text("template", 100), "recipient": text("recipient", 320),
+               "status": status}
+    found = outbox_page(**filters, page=query_int("page", 1, minimum=1), per_page=50)
+    return render_template("admin/outbox.html", found=found, filters=filters,
+                           query={k: v for k, v in filters.items() if v},
+                           statuses=OUTBOX_STATUSES,
                            smtp=bool(current_app.config.get("SMTP_URL")))

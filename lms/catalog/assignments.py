@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import delete, select
 
 from lms.accounts.models import PARTNER_ROLES, Organisation, User
 from lms.catalog.audience import Person, matches
 from lms.catalog.models import Assignment, Lesson, LessonCompletion, Track, TrackVersion
-from lms.core import clock
+from lms.core import clock, mail
 from lms.core.errors import Invalid, NotFound
 from lms.extensions import db
 
@@ -20,16 +21,27 @@ class AssignmentChanges:
     added: int = 0
     removed: int = 0
     kept_started: int = 0
+    # user id -> tracks that rules newly assigned them (for telling them)
+    gained: dict[int, list[Track]] = field(default_factory=dict)
 
 
-def reevaluate(*, user_ids: list[int] | None = None,
-               organisation_ids: list[int] | None = None) -> AssignmentChanges:
-    """Recompute rule-based assignments for the given people (or everyone).
+@dataclass
+class _Plan:
+    """What re-evaluating the rules would do, worked out without writing anything."""
 
-    A track that stops applying is unassigned only if the person never started it and
-    nobody assigned it by hand; progress is never lost.
-    """
-    changes = AssignmentChanges()
+    add: list[tuple[int, Track]] = field(default_factory=list)  # (user id, track)
+    delete: list[Assignment] = field(default_factory=list)  # rule assignments never started
+    kept_started: list[Assignment] = field(default_factory=list)  # no longer apply, started
+    now_by_rule: list[Assignment] = field(default_factory=list)  # manual ones a rule now gives
+    now_manual_only: list[Assignment] = field(default_factory=list)  # rule gone, kept by hand
+
+
+def _plan(*, user_ids: list[int] | None, organisation_ids: list[int] | None,
+          attributes: dict | None = None) -> _Plan:
+    """The rule-based assignment changes for the people chosen, in four queries whatever
+    their number. `attributes` (partner_type, tier, region) stands in for the
+    organisation's own: what a change would do before it is made."""
+    plan = _Plan()
     tracks = db.session.scalars(
         select(Track).where(Track.archived_at.is_(None), Track.current_version_id.is_not(None))
     ).all()
@@ -45,7 +57,7 @@ def reevaluate(*, user_ids: list[int] | None = None,
         people_query = people_query.where(User.organisation_id.in_(organisation_ids))
     people = db.session.execute(people_query).all()
     if not people:
-        return changes
+        return plan
     ids = [row.id for row in people]
     existing = {
         (assignment.user_id, assignment.track_id): assignment
@@ -57,32 +69,120 @@ def reevaluate(*, user_ids: list[int] | None = None,
         .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
         .join(TrackVersion, TrackVersion.id == Lesson.track_version_id)
         .where(LessonCompletion.user_id.in_(ids)))}
-    now = clock.now()
-    to_delete: list[int] = []
     for row in people:
-        person = Person(row.partner_type, row.tier, row.region, row.job_role)
+        values = {"partner_type": row.partner_type, "tier": row.tier, "region": row.region,
+                  **(attributes or {})}
+        person = Person(values["partner_type"], values["tier"], values["region"], row.job_role)
         for track in tracks:
             key = (row.id, track.id)
             assignment = existing.get(key)
             if matches(track.audience or {}, person):
                 if assignment is None:
-                    db.session.add(Assignment(user_id=row.id, track_id=track.id, by_rule=True,
-                                              assigned_at=now, due_at=_due(track, now)))
-                    changes.added += 1
+                    plan.add.append((row.id, track))
                 elif not assignment.by_rule:
-                    assignment.by_rule = True
+                    plan.now_by_rule.append(assignment)
             elif assignment is not None and assignment.by_rule:
                 if assignment.manual:
-                    assignment.by_rule = False
+                    plan.now_manual_only.append(assignment)
                 elif key in started:
-                    changes.kept_started += 1
+                    plan.kept_started.append(assignment)
                 else:
-                    to_delete.append(assignment.id)
-    if to_delete:
-        db.session.execute(delete(Assignment).where(Assignment.id.in_(to_delete)))
-        changes.removed = len(to_delete)
+                    plan.delete.append(assignment)
+    return plan
+
+
+def reevaluate(*, user_ids: list[int] | None = None,
+               organisation_ids: list[int] | None = None) -> AssignmentChanges:
+    """Recompute rule-based assignments for the given people (or everyone).
+
+    A track that stops applying is unassigned only if the person never started it and
+    nobody assigned it by hand; progress is never lost.
+    """
+    plan = _plan(user_ids=user_ids, organisation_ids=organisation_ids)
+    now = clock.now()
+    changes = AssignmentChanges(added=len(plan.add), removed=len(plan.delete),
+                                kept_started=len(plan.kept_started))
+    for user_id, track in plan.add:
+        db.session.add(Assignment(user_id=user_id, track_id=track.id, by_rule=True,
+                                  assigned_at=now, due_at=_due(track, now)))
+        changes.gained.setdefault(user_id, []).append(track)
+    for assignment in plan.now_by_rule:
+        assignment.by_rule = True
+    for assignment in plan.now_manual_only:
+        assignment.by_rule = False
+    if plan.delete:
+        db.session.execute(delete(Assignment).where(
+            Assignment.id.in_([assignment.id for assignment in plan.delete])))
     db.session.flush()
     return changes
+
+
+@dataclass(frozen=True)
+class TrackEffect:
+    track_id: int
+    title: str
+    gained: int  # staff the rules would newly assign it
+    lost: int  # staff who would lose it (never started, not assigned by hand)
+    kept_started: int  # staff it would stop applying to but who keep it (started)
+    due_within_days: int | None
+
+
+@dataclass(frozen=True)
+class AssignmentPreview:
+    effects: list[TrackEffect]  # by track title
+    people_gaining: int  # distinct staff who would gain at least one track
+    people_losing: int
+
+
+def preview(organisation_id: int, *, partner_type: str, tier: str,
+            region: str) -> AssignmentPreview:
+    """What changing the organisation's type, tier or region would do to its staff's
+    tracks, per track, without changing anything (five queries)."""
+    plan = _plan(user_ids=None, organisation_ids=[organisation_id],
+                 attributes={"partner_type": partner_type, "tier": tier, "region": region})
+    return AssignmentPreview(_effects(plan), len({user_id for user_id, _ in plan.add}),
+                             len({assignment.user_id for assignment in plan.delete}))
+
+
+def _effects(plan: _Plan) -> list[TrackEffect]:
+    counts: dict[int, list[int]] = {}
+    for _, track in plan.add:
+        counts.setdefault(track.id, [0, 0, 0])[0] += 1
+    for assignment in plan.delete:
+        counts.setdefault(assignment.track_id, [0, 0, 0])[1] += 1
+    for assignment in plan.kept_started:
+        counts.setdefault(assignment.track_id, [0, 0, 0])[2] += 1
+    if not counts:
+        return []
+    rows = db.session.execute(
+        select(Track.id, TrackVersion.title, Track.due_within_days)
+        .join(TrackVersion, TrackVersion.id == Track.current_version_id)
+        .where(Track.id.in_(counts))).all()
+    return sorted((TrackEffect(track_id, title, *counts[track_id], due)
+                   for track_id, title, due in rows), key=lambda effect: effect.title)
+
+
+def tell_about_new_tracks(gained: dict[int, list[Track]]) -> int:
+    """One mail to each person who gained tracks, listing them with their due dates (two
+    queries however many people). People yet to accept their invitation and deactivated
+    people are left out: they see their tracks when they arrive."""
+    if not gained:
+        return 0
+    people = db.session.scalars(select(User).where(
+        User.id.in_(gained), User.active.is_(True), User.password_hash.is_not(None))).all()
+    track_ids = {track.id for tracks in gained.values() for track in tracks}
+    titles = dict(db.session.execute(
+        select(Track.id, TrackVersion.title)
+        .join(TrackVersion, TrackVersion.id == Track.current_version_id)
+        .where(Track.id.in_(track_ids))).all())
+    now = clock.now()
+    link = f"{current_app.config['BASE_URL']}/learning"
+    for person in people:
+        tracks = sorted(({"title": titles.get(track.id, track.slug), "due_at": _due(track, now)}
+                         for track in gained[person.id]), key=lambda t: t["title"])
+        mail.send(person.email, "New enablement tracks for you", "tracks_assigned",
+                  user=person, tracks=tracks, link=link)
+    return len(people)
 
 
 def _due(track: Track, now: datetime) -> datetime | None:
@@ -120,4 +220,5 @@ def on_user_changed(user_id: int, fields: set[str], **_) -> None:
 
 def on_organisation_changed(organisation_id: int, fields: set[str], **_) -> None:
     if fields & {"created", "tier", "partner_type", "region", "status"}:
-        reevaluate(organisation_ids=[organisation_id])
+        changes = reevaluate(organisation_ids=[organisation_id])
+        tell_about_new_tracks(changes.gained)

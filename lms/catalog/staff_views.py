@@ -15,11 +15,14 @@ from sqlalchemy import func, select
 from lms.accounts import scoping
 from lms.accounts import service as accounts
 from lms.accounts.forms import AssignTrackForm, EmptyForm, InviteForm, JobRoleForm
-from lms.accounts.models import User
+from lms.accounts.models import User, active_staff
+from lms.accounts.permissions import require
+from lms.catalog import reminders
 from lms.catalog.assignments import assign_manually
+from lms.catalog.models import LessonCompletion
 from lms.catalog.progress import learner_tracks, staff_progress
 from lms.catalog.service import track_choices
-from lms.core.auth import require_role
+from lms.core import clock, sections
 from lms.core.errors import DomainError, PermissionDenied
 from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
@@ -27,25 +30,30 @@ from lms.extensions import db
 
 bp = Blueprint("partner", __name__)
 
-STAFF_VIEWERS = ("partner_admin", "vendor_admin", "channel_manager", "author")
 
 
 @bp.route("/staff")
-@require_role("partner_admin")
+@require("my_organisation")
 def my_staff():
     return redirect(url_for("partner.staff", organisation_id=current_user.organisation_id))
 
 
 @bp.route("/organisations/<int:organisation_id>/staff")
-@require_role(*STAFF_VIEWERS, hide=True)
+@require("read_partners", hide=True)
 def staff(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
     people = db.session.scalars(scoping.scope_users(
         select(User).where(User.organisation_id == organisation.id)
         .order_by(User.active.desc(), func.lower(User.full_name)), current_user)).all()
     rows = staff_progress(list(people))
+    # The figures count active staff as readiness does (accounts.models.active_staff):
+    # not the deactivated, nor invitations still pending.
+    counted = set(db.session.scalars(select(User.id).where(
+        User.organisation_id == organisation.id, active_staff())))
     return render_template(
         "partner/staff.html", organisation=organisation, rows=rows,
+        counted_rows=[row for row in rows if row.user.id in counted],
+        pending=sum(1 for row in rows if row.user.active and row.user.id not in counted),
         can_manage=scoping.can_manage_staff(current_user, organisation.id),
         job_roles=accounts.term_names("job_role"), tiers=accounts.term_names("tier"),
         partner_types=accounts.term_names("partner_type"), regions=accounts.term_names("region"),
@@ -60,7 +68,7 @@ def _invite_form() -> InviteForm:
 
 
 @bp.route("/organisations/<int:organisation_id>/staff/invite", methods=["GET", "POST"])
-@require_role("partner_admin", "vendor_admin", hide=True)
+@require("manage_team", hide=True)
 def invite(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
     if not scoping.can_manage_staff(current_user, organisation.id):
@@ -86,7 +94,7 @@ def invite(organisation_id: int):
 
 
 @bp.route("/people/<int:user_id>", methods=["GET", "POST"])
-@require_role(*STAFF_VIEWERS, hide=True)
+@require("read_partners", hide=True)
 def person(user_id: int):
     person = scoping.get_user_for(current_user, user_id)
     can_manage = person.organisation_id is not None and \
@@ -102,10 +110,21 @@ def person(user_id: int):
         status = _handle_person_post(person, role_form, assign_form)
         if status == 303:
             return redirect(url_for("partner.person", user_id=person.id), code=303)
+    now = clock.now()
+    # Certificates, attempts and journeys come from the domains above this one.
+    filled = sections.fill("person", person=person, now=now)
+    learned = db.session.scalar(select(func.max(LessonCompletion.completed_at))
+                                .where(LessonCompletion.user_id == person.id))
+    moments = [m for m in (person.last_login_at, learned, *(f.last_activity for f in filled))
+               if m is not None]
+    last_reminded = reminders.last_reminder_at(person)
     return render_template(
         "partner/person.html", person=person, tracks=learner_tracks(person.id),
         can_manage=can_manage, role_form=role_form, assign_form=assign_form,
         action_form=EmptyForm(), job_roles=accounts.term_names("job_role"),
+        sections=filled, last_activity=max(moments, default=None), now=now,
+        last_reminded=last_reminded,
+        reminder_due=last_reminded is None or now - last_reminded >= reminders.EVERY,
     ), status
 
 
@@ -127,6 +146,10 @@ def _handle_person_post(person: User, role_form: JobRoleForm, assign_form: Assig
         elif action in ("deactivate", "reactivate") and EmptyForm().validate_on_submit():
             accounts.set_active(person.id, action == "reactivate", actor=current_user)
             flash(f"{person.full_name} is {'re' if action == 'reactivate' else 'de'}activated.",
+                  "success")
+        elif action == "remind" and EmptyForm().validate_on_submit():
+            reminders.send_reminder(person.id, actor=current_user, now=clock.now())
+            flash(f"A reminder of their unfinished tracks is on its way to {person.email}.",
                   "success")
         elif action == "resend" and EmptyForm().validate_on_submit():
             accounts.resend_invitation(person.id, invited_by=current_user)

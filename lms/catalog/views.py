@@ -10,10 +10,9 @@ from sqlalchemy import func, select
 
 from lms.accounts import service as accounts
 from lms.accounts.forms import EmptyForm
-from lms.accounts.models import PARTNER_ROLES
+from lms.accounts.permissions import require
 from lms.catalog import progress, service
 from lms.catalog.models import Asset, Assignment, Lesson, Track, TrackVersion
-from lms.core.auth import require_role
 from lms.core.downloads import serve_upload
 from lms.core.errors import DomainError, NotFound
 from lms.core.jobs import commit
@@ -23,7 +22,7 @@ bp = Blueprint("catalog", __name__)
 
 
 @bp.route("/learning")
-@require_role(*PARTNER_ROLES)
+@require("learn")
 def my_learning():
     tracks = progress.learner_tracks(current_user.id)
     summary = {
@@ -71,7 +70,7 @@ def lesson(slug: str, lesson_slug: str):
 
 
 @bp.route("/tracks/<slug>/lessons/<lesson_slug>/complete", methods=["POST"])
-@require_role(*PARTNER_ROLES)
+@require("learn")
 def complete(slug: str, lesson_slug: str):
     try:
         service.complete_lesson(user=current_user, track_slug=slug, lesson_slug=lesson_slug)
@@ -100,7 +99,7 @@ def asset(sha256: str, filename: str):
 
 
 @bp.route("/catalogue")
-@require_role("author", "vendor_admin", "channel_manager")
+@require("read_catalogue")
 def catalogue():
     """Every track with its current version, lesson count and audience (read-only)."""
     rows = db.session.execute(

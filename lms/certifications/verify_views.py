@@ -27,11 +27,11 @@ from flask_wtf.file import FileField
 from sqlalchemy import select
 from wtforms import TextAreaField
 
+from lms.accounts.permissions import require
 from lms.certifications import public_id as ids
 from lms.certifications import verification
 from lms.certifications.models import Program
 from lms.core import clock, csv_files
-from lms.core.auth import require_role
 from lms.core.errors import Invalid, NotFound, wants_json
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
@@ -158,7 +158,7 @@ def _room_for_pasted_files(endpoint, values):
 
 
 @bp.route("/verify/csv", methods=["GET", "POST"])
-@require_role("vendor_admin", "channel_manager")
+@require("list_partners")
 def check_file():
     """Upload IDs (or emails with a program code); see a summary, download the results."""
     form = CheckFileForm()

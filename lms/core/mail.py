@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 import smtplib
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
 from flask import current_app, render_template
-from sqlalchemy import String, Text, select
+from sqlalchemy import String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.core import clock, jobs
@@ -47,6 +48,51 @@ def send(to: str, subject: str, template: str, *, sensitive: bool = False,
     db.session.flush()
     jobs.enqueue(deliver_pending)
     return message
+
+
+OUTBOX_STATUSES = ("queued", "sent", "failed")
+
+
+@dataclass(frozen=True)
+class OutboxPage:
+    messages: list[OutboxMessage]
+    total: int  # messages matching the filters
+    page: int
+    pages: int
+    templates: list[str]  # every kind of message recorded, for the filter
+
+
+def outbox_page(*, template: str | None = None, recipient: str | None = None,
+                status: str | None = None, page: int = 1, per_page: int = 50) -> OutboxPage:
+    """One page of the outbox, newest first, filtered and paginated in SQL (three queries
+    whatever the outbox holds). `status`: queued (not sent, no error), sent, failed (not
+    sent, the last try failed)."""
+    conditions = []
+    if template:
+        conditions.append(OutboxMessage.template == template)
+    if recipient:
+        # A part of the address is enough ("northwind" finds everyone there).
+        escaped = recipient.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(OutboxMessage.to_address.like(f"%{escaped}%", escape="\\"))
+    if status == "sent":
+        conditions.append(OutboxMessage.sent_at.is_not(None))
+    elif status == "failed":
+        conditions.append(OutboxMessage.sent_at.is_(None))
+        conditions.append(OutboxMessage.last_error.is_not(None))
+    elif status == "queued":
+        conditions.append(OutboxMessage.sent_at.is_(None))
+        conditions.append(OutboxMessage.last_error.is_(None))
+    total = db.session.scalar(select(func.count(OutboxMessage.id)).where(*conditions))
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    messages = db.session.scalars(
+        select(OutboxMessage).where(*conditions)
+        # The id breaks ties: messages recorded in one transaction share a timestamp.
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)).all()
+    templates = list(db.session.scalars(
+        select(OutboxMessage.template).distinct().order_by(OutboxMessage.template)))
+    return OutboxPage(messages, total, page, pages, templates)
 
 
 def deliver_pending(limit: int = 100) -> int:

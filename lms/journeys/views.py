@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from lms.accounts import scoping
 from lms.accounts import service as accounts
-from lms.accounts.models import PARTNER_ROLES, User
+from lms.accounts.models import User
+from lms.accounts.permissions import require
 from lms.core import clock
-from lms.core.auth import require_role
 from lms.core.downloads import serve_upload
 from lms.core.errors import DomainError, Invalid
 from lms.core.forms import attach_error, options
@@ -25,18 +25,17 @@ from lms.journeys.models import Journey
 bp = Blueprint("journeys", __name__)
 
 
+
 @bp.app_template_global("evidence_visible")
 def _evidence_visible(milestone) -> bool:
     return service.evidence_visible_to(current_user, milestone)
 
-OVERVIEW_VIEWERS = ("vendor_admin", "channel_manager")
-ORGANISATION_VIEWERS = ("partner_admin", "vendor_admin", "channel_manager", "author")
 PER_PAGE = 50
 SCOPE_LABELS = {"organisation": "the organisation", "person": "a person"}
 
 
 @bp.route("/onboarding/mine")
-@require_role(*PARTNER_ROLES)
+@require("learn")
 def mine():
     """The signed-in person's own journey(s) as a timeline."""
     journeys = service.journeys_of(current_user.id)
@@ -47,7 +46,7 @@ def mine():
 
 
 @bp.route("/journeys/<int:journey_id>")
-@require_role(*PARTNER_ROLES, *ORGANISATION_VIEWERS, hide=True)
+@require("read_journeys", hide=True)
 def journey(journey_id: int):
     return _journey_page(service.get_journey_for(current_user, journey_id))
 
@@ -78,7 +77,7 @@ def journey_organisation(journey: Journey):
 
 
 @bp.route("/journeys/milestones/<int:milestone_id>/sign-off", methods=["POST"])
-@require_role(*PARTNER_ROLES, "vendor_admin", "channel_manager", hide=True)
+@require("sign_off", hide=True)
 def sign_off(milestone_id: int):
     milestone = service.get_milestone_for(current_user, milestone_id)
     journey = milestone.journey
@@ -126,14 +125,14 @@ def _back_to(journey: Journey) -> str:
 
 
 @bp.route("/journeys/milestones/<int:milestone_id>/evidence")
-@require_role(*PARTNER_ROLES, *ORGANISATION_VIEWERS, hide=True)
+@require("read_journeys", hide=True)
 def evidence(milestone_id: int):
     file = service.get_evidence_file_for(current_user, milestone_id)
     return serve_upload(file.data, filename=file.filename, content_type=file.content_type)
 
 
 @bp.route("/journeys/milestones/<int:milestone_id>/due", methods=["POST"])
-@require_role("vendor_admin", hide=True)
+@require("administer", hide=True)
 def change_due(milestone_id: int):
     milestone = service.get_milestone_for(current_user, milestone_id)
     form = DueDateForm()
@@ -154,7 +153,7 @@ def change_due(milestone_id: int):
 
 
 @bp.route("/organisations/<int:organisation_id>/onboarding")
-@require_role(*ORGANISATION_VIEWERS, hide=True)
+@require("read_partners", hide=True)
 def organisation(organisation_id: int):
     return _organisation_page(scoping.get_organisation_for(current_user, organisation_id))
 
@@ -202,7 +201,7 @@ def _start_form(organisation_id: int) -> StartJourneyForm:
 
 
 @bp.route("/organisations/<int:organisation_id>/onboarding/start", methods=["POST"])
-@require_role("vendor_admin", hide=True)
+@require("administer", hide=True)
 def start(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
     form = _start_form(organisation.id)
@@ -221,7 +220,7 @@ def start(organisation_id: int):
 
 
 @bp.route("/onboarding")
-@require_role(*OVERVIEW_VIEWERS, hide=True)
+@require("list_partners", hide=True)
 def vendor_overview():
     args = request.args
     stage = query_int("stage")

@@ -169,8 +169,10 @@ def outlook(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: dat
     if renewals:
         causes.append((expiry, " and ".join(_renewal_clause(need, names) for need in renewals)))
     if finishing:
-        causes.append((deadline, " and ".join(_finishing_clause(need, names) for need in
-                                              _finishing(facts, rule, deadline))))
+        # The same needs the page's "to keep" box lists, so the sentence and the box give
+        # one number: everyone whose time runs out within the forecast, not only the first.
+        causes.append((deadline, " and ".join(_finishing_clause(need, names)
+                                              for need in finishing)))
     return Outlook(
         meets_now=True, falls_below_on=falls_on,
         within_horizon=falls_on is not None and falls_on <= furthest,
@@ -262,9 +264,9 @@ def _finishing(facts: OrganisationFacts, rule: TierRule,
 
 
 def _finishing_clause(need: TrackNeed, names: Names) -> str:
-    who = "1 new staff member finishes" if need.count == 1 \
-        else f"{need.count} new staff finish"
-    return f"{who} {names.track(need.track)} by then"
+    if need.count == 1:
+        return f"1 new staff member finishes {names.track(need.track)} by then"
+    return f"{need.count} new staff finish {names.track(need.track)}, the first by then"
 
 
 def _renewal_clause(need: RenewalNeed, names: Names) -> str:

@@ -32,7 +32,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from lms.accounts.models import PARTNER_ROLES, Organisation, Term, User
+from lms.accounts.models import Organisation, Term, User, active_staff
 from lms.catalog.models import Assignment, Track, TrackCompletion, TrackVersion
 from lms.certifications.models import Certificate, Program, ProgramVersion
 from lms.extensions import db
@@ -103,8 +103,7 @@ def gather(now: datetime, tiers: TierRules, organisation_ids: Iterable[int] | No
     organisations = _rows(
         select(Organisation.id, Organisation.name, Organisation.tier)
         .where(only(Organisation.id)).order_by(Organisation.id))
-    staff_member = and_(User.active.is_(True), User.role.in_(PARTNER_ROLES),
-                        only(User.organisation_id))
+    staff_member = and_(active_staff(), only(User.organisation_id))
 
     staff: dict[int, list[StaffMember]] = defaultdict(list)
     if detail:
@@ -272,7 +271,7 @@ def _onboarding(now: datetime, only, detail: bool) -> dict[int, OnboardingFacts]
     to; the organisation's own journeys always count.
     """
     counted = or_(Journey.scope == "organisation",
-                  and_(User.active.is_(True), User.organisation_id == Journey.organisation_id))
+                  and_(active_staff(), User.organisation_id == Journey.organisation_id))
     on_time = and_(JourneyMilestone.done_at.is_not(None),
                    JourneyMilestone.done_at <= JourneyMilestone.due_at)
     overdue = and_(JourneyMilestone.done_at.is_(None), JourneyMilestone.due_at < now)

@@ -5,7 +5,8 @@ coverage 40, currency 20, required tracks 25, onboarding 15):
 - certification coverage: for each certification rule of the partner's tier,
   min(1, holders / required), averaged;
 - certification currency: the share of live certificates not expiring within the rubric's
-  window (60 days by default);
+  window (60 days by default); at a forecast horizon, of the certificates held today, so a
+  lapse lowers it;
 - required-track completion: completed / assigned, over the required tracks of all staff;
 - onboarding progress: milestones done on time / milestones due.
 
@@ -157,17 +158,23 @@ def _coverage(facts: OrganisationFacts, rule: TierRule | None, now: datetime,
 
 
 def _currency(facts: OrganisationFacts, window_days: int, now: datetime) -> Measure:
+    # The whole is every certificate held when the facts were gathered, not those still
+    # live at `now`: scored at a forecast horizon, a certificate that lapsed by then is not
+    # current. Leaving it out would make currency rise as certificates lapse.
     # Counted by bisection on the sorted expiries: the forecast scores every horizon.
-    live = facts.live_count(now)
-    if not live:
+    held = len(facts.expiries)
+    if not held:
         return 1.0, False, "no live certificates, so none can lapse"
+    live = facts.live_count(now)
     lasting = facts.live_count(now + timedelta(days=window_days))
-    explanation = (f"{part_of(lasting, live, 'live certificate')} valid for more than "
+    explanation = (f"{part_of(lasting, held, 'live certificate')} valid for more than "
                    f"{window_days} days")
-    if lasting < live:
-        first = facts.expiries[len(facts.expiries) - live]  # the earliest still live
+    if live < held:
+        explanation += f"; {held - live} lapsed by then"
+    if live > 0 and lasting < live:
+        first = facts.expiries[held - live]  # the earliest still live
         explanation += f"; the first expires on {day(first, now)}"
-    return lasting / live, True, explanation
+    return lasting / held, True, explanation
 
 
 def _memo(facts: OrganisationFacts, key: str, measure) -> Measure:

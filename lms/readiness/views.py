@@ -10,27 +10,26 @@ from sqlalchemy import select
 
 from lms.accounts import scoping
 from lms.accounts.models import Term, User
-from lms.core.auth import require_role
+from lms.accounts.permissions import require
 from lms.extensions import db
 from lms.readiness import service
 
 bp = Blueprint("readiness", __name__)
 
-VIEWERS = ("partner_admin", "vendor_admin", "channel_manager", "author")
 # People named under one gap; the rest are counted. A track gap at a 3,000-person partner
 # would otherwise list 3,000 names (and load them).
 NAMED_PER_GAP = 8
 
 
 @bp.route("/readiness")
-@require_role("partner_admin")
+@require("my_organisation")
 def mine():
     return redirect(url_for("readiness.organisation",
                             organisation_id=current_user.organisation_id))
 
 
 @bp.route("/organisations/<int:organisation_id>/readiness")
-@require_role(*VIEWERS, hide=True)
+@require("read_partners", hide=True)
 def organisation(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
     score = service.explained(organisation.id)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, case, exists, func, select, true
 
-from lms.accounts.models import PARTNER_ROLES, Organisation, Term, User
+from lms.accounts.models import Organisation, Term, User, active_staff
 from lms.catalog.models import Track, TrackCompletion
 from lms.extensions import db
 from lms.journeys.models import Journey
@@ -125,8 +125,7 @@ def _track_completion(slug: str, only) -> dict[int, tuple[int, int]]:
                           TrackCompletion.track_id == track_id)
     rows = db.session.execute(
         select(User.organisation_id, func.sum(case((done, 1), else_=0)), func.count(User.id))
-        .where(and_(User.active.is_(True), User.role.in_(PARTNER_ROLES),
-                    only(User.organisation_id)))
+        .where(and_(active_staff(), only(User.organisation_id)))
         .group_by(User.organisation_id)).all()
     return {organisation_id: (int(completed or 0), staff)
             for organisation_id, completed, staff in rows}

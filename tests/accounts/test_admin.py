@@ -50,17 +50,57 @@ def test_unknown_tier_is_refused(client):
     assert "Not a valid choice" in response.get_data(as_text=True)
 
 
-def test_changing_tier_in_the_ui_reassigns_tracks(client):
+def _slugs(user) -> set[str]:
+    return set(db.session.scalars(select(Track.slug).join(Assignment).where(
+        Assignment.user_id == user.id)))
+
+
+def test_changing_tier_in_the_ui_previews_then_reassigns_tracks_and_tells_staff(client):
     organisation = make_organisation(tier="silver")
-    learner = make_user(organisation, job_role="technical")
+    learner = make_user(organisation, job_role="technical", password="a-long-enough-password-1")
+    invited = make_user(organisation, job_role="technical")  # no password: not yet arrived
+    colleague = make_user(organisation, job_role="sales", password="a-long-enough-password-2")
+    before = {person.id: _slugs(person) for person in (learner, invited, colleague)}
+    login(client, make_user(role="vendor_admin"))
+    change = {"name": organisation.name, "partner_type": "reseller", "tier": "gold",
+              "region": "emea", "status": "active"}
+
+    # First the preview: nothing is saved, and the page says what would happen.
+    preview = client.post(f"/admin/organisations/{organisation.id}/edit", data=change)
+    assert preview.status_code == 200
+    page = preview.get_data(as_text=True)
+    assert "Not saved yet" in page and "Confirm and save" in page
+    assert "data-track-effect=" in page and "Solution Architecture" in page
+    assert "Gold asks for" in page and "data-tier-standing" in page
+    db.session.refresh(organisation)
+    assert organisation.tier == "silver"
+    assert {person.id: _slugs(person) for person in (learner, invited, colleague)} == before
+    assert _count(OutboxMessage) == 0
+
+    # A confirm for other values than those posted shows the preview again.
+    stale = client.post(f"/admin/organisations/{organisation.id}/edit",
+                        data={**change, "confirm": "reseller|platinum|emea"})
+    assert stale.status_code == 200 and organisation.tier == "silver"
+
+    confirmed = client.post(f"/admin/organisations/{organisation.id}/edit",
+                            data={**change, "confirm": "reseller|gold|emea"})
+    assert confirmed.status_code == 302
+    assert "solution-architecture" in _slugs(learner)
+    mails = {m.to_address: m for m in db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.template == "tracks_assigned"))}
+    # One mail to each person who arrived and gained a track; it names the new tracks.
+    gained = {p.email for p in (learner, colleague) if _slugs(p) - before[p.id]}
+    assert set(mails) == gained and learner.email in gained
+    assert "Solution Architecture" in mails[learner.email].body_text
+
+
+def test_a_name_or_status_change_saves_without_a_preview(client):
+    organisation = make_organisation(tier="silver")
     login(client, make_user(role="vendor_admin"))
     response = client.post(f"/admin/organisations/{organisation.id}/edit", data={
-        "name": organisation.name, "partner_type": "reseller", "tier": "gold",
-        "region": "emea", "status": "active"})
+        "name": "Renamed Partner", "partner_type": organisation.partner_type,
+        "tier": "silver", "region": organisation.region, "status": "active"})
     assert response.status_code == 302
-    slugs = set(db.session.scalars(select(Track.slug).join(Assignment).where(
-        Assignment.user_id == learner.id)))
-    assert "solution-architecture" in slugs
 
 
 def test_partner_admin_invites_and_the_form_keeps_input_on_error(client):
@@ -246,3 +286,50 @@ def test_real_names_in_any_script_are_accepted(name):
     person = accounts.create_user(email="p@example.com", full_name=name, role="learner",
                                   organisation_id=organisation.id, job_role="sales")
     assert person.full_name == name
+
+
+def _recorded(to: str, template: str, created_at, *, sent=False, error=None) -> OutboxMessage:
+    message = OutboxMessage(to_address=to, subject=f"{template} for {to}", body_text="Hello",
+                            template=template, created_at=created_at,
+                            sent_at=created_at if sent else None, last_error=error)
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def test_the_outbox_is_newest_first_filtered_and_paginated(client, frozen_clock):
+    from datetime import timedelta
+
+    now = frozen_clock
+    # Recorded out of order: the page goes by when, not by row id.
+    later = _recorded("ann@north.example", "invitation", now)
+    earlier = _recorded("bob@south.example", "password_reset", now - timedelta(days=2),
+                        sent=True)
+    failed = _recorded("cat@north.example", "invitation", now - timedelta(days=1),
+                       error="SMTP unavailable")
+    login(client, make_user(role="vendor_admin"))
+
+    def shown(**query) -> list[int]:
+        page = client.get("/admin/outbox", query_string=query).get_data(as_text=True)
+        return [int(part.split('"')[0]) for part in page.split('data-message="')[1:]]
+
+    everything = shown()
+    mine = [later.id, failed.id, earlier.id]
+    assert [i for i in everything if i in mine] == mine
+    assert shown(template="invitation", recipient="NORTH") == [later.id, failed.id]
+    assert shown(status="sent") == [earlier.id]
+    assert shown(status="failed") == [failed.id]
+    assert later.id in shown(status="queued") and failed.id not in shown(status="queued")
+    assert shown(recipient="%") == [] and shown(recipient="_") == []  # no wildcards
+    assert shown(status="bogus") == everything  # an unknown status is no filter
+    # Out-of-range numbers and NUL are refused for every page, naming the parameter.
+    for query in ({"page": "99999999999999999999999"}, {"recipient": "north\x00"}):
+        refused = client.get("/admin/outbox", query_string=query)
+        assert refused.status_code == 422 and next(iter(query)) in refused.get_data(as_text=True)
+
+    for n in range(60):
+        _recorded(f"bulk{n}@many.example", "digest", now + timedelta(minutes=n))
+    first, second = shown(recipient="many.example"), shown(recipient="many.example", page=2)
+    assert len(first) == 50 and len(second) == 10
+    assert first[0] == max(first + second) and not set(first) & set(second)
+

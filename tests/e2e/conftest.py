@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.accessibility import Auditor, AxeUnavailable, ensure_axe_installed
-from tests.e2e.support import newest_message
+from tests.e2e.support import newest_message, postgresql_dsn
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -113,8 +113,23 @@ def live_instance(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_database(live_instance) -> Path:
-    return live_instance / "e2e.db"
+def live_database(live_instance) -> Path | str:
+    """`e2e.db` in the instance folder, or LMS_E2E_DATABASE_URL (PostgreSQL), emptied first.
+
+    CI serves the browser tests once on each database.
+    """
+    url = os.environ.get("LMS_E2E_DATABASE_URL")
+    if not url:
+        return live_instance / "e2e.db"
+    import psycopg
+
+    try:
+        with psycopg.connect(postgresql_dsn(url), autocommit=True) as connection:
+            connection.execute("DROP SCHEMA public CASCADE")
+            connection.execute("CREATE SCHEMA public")
+    except psycopg.OperationalError as error:
+        pytest.fail(f"LMS_E2E_DATABASE_URL={url} is not reachable: {error}", pytrace=False)
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -140,7 +155,8 @@ def live_server(live_instance, live_database, live_content) -> Iterator[str]:
            if not key.startswith(("LMS_", "FLASK_"))}
     env.update({
         "LMS_INSTANCE_PATH": str(live_instance),
-        "LMS_DATABASE_URL": f"sqlite:///{live_database}",
+        "LMS_DATABASE_URL": (live_database if isinstance(live_database, str)
+                             else f"sqlite:///{live_database}"),
         "LMS_SECRET_KEY": "e2e",
         "LMS_BASE_URL": base_url,
         "LMS_CONTENT_PATH": str(live_content),

@@ -62,19 +62,20 @@ def test_northwind_falls_below_gold_on_the_later_expiry_unless_one_of_two_renews
     assert thirty.nobody_renews.standing.meets
     assert thirty.nobody_renews.readiness.total == 80
     assert thirty.nobody_renews.readiness.at == thirty.at
-    # In 60 and 90 days neither is left: no coverage (the currency has nothing left to lapse).
+    # In 60 and 90 days neither is left: no coverage, and no currency either (a lapsed
+    # certificate is not current; it does not leave the whole).
     for horizon in (sixty, ninety):
         assert horizon.expiring == (elena, marco)
         assert not horizon.nobody_renews.standing.meets
         assert horizon.nobody_renews.standing.text == (
             "below Gold: 1 more active Technical Associate")
-        assert horizon.nobody_renews.readiness.total == 60
-        assert horizon.nobody_renews.readiness.health == "yellow"
+        assert horizon.nobody_renews.readiness.total == 40
+        assert horizon.nobody_renews.readiness.health == "red"
     # Both windows are open now, so if everyone in one renews, both run on for 24 months.
     for horizon in result.horizons:
         assert horizon.window_renews.standing.meets
         assert horizon.window_renews.readiness.total == 100
-    assert sixty.text == ("In 60 days (21 March): 60 (yellow), below Gold if nobody renews; "
+    assert sixty.text == ("In 60 days (21 March): 40 (red), below Gold if nobody renews; "
                           "100 (green), keeps Gold if everyone in a renewal window renews.")
 
 
@@ -263,3 +264,30 @@ def test_a_newcomer_beyond_the_last_horizon_is_said_as_keeping_the_tier():
         "Northwind keeps Gold for the next 90 days even if nobody renews; it falls below "
         "Gold on 20 May unless 1 new staff member finishes Partner Onboarding Essentials "
         "by then.")
+
+
+def test_if_nobody_renews_readiness_never_rises_as_certificates_lapse():
+    # One of Northwind's two Technical Associates expires within the currency window and
+    # lapses by the first horizon: losing it must not make what is left look more current.
+    partner = northwind([cert(ELENA, TA, expires_in=20), cert(MARCO, TA, expires_in=400)])
+    result = run(partner, rules(gold=TierRule("gold")))
+    from lms.readiness.scoring import score
+    today = score(partner, rubric(), rules(gold=TierRule("gold")), NOW).total
+    totals = [h.nobody_renews.readiness.total for h in result.horizons]
+    assert all(total <= today for total in totals), (today, totals)
+    thirty = result.horizons[0].nobody_renews.readiness.component("certification_currency")
+    assert thirty.value == 0.5
+
+
+def test_the_sentence_and_the_box_count_the_same_newcomers():
+    """The headline's "unless N new staff finish" and the box's "N new staff must finish"
+    come from the same needs: three newcomers run out of time within the forecast."""
+    ends = tuple(NOW + timedelta(days=d) for d in (36, 50, 70))
+    newcomers = TrackProgress(ONBOARDING_TRACK, True, assigned=5, completed=2,
+                              settling=(13, 14, 15), settling_ends=ends)
+    partner = facts("gold", members=MEMBERS, certificates=[cert(ELENA, TA, expires_in=300)],
+                    tracks=[newcomers], onboarding=DONE)
+    result = run(partner, GOLD_TA_AND_TRACK)
+    assert result.finishing_needed == (TrackNeed(ONBOARDING_TRACK, 3, ends[0], (13, 14, 15)),)
+    assert result.sentence == ("Northwind falls below Gold on 25 February unless 3 new staff "
+                               "finish Partner Onboarding Essentials, the first by then.")

@@ -288,3 +288,26 @@ def test_names_come_from_content(frozen_clock):
     assert names.program(TA) == "Kestrel Certified Technical Associate"
     assert names.tier("gold") == "Gold"
     assert names.track(ONBOARDING_TRACK) == "Partner Onboarding Essentials"
+
+
+def test_a_pending_invitation_is_not_staff_until_accepted(frozen_clock):
+    """An invited person who has not accepted is neither counted nor held to anything:
+    the one definition of active staff (accounts.models.active_staff) leaves them out."""
+    from lms.accounts import service as accounts
+    from lms.scorecard.gather import _track_completion
+
+    partner = make_organisation("Inviting", tier="gold")
+    admin = make_user(partner, role="partner_admin", job_role="sales")
+    invited, secret = accounts.invite_user(
+        organisation_id=partner.id, email="new@inviting.example", full_name="Ned Newcomer",
+        job_role="technical", invited_by=admin)
+    facts = gather.gather(frozen_clock, tiers(), [partner.id]).facts[partner.id]
+    assert [member.user_id for member in facts.staff] == [admin.id]
+    assert _track_completion(ONBOARDING_TRACK, lambda column: column == partner.id)[
+        partner.id][1] == 1
+
+    accounts.accept_invitation(secret, "a-long-enough-password-1")
+    facts = gather.gather(frozen_clock, tiers(), [partner.id]).facts[partner.id]
+    assert sorted(member.user_id for member in facts.staff) == sorted([admin.id, invited.id])
+    assert _track_completion(ONBOARDING_TRACK, lambda column: column == partner.id)[
+        partner.id][1] == 2

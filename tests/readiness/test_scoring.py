@@ -192,7 +192,25 @@ def test_scoring_at_a_later_moment_drops_what_has_expired_by_then():
     result = score(ready(), rubric(), TIERS, later)
     assert result.at == later
     assert result.component("certification_coverage").value == 0
-    assert result.component("certification_currency").measured is False
+    # Lapsed certificates are not current: they stay in the whole, so currency falls to 0
+    # rather than counting as "nothing to measure".
+    currency = result.component("certification_currency")
+    assert currency.measured is True and currency.value == 0
+
+
+def test_a_lapse_lowers_currency_instead_of_leaving_the_whole():
+    certificates = [cert(1, SP, expires_in=10, job_role="sales"),  # lapses by day 30
+                    cert(2, SP, expires_in=80, job_role="sales"),  # at risk on day 30
+                    cert(3, TA, expires_in=365),
+                    cert(4, TA, expires_in=365)]
+    partner = ready(certificates=certificates)
+    today = score(partner, rubric(), TIERS, NOW).component("certification_currency")
+    in_30 = score(partner, rubric(), TIERS, NOW + timedelta(days=30),
+                  names=NAMES).component("certification_currency")
+    assert today.value == 0.75
+    assert in_30.value == 0.5 <= today.value
+    assert in_30.explanation == ("2 of 4 live certificates valid for more than 60 days; "
+                                 "1 lapsed by then; the first expires on 10 April")
 
 
 def test_a_score_as_a_record_keeps_everything_needed_to_explain_it_later():

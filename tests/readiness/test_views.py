@@ -120,11 +120,17 @@ def test_the_page_shows_nothing_of_another_partner(client, partners):
         assert secret not in html
 
 
-@pytest.mark.parametrize("role", ["vendor_admin", "channel_manager", "author"])
+@pytest.mark.parametrize("role", ["vendor_admin", "channel_manager"])
 def test_vendor_staff_see_any_partner(client, partners, role):
     login(client, make_user(role=role))
     assert "Readiness at Rival Ready" in plain(_page(client, partners["rival"]))
     assert "Rufus Rivallearner" in _page(client, partners["rival"])
+
+
+def test_authors_see_no_partners_readiness(client, partners):
+    login(client, make_user(role="author"))
+    response = client.get(f"/organisations/{partners['rival'].id}/readiness")
+    assert response.status_code == 404 and b"Rufus" not in response.data
 
 
 def test_the_shortcut_leads_a_partner_admin_to_their_own(client, partners):

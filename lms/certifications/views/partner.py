@@ -10,28 +10,27 @@ from flask_login import current_user
 from sqlalchemy import and_, func, select
 
 from lms.accounts import scoping
-from lms.accounts.models import User
+from lms.accounts.models import User, active_staff
+from lms.accounts.permissions import require
 from lms.certifications import lifecycle
 from lms.certifications import public_id as ids
 from lms.certifications.models import STATUSES, Certificate
 from lms.certifications.views import bp, countdown
 from lms.core import clock
-from lms.core.auth import require_role
 from lms.extensions import db
 
-ORGANISATION_VIEWERS = ("partner_admin", "vendor_admin", "channel_manager", "author")
 EXPIRING_SOON_DAYS = 90
 
 
 @bp.route("/staff/certifications")
-@require_role("partner_admin")
+@require("my_organisation")
 def my_staff():
     return redirect(url_for("certifications.organisation",
                             organisation_id=current_user.organisation_id))
 
 
 @bp.route("/organisations/<int:organisation_id>/certifications")
-@require_role(*ORGANISATION_VIEWERS, hide=True)
+@require("read_partners", hide=True)
 def organisation(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
     now = clock.now()
@@ -65,7 +64,7 @@ def organisation(organisation_id: int):
                            if statuses[c.id] == "revoked" or lifecycle.lapsed(c, now))}
     people = db.session.scalar(scoping.scope_users(
         select(func.count(User.id)).where(User.organisation_id == organisation.id,
-                                          User.active.is_(True)), current_user))
+                                          active_staff()), current_user))
     return render_template(
         "certifications/organisation.html", organisation=organisation, rows=rows,
         statuses=statuses, soon=soon, summary=summary, by_program=dict(sorted(by_program.items())),

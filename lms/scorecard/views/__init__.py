@@ -12,7 +12,6 @@ from flask import Blueprint, Response
 from lms.scorecard import charts, wording
 
 bp = Blueprint("scorecard", __name__, url_prefix="/scorecard")
-VIEWERS = ("vendor_admin", "channel_manager")
 
 
 # Filters and a global rather than context: the macros in templates/scorecard/ are

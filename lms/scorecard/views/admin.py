@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from lms.core.auth import require_role
+from lms.accounts.permissions import require
 from lms.core.errors import DomainError, PermissionDenied
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
@@ -14,7 +14,7 @@ from lms.extensions import db
 from lms.scorecard import imports, tokens, webhooks
 from lms.scorecard.forms import TokenForm, WebhookForm
 from lms.scorecard.models import WebhookEndpoint
-from lms.scorecard.views import VIEWERS, bp
+from lms.scorecard.views import bp
 
 
 def _only_vendor_admins() -> None:
@@ -30,7 +30,7 @@ def _webhooks_page(form: WebhookForm, status: int = 200, created=None):
 
 
 @bp.route("/webhooks", methods=["GET", "POST"])
-@require_role(*VIEWERS, hide=True)
+@require("integrations", hide=True)
 def webhooks_page():
     form = WebhookForm()
     if form.is_submitted():
@@ -52,7 +52,7 @@ def webhooks_page():
 
 
 @bp.route("/webhooks/<int:endpoint_id>")
-@require_role(*VIEWERS, hide=True)
+@require("integrations", hide=True)
 def webhook(endpoint_id: int):
     endpoint = webhooks.get_endpoint(endpoint_id)
     sent = webhooks.deliveries(endpoint.id)
@@ -65,7 +65,7 @@ def webhook(endpoint_id: int):
 
 
 @bp.route("/webhooks/<int:endpoint_id>/deactivate", methods=["POST"])
-@require_role(*VIEWERS, hide=True)
+@require("integrations", hide=True)
 def deactivate_webhook(endpoint_id: int):
     _only_vendor_admins()  # (CSRFProtect checks every POST before it gets here)
     endpoint = webhooks.deactivate_endpoint(endpoint_id)
@@ -82,7 +82,7 @@ def _tokens_page(form: TokenForm, status: int = 200, secret: str | None = None):
 
 
 @bp.route("/api-tokens", methods=["GET", "POST"])
-@require_role(*VIEWERS, hide=True)
+@require("integrations", hide=True)
 def tokens_page():
     form = TokenForm()
     if not form.validate_on_submit():
@@ -99,7 +99,7 @@ def tokens_page():
 
 
 @bp.route("/api-tokens/<int:token_id>/revoke", methods=["POST"])
-@require_role(*VIEWERS, hide=True)
+@require("integrations", hide=True)
 def revoke_token(token_id: int):
     token = tokens.revoke(token_id, actor=current_user)
     commit()

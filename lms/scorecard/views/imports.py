@@ -6,15 +6,15 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from lms.accounts.permissions import require
 from lms.core import clock, csv_files
-from lms.core.auth import require_role
 from lms.core.errors import Invalid
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
 from lms.extensions import db
 from lms.scorecard import imports, service, upload
 from lms.scorecard.forms import PreviewForm, UploadForm
-from lms.scorecard.views import VIEWERS, bp, download
+from lms.scorecard.views import bp, download
 
 UPLOAD_BYTES = 5 * 1024 * 1024
 SHOWN_ROWS = 15  # of the file, in the preview
@@ -35,13 +35,13 @@ def _page(form: UploadForm, status: int = 200, problems=None):
 
 
 @bp.route("/imports")
-@require_role(*VIEWERS, hide=True)
+@require("import_metrics", hide=True)
 def imports_page():
     return _page(UploadForm(formdata=None))
 
 
 @bp.route("/imports/template.csv")
-@require_role(*VIEWERS, hide=True)
+@require("import_metrics", hide=True)
 def import_template():
     """A wide file to fill in: one row per partner, one column per importable metric."""
     definitions = service.definitions()
@@ -54,7 +54,7 @@ def import_template():
 
 
 @bp.route("/imports/preview", methods=["POST"])
-@require_role(*VIEWERS, hide=True)
+@require("import_metrics", hide=True)
 def preview():
     """From the upload form (a file) or the preview itself (text, and a changed mapping)."""
     upload_form = UploadForm()
@@ -77,7 +77,7 @@ def preview():
 
 
 @bp.route("/imports/confirm", methods=["POST"])
-@require_role(*VIEWERS, hide=True)
+@require("import_metrics", hide=True)
 def confirm_import():
     """Check the file again with its mapping and import it, only if every row is good."""
     form = PreviewForm()
@@ -136,7 +136,7 @@ def _preview_page(form: PreviewForm, mapping, *, status: int = 200, found=None):
 
 
 @bp.route("/imports/<int:import_id>")
-@require_role(*VIEWERS, hide=True)
+@require("import_metrics", hide=True)
 def import_detail(import_id: int):
     record = imports.get(import_id)
     return render_template("scorecard/import.html", record=record,

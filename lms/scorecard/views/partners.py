@@ -8,12 +8,12 @@ from collections import Counter
 from flask import render_template, request
 from flask_login import current_user
 
+from lms.accounts.permissions import require
 from lms.accounts.scoping import get_organisation_for
 from lms.core import clock
-from lms.core.auth import require_role
 from lms.scorecard import exports, gather, service
 from lms.scorecard.scoring import FLAG_KINDS
-from lms.scorecard.views import VIEWERS, bp, download
+from lms.scorecard.views import bp, download
 from lms.scorecard.wording import HEALTH_LABELS
 
 SORTS = ("partner", "score", "coverage", "flags")
@@ -28,7 +28,7 @@ def _filters() -> dict:
 
 
 @bp.route("")
-@require_role(*VIEWERS, hide=True)
+@require("scorecard", hide=True)
 def index():
     now = clock.now()
     definitions = service.definitions()
@@ -52,7 +52,7 @@ def index():
 
 
 @bp.route("/export.<any(csv, json):fmt>")
-@require_role(*VIEWERS, hide=True)
+@require("scorecard", hide=True)
 def export(fmt: str):
     now = clock.now()
     cards = [card for card in service.scorecards(now) if service.matches(card, _filters())]
@@ -64,7 +64,7 @@ def export(fmt: str):
 
 
 @bp.route("/partners/<int:organisation_id>")
-@require_role(*VIEWERS, hide=True)
+@require("scorecard", hide=True)
 def partner(organisation_id: int):
     organisation = get_organisation_for(current_user, organisation_id)
     now = clock.now()

@@ -9,8 +9,8 @@ from datetime import date
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from lms.accounts.permissions import require
 from lms.core import clock
-from lms.core.auth import require_role
 from lms.core.errors import DomainError, Invalid
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
@@ -18,12 +18,12 @@ from lms.core.params import parse_date, query_int
 from lms.extensions import db
 from lms.scorecard import exports, periods, service
 from lms.scorecard.forms import ClosePeriodForm
-from lms.scorecard.views import VIEWERS, bp, download
+from lms.scorecard.views import bp, download
 from lms.scorecard.wording import HEALTH_LABELS
 
 
 @bp.route("/periods")
-@require_role(*VIEWERS, hide=True)
+@require("scorecard", hide=True)
 def periods_page():
     definitions = service.definitions()
     closed = periods.closed()
@@ -42,7 +42,7 @@ def _period_start(value: str | None) -> date:
 
 
 @bp.route("/periods/close", methods=["GET", "POST"])
-@require_role(*VIEWERS, hide=True)
+@require("close_periods", hide=True)
 def close_period():
     """GET: what closing will freeze, and a confirmation box. POST: freeze it."""
     form = ClosePeriodForm()
@@ -74,7 +74,7 @@ def close_period():
 
 
 @bp.route("/periods/<int:period_id>")
-@require_role(*VIEWERS, hide=True)
+@require("scorecard", hide=True)
 def period(period_id: int):
     found = periods.get(period_id)
     cards = periods.records(found.id)
@@ -87,7 +87,7 @@ def period(period_id: int):
 
 
 @bp.route("/periods/<int:period_id>/scorecard.<any(csv, json):fmt>")
-@require_role(*VIEWERS, hide=True)
+@require("scorecard", hide=True)
 def period_export(period_id: int, fmt: str):
     found = periods.get(period_id)
     cards = periods.records(found.id)
@@ -99,7 +99,7 @@ def period_export(period_id: int, fmt: str):
 
 
 @bp.route("/periods/compare")
-@require_role(*VIEWERS, hide=True)
+@require("scorecard", hide=True)
 def compare():
     first, second = query_int("a", minimum=1), query_int("b", minimum=1)
     closed = periods.closed()
