@@ -352,6 +352,8 @@ OPEN_ENDPOINTS = {
     "certifications.mine", "certifications.certificate_pdf",
     "verify.search", "verify.certificate", "certifications_api.certificate",
     "certifications_api.verify_many", "scorecard_api.current", "scorecard_api.push_metrics",
+    # Anyone signed in, on their own sessions only (test_sessions_are_only_ever_ones_own).
+    "accounts.my_sessions", "accounts.end_session", "accounts.end_other_sessions",
 }
 
 
