@@ -58,13 +58,13 @@ def test_closing_needs_confirmation_then_freezes_every_partner(client, setup):
     assert response.status_code == 303
     period = db.session.scalar(select(ReviewPeriod))
     assert (period.name, period.closed_by_id, period.definition_version) == (
-        "2026 Q1", setup["manager"].id, 2)
+        "2026 Q1", setup["manager"].id, 3)
     snapshots = db.session.scalars(select(Snapshot).where(Snapshot.period_id == period.id)).all()
     assert period.partners == len(snapshots) >= 1
     mine = next(s for s in snapshots if s.organisation_id == setup["northwind"].id)
     assert (mine.health, mine.score, mine.readiness_total, mine.rubric_version) == (
         mine.record["health"], mine.record["score"], 84, 1)
-    assert mine.record["definitions"]["version"] == 2
+    assert mine.record["definitions"]["version"] == 3
     assert mine.record["readiness"]["components"][0]["key"] == "certification_coverage"
     assert _close(client, q1).status_code == 409  # once only
 
@@ -139,7 +139,7 @@ def test_exports_current_and_snapshot(client, setup):
     assert any(p["organisation"]["name"] == "Northwind Period" for p in body["partners"])
     period = periods.close(date(2026, 1, 1), actor_id=None)
     snap = client.get(f"/scorecard/periods/{period.id}/scorecard.json").json
-    assert snap["period"]["name"] == "2026 Q1" and snap["period"]["definitions_version"] == 2
+    assert snap["period"]["name"] == "2026 Q1" and snap["period"]["definitions_version"] == 3
     text = client.get(f"/scorecard/periods/{period.id}/scorecard.csv").get_data(as_text=True)
     assert next(csv.DictReader(io.StringIO(text)))["period"] == "2026 Q1"
     filtered = client.get("/scorecard/export.json?health=red").json
