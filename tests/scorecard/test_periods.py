@@ -100,6 +100,22 @@ def test_periods_cannot_be_closed_before_they_start_or_twice(setup):
         periods.close(date(2025, 10, 1), actor_id=None)
 
 
+@pytest.mark.parametrize("starts", [date(1, 1, 1), date(2025, 7, 1), date(2024, 10, 1)])
+def test_only_the_periods_the_page_offers_can_be_closed(client, setup, starts):
+    # The page (2026 Q1 on the clock) offers 2025 Q4 and 2026 Q1; any other quarter's date
+    # used to freeze a "snapshot" of long ago from today's values.
+    offered = "choose 2025 Q4 (from 2025-10-01) or 2026 Q1 (from 2026-01-01)"
+    refused = _close(client, starts)
+    assert refused.status_code == 422
+    assert offered in refused.get_data(as_text=True)
+    page = client.get(f"/scorecard/periods/close?period={starts.isoformat()}")
+    assert page.status_code == 422 and offered in page.get_data(as_text=True)
+    with pytest.raises(Invalid) as raised:
+        periods.close(starts, actor_id=None)
+    assert raised.value.field == "period"
+    assert db.session.scalar(select(func.count(ReviewPeriod.id))) == 0
+
+
 def test_trends_and_compare(client, setup):
     q4 = periods.close(date(2025, 10, 1), actor_id=None)
     put_readiness(setup["northwind"], 40, "red")
