@@ -29,6 +29,12 @@ class ClosePeriodForm(FlaskForm):
                            validators=[DataRequired("Tick the box to confirm.")])
 
 
+class RevertImportForm(FlaskForm):
+    confirm = BooleanField("I understand that every value this import changed goes back to "
+                           "what it was before, for every partner it touched.",
+                           validators=[DataRequired("Tick the box to confirm.")])
+
+
 class WebhookForm(FlaskForm):
     url = StringField("Address (URL)", validators=[DataRequired(), Length(max=500)])
     description = StringField("What receives it", validators=[Optional(), Length(max=200)])

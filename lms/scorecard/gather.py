@@ -112,7 +112,7 @@ def current_values(only) -> dict[int, dict[str, Observation]]:
             partition_by=(MetricValue.organisation_id, MetricValue.metric),
             order_by=(MetricValue.as_of.desc(), MetricValue.recorded_at.desc(),
                       MetricValue.id.desc())).label("rank"),
-    ).where(only(MetricValue.organisation_id)).subquery()
+    ).where(only(MetricValue.organisation_id), MetricValue.counted()).subquery()
     found: dict[int, dict[str, Observation]] = defaultdict(dict)
     for row in db.session.execute(select(ranked).where(ranked.c.rank == 1)):
         found[row.organisation_id][row.metric] = Observation(row.value, row.as_of, row.import_id)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Organisation
 from lms.core import clock, jobs
-from lms.core.errors import Invalid, NotFound
+from lms.core.errors import Conflict, Invalid, NotFound
 from lms.extensions import db
 from lms.scorecard import service, upload
 from lms.scorecard.gather import current_values
@@ -97,7 +97,8 @@ def preview(text: str, definitions: Definitions, *, mapping: list[str] | None = 
     table = upload.read_table(text)
     if mapping is None or len(mapping) != len(table.header):
         mapping = upload.auto_mapping(table.header, definitions)
-    problems = upload.check_mapping(mapping, definitions, default_as_of=default_as_of)
+    problems = upload.check_mapping(mapping, definitions, default_as_of=default_as_of,
+                                    today=today)
     checked = None if problems else upload.check_table(
         table, mapping, definitions, partners=partner_lookup(), today=today,
         default_as_of=default_as_of)
@@ -219,10 +220,32 @@ def _on_dates(keys: set[tuple[int, str, date]]) -> dict[tuple[int, str, date], f
                 select(MetricValue.organisation_id, MetricValue.metric, MetricValue.as_of,
                        MetricValue.value)
                 .where(tuple_(MetricValue.organisation_id, MetricValue.metric,
-                              MetricValue.as_of).in_(chunk))
+                              MetricValue.as_of).in_(chunk), MetricValue.counted())
                 .order_by(MetricValue.recorded_at, MetricValue.id)):
             found[(row.organisation_id, row.metric, row.as_of)] = row.value
     return found
+
+
+def revert(import_id: int, *, actor_id: int | None, now: datetime | None = None
+           ) -> MetricImport:
+    """Stop counting an import's values: each falls back to what it replaced. The import
+    and its values stay, marked reverted (who and when), so the evidence log still shows
+    them. Conflict when it was refused or is already reverted."""
+    record = db.session.scalar(select(MetricImport).where(MetricImport.id == import_id)
+                               .with_for_update())
+    if record is None:
+        raise NotFound("No such import.")
+    if record.status != "applied":
+        raise Conflict("A refused import brought no values: there is nothing to revert.")
+    if record.reverted_at is not None:
+        raise Conflict(f"Import #{record.id} was already reverted on "
+                       f"{record.reverted_at:%d %b %Y}.")
+    record.reverted_at, record.reverted_by_id = now or clock.now(), actor_id
+    db.session.flush()
+    touched = sorted({change["organisation_id"] for change in record.changes})
+    if touched:
+        jobs.enqueue(service.recompute_partners, touched)
+    return record
 
 
 def recent(limit: int = 50) -> list[MetricImport]:
@@ -232,7 +255,9 @@ def recent(limit: int = 50) -> list[MetricImport]:
 
 
 def get(import_id: int) -> MetricImport:
-    record = db.session.get(MetricImport, import_id)
+    record = db.session.scalar(select(MetricImport).where(MetricImport.id == import_id)
+                               .options(joinedload(MetricImport.actor),
+                                        joinedload(MetricImport.reverted_by)))
     if record is None:
         raise NotFound("No such import.")
     return record

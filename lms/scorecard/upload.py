@@ -135,11 +135,15 @@ def auto_mapping(header: list[str], definitions: Definitions) -> list[str]:
 
 
 def check_mapping(mapping: list[str], definitions: Definitions, *,
-                  default_as_of: date | None = None) -> list[str]:
+                  today: date, default_as_of: date | None = None) -> list[str]:
     """What is wrong with a mapping as a whole (nothing can be read until it is fixed)."""
     known = {target for target, _ in mapping_choices(definitions)}
     problems = [f"Column {i + 1}: unknown choice {t!r}." for i, t in enumerate(mapping)
                 if t not in known]
+    if default_as_of is not None:
+        _, message = parse_date(default_as_of, today)
+        if message:
+            problems.append(f"The as-of date for the whole file: {message}.")
     chosen = [t for t in mapping if t]
     problems += [f"Two columns are mapped to {_label(t, definitions)}; choose one."
                  for t in sorted(set(chosen)) if chosen.count(t) > 1]
@@ -294,8 +298,9 @@ def parse_number(raw) -> tuple[float | None, str | None]:
 
 
 def parse_date(raw, today: date) -> tuple[date | None, str | None]:
-    """A YYYY-MM-DD date not in the future, or why not."""
-    text = str(raw).strip()
+    """A YYYY-MM-DD date not in the future, or why not: the one check of an as-of date,
+    whether a cell, an API value or the date given for the whole file."""
+    text = raw.isoformat() if isinstance(raw, date) else str(raw).strip()
     if not _ISO_DATE.match(text):
         return None, f"bad date {text!r}: write it as YYYY-MM-DD"
     try:
@@ -303,5 +308,6 @@ def parse_date(raw, today: date) -> tuple[date | None, str | None]:
     except ValueError:
         return None, f"bad date {text!r}: no such day"
     if value > today:
+        # A future date would never go stale and no later import could replace it.
         return None, f"bad date {text!r}: it is in the future"
     return value, None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -23,7 +23,7 @@ def definitions():
 def _check(definitions, text, mapping=None, **kwargs):
     table = upload.read_table(text)
     mapping = mapping or upload.auto_mapping(table.header, definitions)
-    assert upload.check_mapping(mapping, definitions, **kwargs) == []
+    assert upload.check_mapping(mapping, definitions, today=TODAY, **kwargs) == []
     return upload.check_table(table, mapping, definitions, partners=PARTNERS, today=TODAY,
                               **kwargs)
 
@@ -85,7 +85,7 @@ def test_a_wide_file_with_a_date_for_the_whole_file(definitions):
     mapping = upload.auto_mapping(table.header, definitions)
     assert mapping == ["partner", "metric:pipeline_velocity", "metric:mdf_spend",
                        "metric:lead_follow_up_sla"]
-    assert upload.check_mapping(mapping, definitions) == [
+    assert upload.check_mapping(mapping, definitions, today=TODAY) == [
         "No column is mapped to the as-of date, and no date is given for the whole file."]
     checked = upload.check_table(table, mapping, definitions, partners=PARTNERS, today=TODAY,
                                  default_as_of=date(2026, 9, 30))
@@ -99,12 +99,24 @@ def test_a_wide_file_with_a_date_for_the_whole_file(definitions):
         (3, "pipeline_velocity", 1800), (3, "mdf_spend", 40)]
 
 
+@pytest.mark.parametrize("future", [date(9999, 12, 31), TODAY + timedelta(days=1)])
+def test_the_date_for_the_whole_file_is_checked_like_a_cell(definitions, future):
+    # A future date given once for the file froze the metric for good (never stale, never
+    # replaced); it is refused exactly as the same date in a cell is.
+    mapping = ["partner", "metric", "value"]
+    problems = upload.check_mapping(mapping, definitions, today=TODAY, default_as_of=future)
+    _, cell = upload.parse_date(future.isoformat(), TODAY)
+    assert problems == [f"The as-of date for the whole file: {cell}."]
+    assert cell == f"bad date '{future.isoformat()}': it is in the future"
+    assert upload.check_mapping(mapping, definitions, today=TODAY, default_as_of=TODAY) == []
+
+
 def test_mapping_problems(definitions):
-    assert upload.check_mapping(["partner", "partner", "value"], definitions) == [
+    assert upload.check_mapping(["partner", "partner", "value"], definitions, today=TODAY) == [
         "Two columns are mapped to Partner (name or ID); choose one.",
         "No column is mapped to the as-of date, and no date is given for the whole file.",
         "A metric code column needs a value column beside it (and the other way round)."]
-    assert upload.check_mapping(["as_of", "bogus"], definitions) == [
+    assert upload.check_mapping(["as_of", "bogus"], definitions, today=TODAY) == [
         "Column 2: unknown choice 'bogus'.", "No column is mapped to the partner.",
         "No column holds values: map a metric code and a value column, or a column to the "
         "value of a metric."]

@@ -8,12 +8,12 @@ from flask_login import current_user
 
 from lms.core import clock, csv_files
 from lms.core.auth import require_role
-from lms.core.errors import Invalid
+from lms.core.errors import DomainError, Invalid
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
 from lms.extensions import db
 from lms.scorecard import imports, service, upload
-from lms.scorecard.forms import PreviewForm, UploadForm
+from lms.scorecard.forms import PreviewForm, RevertImportForm, UploadForm
 from lms.scorecard.views import VIEWERS, bp, download
 
 UPLOAD_BYTES = 5 * 1024 * 1024
@@ -138,6 +138,28 @@ def _preview_page(form: PreviewForm, mapping, *, status: int = 200, found=None):
 @bp.route("/imports/<int:import_id>")
 @require_role(*VIEWERS, hide=True)
 def import_detail(import_id: int):
-    record = imports.get(import_id)
-    return render_template("scorecard/import.html", record=record,
-                           definitions=service.definitions())
+    return _import_page(imports.get(import_id), RevertImportForm(formdata=None))
+
+
+def _import_page(record, form: RevertImportForm, status: int = 200):
+    return render_template("scorecard/import.html", record=record, form=form,
+                           definitions=service.definitions()), status
+
+
+@bp.route("/imports/<int:import_id>/revert", methods=["POST"])
+@require_role(*VIEWERS, hide=True)
+def revert_import(import_id: int):
+    """Put back what the import replaced, once its box is ticked; all or nothing."""
+    form = RevertImportForm()
+    if not form.validate_on_submit():
+        return _import_page(imports.get(import_id), form, 422)
+    try:
+        record = imports.revert(import_id, actor_id=current_user.id)
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return _import_page(imports.get(import_id), form, error.status)
+    commit()
+    flash(f"Import #{record.id} reverted: {record.changed} value"
+          f"{'s' if record.changed != 1 else ''} back to what they were before.", "success")
+    return redirect(url_for("scorecard.import_detail", import_id=record.id), code=303)
