@@ -5,8 +5,18 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, HiddenField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
+
+DECIMAL_CHOICES = [("", "As the file shows it"), ("point", "Decimal point: 1,234.5"),
+                   ("comma", "Decimal comma: 1.234,5")]
 
 
 class UploadForm(FlaskForm):
@@ -20,6 +30,8 @@ class PreviewForm(FlaskForm):
     text = TextAreaField()
     file_name = HiddenField()
     default_as_of = DateField("As of, for rows without a date", validators=[Optional()])
+    decimal = SelectField("Numbers are written with a", choices=DECIMAL_CHOICES,
+                          validators=[Optional()])
 
 
 class ClosePeriodForm(FlaskForm):

@@ -49,6 +49,8 @@ class Preview:
     mapping: list[str]
     mapping_problems: list[str]
     checked: upload.Checked | None  # None until the mapping is usable
+    convention: upload.NumberConvention | None = None  # what the file's numbers show
+    decimal: str | None = None  # the decimal mark every value was read with
 
     @property
     def importable(self) -> bool:
@@ -92,17 +94,30 @@ class Preview:
 
 
 def preview(text: str, definitions: Definitions, *, mapping: list[str] | None = None,
-            default_as_of: date | None = None, today: date) -> Preview:
-    """Read a file and check every row against the mapping (the header's, unless given)."""
+            default_as_of: date | None = None, decimal: str | None = None,
+            today: date) -> Preview:
+    """Read a file and check every row against the mapping (the header's, unless given).
+
+    The decimal mark is read once for the whole file from its value cells (or as chosen)
+    and every value is read with it: "2,500" is 2.5 in a file that writes "31,5".
+    """
     table = upload.read_table(text)
     if mapping is None or len(mapping) != len(table.header):
         mapping = upload.auto_mapping(table.header, definitions)
     problems = upload.check_mapping(mapping, definitions, default_as_of=default_as_of,
                                     today=today)
+    convention = upload.number_convention(table, mapping)
+    if decimal not in upload.DECIMAL_MARKS:
+        decimal = None
+        unclear = upload.decimal_problem(convention)
+        if unclear:
+            problems.append(unclear)
+        else:
+            decimal = convention.mark or upload.POINT
     checked = None if problems else upload.check_table(
         table, mapping, definitions, partners=partner_lookup(), today=today,
-        default_as_of=default_as_of)
-    return Preview(table, mapping, problems, checked)
+        default_as_of=default_as_of, decimal=decimal)
+    return Preview(table, mapping, problems, checked, convention, decimal)
 
 
 def check_api_values(items, definitions: Definitions, *, today: date) -> list[upload.Value]:

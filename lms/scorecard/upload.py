@@ -17,6 +17,7 @@ from datetime import date
 
 from lms.core import csv_files
 from lms.core.errors import Invalid
+from lms.core.numbers import format_number
 from lms.scorecard import wording
 from lms.scorecard.loader import Definitions, Metric
 
@@ -38,7 +39,12 @@ ALIASES = {
 }
 # How a metric's unit reads after its name in messages ("Co-sell success (%)").
 UNIT_LABELS = {"percent": "%", "days": "days", "hours": "hours"}
-_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+# A file writes its numbers one way: 1,234.5 (a decimal point) or 1.234,5 (a decimal comma).
+POINT, COMMA = "point", "comma"
+DECIMAL_MARKS = {POINT: "decimal point (1,234.5)", COMMA: "decimal comma (1.234,5)"}
+_GROUPED = {POINT: re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$"),
+            COMMA: re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")}
+_NUMERAL = re.compile(r"^-?[\d.,]*\d[\d.,]*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -171,7 +177,7 @@ def _label(target: str, definitions: Definitions) -> str:
 
 def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
                 partners: dict[str, tuple[int, str]], today: date,
-                default_as_of: date | None = None) -> Checked:
+                default_as_of: date | None = None, decimal: str = POINT) -> Checked:
     """Every row checked; `partners` maps a lower-cased name or an id (as text) to
     (organisation id, name)."""
     def cell(cells: list[str], target: str) -> str | None:
@@ -198,7 +204,8 @@ def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
                 items.append((code, raw, code))
         raw_date = cell(cells, AS_OF)
         checked = check_value(cell(cells, PARTNER) or "", items, raw_date, definitions,
-                              partners=partners, today=today, default_as_of=default_as_of)
+                              partners=partners, today=today, default_as_of=default_as_of,
+                              decimal=decimal)
         for found in checked[1]:
             problem.reasons.append(found)
         for code, organisation_id, partner, number, as_of in checked[0]:
@@ -218,7 +225,7 @@ def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
 
 def check_value(partner: str, items: list[tuple[str | None, object, str]], raw_date,
                 definitions: Definitions, *, partners: dict[str, tuple[int, str]],
-                today: date, default_as_of: date | None = None):
+                today: date, default_as_of: date | None = None, decimal: str = POINT):
     """Check one row: ([(metric, organisation id, partner name, value, as_of)],
     [(what, problem)]) where `what` is partner, metric, value or as_of."""
     problems: list[tuple[str, str]] = []
@@ -243,7 +250,7 @@ def check_value(partner: str, items: list[tuple[str | None, object, str]], raw_d
             problems.append((METRIC, f"unknown metric {code!r}"))
         elif not metric.importable:
             problems.append((METRIC, f"{code} is computed here and cannot be imported"))
-        number, message = parse_number(raw)
+        number, message = parse_number(raw, decimal)
         if message:
             # A wide file has a column per metric: say which, by the name people know it by.
             label = metric.name if metric is not None else code
@@ -275,8 +282,83 @@ def _figure(value: float) -> str:
     return wording.number(value, 6)  # enough places that -0.001 never reads as "-0"
 
 
-def parse_number(raw) -> tuple[float | None, str | None]:
-    """A number from a cell or JSON: "1,234.5", "32%", "$5000" are read; anything else says why."""
+def _bare(text: str) -> str:
+    return text.strip().removesuffix("%").strip().lstrip("$€£¥").strip()
+
+
+def mark_of(cell: str) -> str | None:
+    """The decimal mark a cell shows: POINT, COMMA, "either" when it reads as a number both
+    ways ("2,500": 2.5 or 2500), or None when it says nothing (no separator, not a number)."""
+    text = _bare(cell)
+    if not _NUMERAL.match(text):
+        return None
+    digits = text.lstrip("-")
+    if "," in digits and "." in digits:
+        return COMMA if digits.rindex(",") > digits.rindex(".") else POINT
+    for separator, other in ((",", COMMA), (".", POINT)):
+        if separator not in digits:
+            continue
+        if digits.count(separator) > 1:  # only thousands repeat: the other is the decimal
+            return POINT if other == COMMA else COMMA
+        whole, fraction = digits.split(separator)
+        if len(fraction) != 3 or whole in ("", "0"):
+            return other
+        return "either"
+    return None
+
+
+@dataclass(frozen=True)
+class NumberConvention:
+    """What the value cells of a file say about its decimal mark, read once for all."""
+
+    mark: str | None  # POINT or COMMA when some cell shows it, and none shows the other
+    shown_by: tuple[int, str] | None = None  # (line, cell) that shows it
+    conflict: tuple[tuple[int, str], tuple[int, str]] | None = None  # a point, a comma
+    either: tuple[int, str] | None = None  # the first cell that reads both ways
+
+
+def number_convention(table: Table, mapping: list[str]) -> NumberConvention:
+    columns = [i for i, target in enumerate(mapping)
+               if target == VALUE or target.startswith(METRIC_COLUMN)]
+    first: dict[str, tuple[int, str]] = {}
+    for line, cells in table.rows:
+        for index in columns:
+            if index < len(cells):
+                found = mark_of(cells[index])
+                if found and found not in first:
+                    first[found] = (line, cells[index].strip())
+    if POINT in first and COMMA in first:
+        return NumberConvention(None, conflict=(first[POINT], first[COMMA]),
+                                either=first.get("either"))
+    mark = POINT if POINT in first else COMMA if COMMA in first else None
+    return NumberConvention(mark, first.get(mark) if mark else None,
+                            either=first.get("either"))
+
+
+def decimal_problem(convention: NumberConvention) -> str | None:
+    """Why the file's decimal mark must be chosen by hand; None when the file says it."""
+    if convention.conflict:
+        (point_line, point), (comma_line, comma) = convention.conflict
+        return (f"Line {point_line} writes {point!r} with a decimal point but line "
+                f"{comma_line} writes {comma!r} with a decimal comma: choose the file's "
+                "decimal mark (the cells that do not follow it are then marked).")
+    if convention.mark is None and convention.either:
+        line, cell = convention.either
+        return (f"Line {line} writes {cell!r}, which is {_either(cell, COMMA)} with a decimal "
+                f"comma but {_either(cell, POINT)} with a decimal point, and no other value "
+                "says which the file uses: choose its decimal mark.")
+    return None
+
+
+def _either(cell: str, mark: str) -> str:
+    number, _ = parse_number(cell, mark)
+    # Bare digits: "2,500" here must not read back as either convention.
+    return format_number(number) if number is not None else cell
+
+
+def parse_number(raw, mark: str = POINT) -> tuple[float | None, str | None]:
+    """A number from a cell or JSON: "1,234.5", "32%", "$5000" are read (with COMMA:
+    "1.234,5"); anything else says why."""
     if isinstance(raw, bool):
         return None, "not a number (true/false)"
     if isinstance(raw, int | float):
@@ -285,9 +367,15 @@ def parse_number(raw) -> tuple[float | None, str | None]:
         text = str(raw if raw is not None else "").strip()
         if not text:
             return None, "the value is empty"
-        cleaned = text.removesuffix("%").strip().lstrip("$€£¥").strip()
-        if _THOUSANDS.match(cleaned):
-            cleaned = cleaned.replace(",", "")
+        cleaned = _bare(text)
+        if _GROUPED[mark].match(cleaned):
+            cleaned = cleaned.replace("," if mark == POINT else ".", "")
+        shown = mark_of(text)
+        if shown in (POINT, COMMA) and shown != mark:
+            return None, (f"{text!r} is written with a {DECIMAL_MARKS[shown]} but the file "
+                          f"uses a {DECIMAL_MARKS[mark]}")
+        if mark == COMMA:
+            cleaned = cleaned.replace(",", ".")
         try:
             number = float(cleaned)
         except ValueError:

@@ -288,3 +288,23 @@ def test_a_future_value_can_be_reverted_so_it_no_longer_freezes_the_metric(clien
     assert client.post(f"/scorecard/imports/{frozen.id}/revert",
                        data={"confirm": "y"}).status_code == 303
     assert _current("Northwind Import", "pipeline_velocity") == (4200, "2026-02-27")
+
+
+def test_an_ambiguous_decimal_mark_is_chosen_on_the_preview_and_kept_to_the_import(
+        client, manager):
+    text = "sep=;\npartner;as_of;joint_roadmap\nNorthwind Import;2026-02-27;2,500\n"
+    page = html.unescape(_upload(client, text).get_data(as_text=True))
+    assert "which is 2.5 with a decimal comma but 2500 with a decimal point" in page
+    assert "Choose: the file does not say." in page
+    chosen = client.post("/scorecard/imports/preview", data={
+        "text": text, "file_name": "q1.csv", "map": ["partner", "as_of",
+                                                      "metric:joint_roadmap"],
+        "decimal": "comma"})
+    page = chosen.get_data(as_text=True)
+    assert chosen.status_code == 200 and '<input type="hidden" name="decimal" value="comma">' \
+        in page
+    response = client.post("/scorecard/imports/confirm", data={
+        "text": text, "file_name": "q1.csv",
+        "map": ["partner", "as_of", "metric:joint_roadmap"], "decimal": "comma"})
+    assert response.status_code == 303
+    assert db.session.scalar(select(MetricValue.value)) == 2.5

@@ -191,3 +191,57 @@ def test_bounds_in_a_wide_file_are_problems_of_their_column(definitions):
     assert checked.problems[0].reasons == [
         ("co_sell_success", "1,000 is above the maximum of 100 for Co-sell success (%)"),
         ("mdf_spend", "101 is above the maximum of 100 for MDF spend (%)")]
+
+
+def _preview_values(text, decimal=None):
+    from lms.scorecard import imports
+    found = imports.preview(text, shipped(), decimal=decimal, today=TODAY)
+    return found, {(v.partner, v.metric): v.value for v in
+                   (found.checked.values if found.checked else [])}
+
+
+def test_a_decimal_comma_file_reads_every_value_with_its_comma(app):
+    from tests.factories import make_organisation
+    make_organisation("Northwind Systems")
+    # Excel in a decimal-comma locale: `sep=;` first, then 1.234,5 numbers. "2,500" used to
+    # be read as 2500 although the file's own "31,5" says the comma is the decimal mark.
+    text = ("sep=;\n"
+            "partner;as_of;co_sell_success;joint_roadmap;pipeline_velocity\n"
+            "Northwind Systems;2026-02-27;31,5;2,500;1.234,5\n")
+    found, values = _preview_values(text)
+    assert found.mapping_problems == [] and found.decimal == upload.COMMA
+    assert found.convention.shown_by == (3, "31,5")
+    assert values == {("Northwind Systems", "co_sell_success"): 31.5,
+                      ("Northwind Systems", "joint_roadmap"): 2.5,
+                      ("Northwind Systems", "pipeline_velocity"): 1234.5}
+    assert [line for line, _ in found.table.rows] == [3]  # lines still count the sep= line
+
+
+def test_an_ambiguous_file_asks_for_its_decimal_mark(app):
+    from tests.factories import make_organisation
+    make_organisation("Northwind Systems")
+    text = "partner;as_of;pipeline_velocity\nNorthwind Systems;2026-02-27;2,500\n"
+    found, values = _preview_values(text)
+    assert found.checked is None and found.mapping_problems == [
+        "Line 2 writes '2,500', which is 2.5 with a decimal comma but 2500 with a decimal "
+        "point, and no other value says which the file uses: choose its decimal mark."]
+    assert _preview_values(text, "comma")[1] == {
+        ("Northwind Systems", "pipeline_velocity"): 2.5}
+    assert _preview_values(text, "point")[1] == {
+        ("Northwind Systems", "pipeline_velocity"): 2500}
+
+
+def test_a_file_mixing_conventions_is_refused_until_one_is_chosen(app):
+    from tests.factories import make_organisation
+    make_organisation("Northwind Systems")
+    text = ("partner,as_of,co_sell_success,joint_roadmap\n"
+            'Northwind Systems,2026-02-27,31.5,"2,5"\n')
+    found, _ = _preview_values(text)
+    assert found.mapping_problems == [
+        "Line 2 writes '31.5' with a decimal point but line 2 writes '2,5' with a decimal "
+        "comma: choose the file's decimal mark (the cells that do not follow it are then "
+        "marked)."]
+    found, values = _preview_values(text, "point")
+    assert [p.text for p in found.checked.problems] == [
+        "Joint roadmap: '2,5' is written with a decimal comma (1.234,5) but the file uses "
+        "a decimal point (1,234.5)"]

@@ -88,6 +88,7 @@ def confirm_import():
         found = imports.preview(form.text.data or "", definitions,
                                 mapping=request.form.getlist("map"),
                                 default_as_of=form.default_as_of.data,
+                                decimal=form.decimal.data or None,
                                 today=clock.now().date())
     except Invalid as error:
         return _page(UploadForm(formdata=None), error.status, problems=[error.message])
@@ -120,6 +121,7 @@ def _preview_page(form: PreviewForm, mapping, *, status: int = 200, found=None):
         try:
             found = imports.preview(form.text.data or "", definitions, mapping=mapping,
                                     default_as_of=form.default_as_of.data,
+                                    decimal=form.decimal.data or None,
                                     today=clock.now().date())
         except Invalid as error:
             db.session.rollback()
