@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Organisation
@@ -20,7 +21,7 @@ from lms.extensions import db
 from lms.scorecard import service, upload
 from lms.scorecard.gather import current_values
 from lms.scorecard.loader import Definitions
-from lms.scorecard.models import MetricImport, MetricValue
+from lms.scorecard.models import ImportMapping, MetricImport, MetricValue
 
 
 class RowsInvalid(Invalid):
@@ -51,6 +52,7 @@ class Preview:
     checked: upload.Checked | None  # None until the mapping is usable
     convention: upload.NumberConvention | None = None  # what the file's numbers show
     decimal: str | None = None  # the decimal mark every value was read with
+    remembered: bool = False  # the mapping is the one last imported with this layout
 
     @property
     def importable(self) -> bool:
@@ -102,8 +104,11 @@ def preview(text: str, definitions: Definitions, *, mapping: list[str] | None = 
     and every value is read with it: "2,500" is 2.5 in a file that writes "31,5".
     """
     table = upload.read_table(text)
+    remembered = False
     if mapping is None or len(mapping) != len(table.header):
-        mapping = upload.auto_mapping(table.header, definitions)
+        mapping = remembered_mapping(table.header, definitions)
+        remembered = mapping is not None
+        mapping = mapping or upload.auto_mapping(table.header, definitions)
     problems = upload.check_mapping(mapping, definitions, default_as_of=default_as_of,
                                     today=today)
     convention = upload.number_convention(table, mapping)
@@ -117,7 +122,36 @@ def preview(text: str, definitions: Definitions, *, mapping: list[str] | None = 
     checked = None if problems else upload.check_table(
         table, mapping, definitions, partners=partner_lookup(), today=today,
         default_as_of=default_as_of, decimal=decimal)
-    return Preview(table, mapping, problems, checked, convention, decimal)
+    return Preview(table, mapping, problems, checked, convention, decimal, remembered)
+
+
+def remembered_mapping(header: list[str], definitions: Definitions) -> list[str] | None:
+    """The mapping last imported with a file of this layout, while every choice in it
+    still exists (a metric may have gone since)."""
+    stored = db.session.scalar(select(ImportMapping.mapping).where(
+        ImportMapping.layout == upload.layout_key(header)))
+    known = {target for target, _ in upload.mapping_choices(definitions)}
+    if not stored or len(stored) != len(header) or not set(stored) <= known:
+        return None
+    return list(stored)
+
+
+def remember_mapping(header: list[str], mapping: list[str], *, now: datetime) -> None:
+    """Keep `mapping` for the next file with this layout (the same source's next export)."""
+    layout = upload.layout_key(header)
+    try:
+        with db.session.begin_nested():
+            stored = db.session.scalar(select(ImportMapping).where(
+                ImportMapping.layout == layout))
+            if stored is None:
+                db.session.add(ImportMapping(layout=layout, mapping=list(mapping),
+                                             used_at=now))
+            else:
+                stored.mapping, stored.used_at = list(mapping), now
+            db.session.flush()
+    except IntegrityError:
+        # Someone imported the same layout at the same moment: theirs is as good as ours.
+        pass
 
 
 def check_api_values(items, definitions: Definitions, *, today: date) -> list[upload.Value]:
@@ -127,7 +161,7 @@ def check_api_values(items, definitions: Definitions, *, today: date) -> list[up
                       '"as_of"} objects.', field="values")
     if len(items) > upload.MAX_ROWS:
         raise Invalid(f"Up to {upload.MAX_ROWS:,} values per call.", field="values")
-    partners, values, problems, seen = partner_lookup(), [], [], {}
+    partners, values, problems, seen, suggestions = partner_lookup(), [], [], {}, {}
     for index, item in enumerate(items):
         where = f"values[{index}]"
         if not isinstance(item, dict):
@@ -141,7 +175,7 @@ def check_api_values(items, definitions: Definitions, *, today: date) -> list[up
         good, found = upload.check_value(
             "" if partner is None else str(partner),
             [(item.get("metric"), item.get("value"), upload.VALUE)], item.get("as_of"),
-            definitions, partners=partners, today=today)
+            definitions, partners=partners, today=today, suggestions=suggestions)
         for what, message in found:
             name = "partner" if what == upload.PARTNER and "partner_id" not in item \
                 else "partner_id" if what == upload.PARTNER else what

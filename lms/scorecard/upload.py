@@ -10,6 +10,8 @@ enough to see everything to fix; the import itself is all or nothing.
 from __future__ import annotations
 
 import csv
+import difflib
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -31,11 +33,13 @@ TARGET_LABELS = {IGNORE: "Ignore this column", PARTNER: "Partner (name or ID)",
 ALIASES = {
     PARTNER: {"partner", "partner_name", "organisation", "organisation_name", "organization",
               "organization_name", "partner_id", "organisation_id", "organization_id",
-              "account", "account_name", "company"},
-    METRIC: {"metric", "metric_code", "kpi", "measure", "code"},
-    VALUE: {"value", "metric_value", "amount", "figure"},
+              "account", "account_name", "company", "company_name", "partner_company",
+              "reseller", "reseller_name", "partner_account", "customer_name"},
+    METRIC: {"metric", "metric_code", "metric_name", "kpi", "kpi_code", "measure", "code"},
+    VALUE: {"value", "metric_value", "amount", "figure", "result", "actual", "score"},
     AS_OF: {"as_of", "as_of_date", "as_at", "date", "period_end", "measured_on", "reported",
-            "reported_on"},
+            "reported_on", "quarter_end", "quarter_end_date", "period_ending", "month_end",
+            "period_end_date", "report_date", "snapshot_date", "valid_as_of", "as_at_date"},
 }
 # How a metric's unit reads after its name in messages ("Co-sell success (%)").
 UNIT_LABELS = {"percent": "%", "days": "days", "hours": "hours"}
@@ -84,7 +88,29 @@ class Checked:
 
 
 def normalise(header: str) -> str:
-    return re.sub(r"[\s\-]+", "_", header.strip().lower()).strip("_")
+    """A header as the aliases list it: case, punctuation and a unit in brackets or after
+    the name ("Pipeline Velocity (USD)", "Co-sell success %", "Quarter End:") do not
+    matter."""
+    text = re.sub(r"[(\[{][^)\]}]*[)\]}]", " ", header.strip().lower())
+    text = re.sub(r"\b(usd|eur|gbp|jpy|percent)\s*$|[%$€£¥#]", " ", text.strip())
+    return re.sub(r"[^\w]+", "_", text).strip("_")
+
+
+def layout_key(header: list[str]) -> str:
+    """What identifies a file's layout (its source): its headers, normalised, in order."""
+    return hashlib.sha256("\x1f".join(normalise(h) for h in header).encode()).hexdigest()
+
+
+def suggest_partner(name: str, partners: dict[str, tuple[int, str]],
+                    found: dict[str, str | None]) -> str | None:
+    """The partner name closest to a mistyped one, from the names already loaded (no query);
+    `found` remembers each answer, so a name repeated on many rows is compared once."""
+    key = name.strip().lower()
+    if key not in found:
+        names = [k for k in partners if not k.isdigit()]
+        close = difflib.get_close_matches(key, names, n=1, cutoff=0.8)
+        found[key] = partners[close[0]][1] if close else None
+    return found[key]
 
 
 # --- the file -------------------------------------------------------------------------------
@@ -186,7 +212,7 @@ def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
         index = mapping.index(target)
         return cells[index].strip() if index < len(cells) else ""
 
-    values, problems, seen = [], [], {}
+    values, problems, seen, suggestions = [], [], {}, {}
     wide = [t.removeprefix(METRIC_COLUMN) for t in mapping if t.startswith(METRIC_COLUMN)]
     width = len(table.header)
     for line, cells in table.rows:
@@ -205,7 +231,7 @@ def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
         raw_date = cell(cells, AS_OF)
         checked = check_value(cell(cells, PARTNER) or "", items, raw_date, definitions,
                               partners=partners, today=today, default_as_of=default_as_of,
-                              decimal=decimal)
+                              decimal=decimal, suggestions=suggestions)
         for found in checked[1]:
             problem.reasons.append(found)
         for code, organisation_id, partner, number, as_of in checked[0]:
@@ -225,7 +251,8 @@ def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
 
 def check_value(partner: str, items: list[tuple[str | None, object, str]], raw_date,
                 definitions: Definitions, *, partners: dict[str, tuple[int, str]],
-                today: date, default_as_of: date | None = None, decimal: str = POINT):
+                today: date, default_as_of: date | None = None, decimal: str = POINT,
+                suggestions: dict[str, str | None] | None = None):
     """Check one row: ([(metric, organisation id, partner name, value, as_of)],
     [(what, problem)]) where `what` is partner, metric, value or as_of."""
     problems: list[tuple[str, str]] = []
@@ -233,7 +260,10 @@ def check_value(partner: str, items: list[tuple[str | None, object, str]], raw_d
     if partner in ("", None):
         problems.append((PARTNER, "the partner is empty"))
     elif found is None:
-        problems.append((PARTNER, f"unknown partner {str(partner)!r}"))
+        close = suggest_partner(str(partner), partners,
+                                suggestions if suggestions is not None else {})
+        problems.append((PARTNER, f"unknown partner {str(partner)!r}"
+                                  + (f" (did you mean {close}?)" if close else "")))
     as_of = default_as_of
     if raw_date not in (None, ""):
         as_of, message = parse_date(raw_date, today)

@@ -308,3 +308,36 @@ def test_an_ambiguous_decimal_mark_is_chosen_on_the_preview_and_kept_to_the_impo
         "map": ["partner", "as_of", "metric:joint_roadmap"], "decimal": "comma"})
     assert response.status_code == 303
     assert db.session.scalar(select(MetricValue.value)) == 2.5
+
+
+def test_the_last_mapping_of_a_source_is_preselected_next_time(client, manager):
+    text = ("Who,Metric,Figure (USD),Period\n"
+            "Northwind Import,pipeline_velocity,4200,2026-02-27\n")
+    page = _upload(client, text).get_data(as_text=True)
+    assert "data-remembered" not in page
+    chosen = ["partner", "metric", "value", "as_of"]  # "Who" and "Period" chosen by hand
+    response = client.post("/scorecard/imports/confirm", data={
+        "text": text, "file_name": "crm.csv", "map": chosen})
+    assert response.status_code == 303
+    later = text.replace("4200", "4300").replace("2026-02-27", "2026-02-28")
+    page = _upload(client, later, name="crm-next.csv").get_data(as_text=True)
+    assert "data-remembered" in page and "The 1 row is good" in page
+    mapping = re.findall(r'<select class="input input-short" id="map-\d+" name="map">.*?'
+                         r'<option value="([^"]*)" selected>', page, re.S)
+    assert mapping == chosen
+    other = _upload(client, "partner,metric,value,as_of\nNorthwind Import,mdf_spend,72,"
+                            "2026-02-27\n").get_data(as_text=True)
+    assert "data-remembered" not in other  # another layout: another source
+
+
+def test_a_typo_in_a_partner_name_is_answered_with_the_nearest_name(client, manager,
+                                                                   count_queries):
+    rows = "".join(f"Northwind Imprt,pipeline_velocity,{4000 + n},2026-02-{n + 1:02d}\n"
+                   for n in range(20))
+    with count_queries() as few:
+        _upload(client, "partner,metric,value,as_of\nNorthwind Import,mdf_spend,1,2026-02-27\n")
+    with count_queries() as many:
+        page = html.unescape(_upload(client, "partner,metric,value,as_of\n" + rows)
+                             .get_data(as_text=True))
+    assert "unknown partner 'Northwind Imprt' (did you mean Northwind Import?)" in page
+    assert len(many.statements) <= len(few.statements)  # no query per row

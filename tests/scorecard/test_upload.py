@@ -65,7 +65,7 @@ def test_every_bad_row_is_reported_with_its_line_and_reason(definitions):
     checked = _check(definitions, text)
     assert checked.values == []  # all or nothing
     assert [(p.line, p.text) for p in checked.problems] == [
-        (3, "unknown partner 'Northwnd Systems'"),
+        (3, "unknown partner 'Northwnd Systems' (did you mean Northwind Systems?)"),
         (4, "unknown metric 'co_sell_succes'"),
         (5, "not a number: 'lots'"),
         (6, "bad date '30/09/2026': write it as YYYY-MM-DD"),
@@ -127,7 +127,7 @@ def test_semicolons_quotes_and_a_bom(definitions):
                                   "\"Northwind\nSystems\";mdf_spend;50;2026-09-30\n"
                                   "Northwind Systems;pipeline_velocity;\"1,250.5\";2026-09-29\n")
     assert [(p.line, p.text) for p in checked.problems] == [
-        (2, "unknown partner 'Northwind\\nSystems'")]
+        (2, "unknown partner 'Northwind\\nSystems' (did you mean Northwind Systems?)")]
     assert checked.rows == 2
 
 
@@ -245,3 +245,28 @@ def test_a_file_mixing_conventions_is_refused_until_one_is_chosen(app):
     assert [p.text for p in found.checked.problems] == [
         "Joint roadmap: '2,5' is written with a decimal comma (1.234,5) but the file uses "
         "a decimal point (1,234.5)"]
+
+
+def test_header_variants_map_themselves(definitions):
+    header = ["Company name", "Quarter End", "Pipeline Velocity (USD)", "Co-sell success %",
+              "MDF SPEND [%]", "Lead follow-up SLA (hours)"]
+    assert upload.auto_mapping(header, definitions) == [
+        "partner", "as_of", "metric:pipeline_velocity", "metric:co_sell_success",
+        "metric:mdf_spend", "metric:lead_follow_up_sla"]
+    assert upload.auto_mapping(["Partner Name:", "KPI", "Amount", "As-of date"],
+                               definitions) == ["partner", "metric", "value", "as_of"]
+
+
+def test_a_mistyped_partner_is_matched_once_from_the_names_already_loaded(definitions):
+    rows = "".join(f"Northwnd Systems,pipeline_velocity,{n},2026-02-27\n" for n in range(50))
+    checked = _check_with_problems(definitions, "partner,metric,value,as_of\n" + rows
+                                   + "Nobody At All,pipeline_velocity,1,2026-02-27\n")
+    texts = {p.text for p in checked.problems}
+    assert texts == {"unknown partner 'Northwnd Systems' (did you mean Northwind Systems?)",
+                     "unknown partner 'Nobody At All'"}
+
+
+def _check_with_problems(definitions, text):
+    table = upload.read_table(text)
+    mapping = upload.auto_mapping(table.header, definitions)
+    return upload.check_table(table, mapping, definitions, partners=PARTNERS, today=TODAY)

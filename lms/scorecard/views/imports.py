@@ -97,6 +97,7 @@ def confirm_import():
     record = imports.apply(found.checked.values, actor_id=current_user.id, source="csv",
                            file_name=form.file_name.data or None,
                            definition_version=definitions.version)
+    imports.remember_mapping(found.table.header, found.mapping, now=record.created_at)
     commit()
     flash(f"Imported {record.rows} value{'s' if record.rows != 1 else ''} from "
           f"{record.file_name or 'the file'}: {record.changed} changed, "
