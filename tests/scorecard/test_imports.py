@@ -91,7 +91,7 @@ def test_the_mapping_can_be_changed_and_checked_again(client, manager):
     text = ("Account,KPI,Figure,Reported\n"
             "Northwind Import,mdf_spend,72,2026-02-27\n")
     page = _upload(client, text).get_data(as_text=True)
-    assert "The columns cannot be read yet" not in page  # account, kpi, figure are known
+    assert "The file cannot be read yet" not in page  # account, kpi, figure are known
     odd = "Who,What,How much,When\nNorthwind Import,mdf_spend,72,2026-02-27\n"
     response = _upload(client, odd)
     assert response.status_code == 422

@@ -164,5 +164,6 @@ def revert_import(import_id: int):
         return _import_page(imports.get(import_id), form, error.status)
     commit()
     flash(f"Import #{record.id} reverted: {record.changed} value"
-          f"{'s' if record.changed != 1 else ''} back to what they were before.", "success")
+          f"{'s are' if record.changed != 1 else ' is'} back to what "
+          f"{'they were' if record.changed != 1 else 'it was'} before.", "success")
     return redirect(url_for("scorecard.import_detail", import_id=record.id), code=303)
