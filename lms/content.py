@@ -61,7 +61,7 @@ def load_all(path: str | Path) -> Content:
     if catalog is not None and assessments is not None:
         certifications = certification_loader.load(
             root, problems, tracks={track.spec.slug for track in catalog.tracks},
-            assessments=assessments.slugs,
+            assessments=assessments.known,
             job_roles={term.code for term in catalog.terms.get("job_role", [])})
     warnings: list = []
     if certifications is not None:
@@ -70,12 +70,12 @@ def load_all(path: str | Path) -> Content:
     if certifications is not None:
         journeys = journey_loader.load(
             root, problems, tracks={track.spec.slug for track in catalog.tracks},
-            assessments=assessments.slugs, programs=certifications.codes,
+            assessments=assessments.known, programs=certifications.known,
             terms={kind: {term.code for term in terms} for kind, terms in catalog.terms.items()})
     readiness = None
     if certifications is not None:
         readiness = readiness_loader.load(
-            root, problems, programs=certifications.codes,
+            root, problems, programs=certifications.known,
             tracks={track.spec.slug for track in catalog.tracks},
             tiers=[term.code for term in catalog.terms.get("tier", [])],
             job_roles={term.code for term in catalog.terms.get("job_role", [])})
@@ -136,7 +136,7 @@ def _check_knowledge_checks(catalog, assessments, problems) -> None:
     for track in catalog.tracks:
         for c_index, course in enumerate(track.courses):
             for l_index, lesson in enumerate(course.lessons):
-                if lesson.assessment_slug and lesson.assessment_slug not in assessments.slugs:
+                if lesson.assessment_slug and lesson.assessment_slug not in assessments.known:
                     path = Path(track.source)
                     problems.append(problem_at(
                         path, compose(path), ("courses", c_index, "lessons", l_index,

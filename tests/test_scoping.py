@@ -70,6 +70,7 @@ ROUTES_WITH_IDS = {
     "/scorecard/export.<any(csv, json):fmt>": "vendor only",
     "/scorecard/partners/<int:organisation_id>": "vendor only",
     "/scorecard/imports/<int:import_id>": "vendor only",
+    "/scorecard/imports/<int:import_id>/revert": "vendor only",
     "/scorecard/periods/<int:period_id>": "vendor only",
     "/scorecard/periods/<int:period_id>/scorecard.<any(csv, json):fmt>": "vendor only",
     "/scorecard/webhooks/<int:endpoint_id>": "vendor only",

@@ -130,10 +130,16 @@ class LoadedAssessment:
 @dataclass
 class AssessmentProgram:
     assessments: list[LoadedAssessment] = field(default_factory=list)
+    invalid: set[str] = field(default_factory=set)  # files with problems (reported)
 
     @property
     def slugs(self) -> set[str]:
         return {assessment.spec.slug for assessment in self.assessments}
+
+    @property
+    def known(self) -> set[str]:
+        """What other files may refer to without being told it is unknown."""
+        return self.slugs | self.invalid
 
 
 def _hash(value) -> str:
@@ -142,12 +148,13 @@ def _hash(value) -> str:
 
 def load(root: Path, problems: list[Problem]) -> AssessmentProgram:
     """Load banks and assessments under `root`, appending every problem found."""
-    banks = _load_banks(root, problems)
+    invalid_banks: set[str] = set()
+    banks = _load_banks(root, problems, invalid_banks)
     program = AssessmentProgram()
     seen: dict[str, str] = {}
     for path in sorted((root / "assessments").glob("*.yml")) \
             if (root / "assessments").is_dir() else []:
-        spec = read_model(path, AssessmentIn, problems)
+        spec = read_model(path, AssessmentIn, problems, invalid=program.invalid)
         if spec is None:
             continue
         node = compose(path)
@@ -158,17 +165,20 @@ def load(root: Path, problems: list[Problem]) -> AssessmentProgram:
             continue
         seen[spec.slug] = display(path)
         before = len(problems)
-        loaded = _resolve(path, node, spec, banks, problems)
+        loaded = _resolve(path, node, spec, banks, problems, invalid_banks)
         if len(problems) == before:
             program.assessments.append(loaded)
+        else:
+            program.invalid.add(spec.slug)
     return program
 
 
-def _load_banks(root: Path, problems: list[Problem]) -> dict[str, dict[str, LoadedItem]]:
+def _load_banks(root: Path, problems: list[Problem],
+                invalid: set[str]) -> dict[str, dict[str, LoadedItem]]:
     banks: dict[str, dict[str, LoadedItem]] = {}
     sources: dict[str, str] = {}
     for path in sorted((root / "banks").glob("*.yml")) if (root / "banks").is_dir() else []:
-        spec = read_model(path, BankIn, problems)
+        spec = read_model(path, BankIn, problems, invalid=invalid)
         if spec is None:
             continue
         node = compose(path)
@@ -201,11 +211,14 @@ def _load_banks(root: Path, problems: list[Problem]) -> dict[str, dict[str, Load
     return banks
 
 
-def _resolve(path: Path, node, spec: AssessmentIn, banks: dict, problems: list[Problem]):
+def _resolve(path: Path, node, spec: AssessmentIn, banks: dict, problems: list[Problem],
+             invalid_banks: set[str]):
     if spec.items:
         items: list[LoadedItem] = []
         for index, reference in enumerate(spec.items):
             bank, key = reference.split("/", 1)
+            if bank in invalid_banks and bank not in banks:
+                continue  # the bank's own problems are reported
             if bank not in banks:
                 problems.append(problem_at(path, node, ("items", index),
                                            f"unknown bank '{bank}'"))
@@ -221,6 +234,8 @@ def _resolve(path: Path, node, spec: AssessmentIn, banks: dict, problems: list[P
 
     items, pools, taken = [], [], set()
     for index, rule in enumerate(spec.draw):
+        if rule.bank in invalid_banks and rule.bank not in banks:
+            continue  # the bank's own problems are reported
         if rule.bank not in banks:
             problems.append(problem_at(path, node, ("draw", index, "bank"),
                                        f"unknown bank '{rule.bank}'"))

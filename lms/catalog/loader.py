@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import Field, PositiveInt, model_validator
 
 from lms.core.content_files import (  # noqa: F401  (ContentError, Problem: part of this API)
@@ -207,10 +206,9 @@ def load(root: str | os.PathLike) -> Program:
     first_seen: dict[str, Path] = {}
     invalid_slugs: set[str] = set()
     for track_path in track_files:
-        spec = read_model(track_path, TrackIn, problems)
+        # Its problems are reported; other tracks' prerequisites on it are not "unknown".
+        spec = read_model(track_path, TrackIn, problems, invalid=invalid_slugs)
         if spec is None:
-            # Its problems are reported; other tracks' prerequisites on it are not "unknown".
-            invalid_slugs.add(_raw_slug(track_path))
             continue
         node = compose(track_path)
         before = len(problems)
@@ -268,9 +266,12 @@ def _load_courses(path: Path, node, spec: TrackIn, problems: list[Problem]) -> l
                 if raw is not None:
                     try:
                         body = raw.decode("utf-8")
-                    except UnicodeDecodeError:
-                        problems.append(problem_at(path, node, (*loc, "text"),
-                                                 f"'{lesson.text}' is not UTF-8 text"))
+                    except UnicodeDecodeError as error:
+                        line = raw[:error.start].count(b"\n") + 1
+                        problems.append(Problem(
+                            display(track_dir / lesson.text), line, "(file)",
+                            f"not UTF-8 text (byte 0x{raw[error.start]:02X} on this line), "
+                            f"the text of lesson '{lesson.slug}' in {display(path)}"))
             download = None
             if lesson.download:
                 raw = _read_relative(path, node, track_dir, lesson.download, (*loc, "download"),
@@ -341,15 +342,3 @@ def _check_prerequisites(tracks: list[LoadedTrack], problems: list[Problem],
     for slug in by_slug:
         if slug not in state:
             visit(slug, [slug])
-
-
-def _raw_slug(path: Path) -> str | None:
-    """The `slug` of a track file that failed validation, when it can be read at all."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, OSError, UnicodeDecodeError):
-        return None
-    slug = data.get("slug") if isinstance(data, dict) else None
-    return slug if isinstance(slug, str) else None
-
-

@@ -83,10 +83,16 @@ class LoadedProgram:
 @dataclass
 class CertificationProgram:
     programs: list[LoadedProgram] = field(default_factory=list)
+    invalid: set[str] = field(default_factory=set)  # files with problems (reported)
 
     @property
     def codes(self) -> set[str]:
         return {program.spec.code for program in self.programs}
+
+    @property
+    def known(self) -> set[str]:
+        """What other files may refer to without being told it is unknown."""
+        return self.codes | self.invalid
 
 
 def _hash(value) -> str:
@@ -101,7 +107,7 @@ def load(root: Path, problems: list[Problem], *, tracks: set[str], assessments: 
     seen: dict[str, str] = {}
     paths = sorted(folder.glob("*.yml")) if folder.is_dir() else []
     for path in paths:
-        spec = read_model(path, ProgramIn, problems)
+        spec = read_model(path, ProgramIn, problems, invalid=result.invalid, key="code")
         if spec is None:
             continue
         node = compose(path)
@@ -115,6 +121,8 @@ def load(root: Path, problems: list[Problem], *, tracks: set[str], assessments: 
         _check_references(path, node, spec, problems, tracks, assessments, job_roles)
         if len(problems) == before:
             result.programs.append(LoadedProgram(display(path), spec))
+        else:
+            result.invalid.add(spec.code)
     _check_program_references(result, paths, problems)
     return result
 
@@ -156,6 +164,8 @@ def _check_program_references(result: CertificationProgram, paths, problems) -> 
     for program in list(result.programs):
         path = Path(program.source)
         for index, code in enumerate(program.spec.requirements.certifications):
+            if code in result.invalid and code not in by_code:
+                continue  # its own problems are reported
             if code not in by_code:
                 problems.append(problem_at(path, compose(path),
                                            ("requirements", "certifications", index),

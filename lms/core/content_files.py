@@ -5,6 +5,7 @@ Shared by every domain that reads `content/`; no domain knowledge here.
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,20 +36,81 @@ class ContentError(Exception):
         self.problems = problems
 
 
-def read_model(path: Path, schema: type[BaseModel], problems: list[Problem]):
-    if not path.is_file():
-        problems.append(Problem(display(path), 0, "(file)", "file not found"))
+class _ContentLoader(yaml.SafeLoader):
+    """YAML as content files mean it: `2026-02-30` or `2026-02-28` is text, as in YAML 1.2,
+    and each field's schema decides what it must be. (PyYAML's 1.1 rules build a date
+    while parsing, so an impossible one escaped as a ValueError with no file or line, and a
+    title that looks like a date could not be a title.)"""
+
+
+_ContentLoader.add_constructor("tag:yaml.org,2002:timestamp",
+                               lambda loader, node: loader.construct_scalar(node))
+
+
+def read_text(path: Path, problems: list[Problem], *, field: str = "(file)") -> str | None:
+    """The UTF-8 text of a content file, or None with a problem naming the first bad line."""
+    data = path.read_bytes()
+    try:
+        return data.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+    except UnicodeDecodeError as error:
+        body = data.removeprefix(codecs.BOM_UTF8)
+        line = body[:error.start].count(b"\n") + 1
+        problems.append(Problem(display(path), line, field,
+                                f"not UTF-8 text (byte 0x{body[error.start]:02X} on this "
+                                "line): save the file as UTF-8"))
+        return None
+
+
+def load_yaml(path: Path, problems: list[Problem]):
+    """The data of a YAML file, or None with a problem naming its line."""
+    text = read_text(path, problems)
+    if text is None:
         return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        problems.append(Problem(display(path), 0, "(file)", "not UTF-8 text"))
-        return None
+        return yaml.load(text, Loader=_ContentLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else 0
         reason = getattr(error, "problem", None) or str(error)
         problems.append(Problem(display(path), line, "(yaml)", f"not valid YAML: {reason}"))
+        return None
+
+
+def read_model(path: Path, schema: type[BaseModel], problems: list[Problem], *,
+               invalid: set[str] | None = None, key: str = "slug"):
+    """The validated model of a YAML file, or None with its problems appended.
+
+    A file that exists but fails adds what it is known by to `invalid`: its `key` field as
+    written (when the YAML can be read) and its file name. Loaders treat those as known when
+    checking what refers to them, so one bad value is reported once, where it is, and not
+    again as an "unknown" reference in every file that names the broken one.
+    """
+    found = _read_model(path, schema, problems)
+    if found is None and invalid is not None and path.is_file():
+        invalid.update(identifiers(path, key))
+    return found
+
+
+def identifiers(path: Path, key: str) -> set[str]:
+    """What a content file is known by: its `key` field as written, and its file name."""
+    names = {path.stem}
+    try:
+        data = yaml.load(path.read_bytes().decode("utf-8"), Loader=_ContentLoader)  # noqa: S506
+    except (yaml.YAMLError, UnicodeDecodeError, OSError):
+        return names
+    value = data.get(key) if isinstance(data, dict) else None
+    if isinstance(value, str) and value.strip():
+        names.add(value.strip())
+    return names
+
+
+def _read_model(path: Path, schema: type[BaseModel], problems: list[Problem]):
+    if not path.is_file():
+        problems.append(Problem(display(path), 0, "(file)", "file not found"))
+        return None
+    before = len(problems)
+    data = load_yaml(path, problems)
+    if len(problems) > before:
         return None
     if not isinstance(data, dict):
         problems.append(Problem(display(path), 1, "(file)", "expected a mapping of fields"))
@@ -57,11 +119,50 @@ def read_model(path: Path, schema: type[BaseModel], problems: list[Problem]):
         return schema.model_validate(data)
     except ValidationError as error:
         node = compose(path)
-        for detail in error.errors():
-            loc = tuple(part for part in detail["loc"] if not isinstance(part, str)
-                        or not part.startswith(("function-", "[")))
-            problems.append(problem_at(path, node, loc, _message(detail)))
+        for loc, message in validation_problems(error, data):
+            problems.append(problem_at(path, node, loc, message))
         return None
+
+
+def validation_problems(error: ValidationError, data) -> list[tuple[tuple, str]]:
+    """(location, message) per value pydantic refused in `data`: one message per value.
+
+    Pydantic reports a value refused by a union once per member (`answer.bool`,
+    `answer.float`), with the member's name in the location; a location is therefore read
+    against the data itself, and the members' complaints about one value become one
+    message ("input should be a valid boolean or a valid number").
+    """
+    found: dict[tuple, list[str]] = {}
+    for detail in error.errors():
+        loc = _in_data(data, detail["loc"], detail["type"])
+        message = _message(detail)
+        if message not in found.setdefault(loc, []):
+            found[loc].append(message)
+    return [(loc, _joined(messages)) for loc, messages in found.items()]
+
+
+def _in_data(data, loc: tuple, kind: str) -> tuple:
+    """The parts of `loc` that are levels of `data`; the others name union members."""
+    path, node = [], data
+    for index, part in enumerate(loc):
+        level = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node))
+        if level:
+            node = node[part]
+        elif index == len(loc) - 1 and kind == "missing" and isinstance(node, dict):
+            node = None  # the missing field itself: named, though it is not in the data
+        else:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def _joined(messages: list[str]) -> str:
+    prefix = "input should be "
+    if len(messages) > 1 and all(m.startswith(prefix) for m in messages):
+        return prefix + " or ".join(m.removeprefix(prefix).split(", unable")[0]
+                                    for m in messages)
+    return "; ".join(messages)
 
 
 def _message(detail: dict) -> str:
@@ -81,7 +182,8 @@ def _message(detail: dict) -> str:
 
 def compose(path: Path):
     try:
-        return yaml.compose(Path(path).read_text(encoding="utf-8"))
+        return yaml.compose(Path(path).read_bytes().removeprefix(codecs.BOM_UTF8)
+                            .decode("utf-8"), Loader=_ContentLoader)
     except (yaml.YAMLError, OSError, UnicodeDecodeError):
         return None
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 
 from lms.core.errors import Invalid
+
+_SEP_LINE = re.compile(r"^sep=([,;\t|])\s*$", re.IGNORECASE)
 
 
 def decode(data: bytes) -> str:
@@ -32,9 +35,10 @@ def decode(data: bytes) -> str:
 
 def reader(text: str, *, empty: str):
     """A strict csv.reader over `text` (a BOM left by decoding dropped). The separator is
-    the first of comma, semicolon or tab on the first line (Excel writes semicolons in some
-    locales). Invalid with `empty` for a file with nothing in it, and naming the line of a
-    NUL character (a binary file chosen by mistake)."""
+    the one Excel's `sep=;` first line names (that line is then skipped, and line numbers
+    still count it), else the first of comma, semicolon or tab on the first line (Excel
+    writes semicolons in some locales). Invalid with `empty` for a file with nothing in it,
+    and naming the line of a NUL character (a binary file chosen by mistake)."""
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise Invalid(empty, field="file")
@@ -43,5 +47,16 @@ def reader(text: str, *, empty: str):
         raise Invalid(f"Line {line} contains a NUL character: is this really a CSV file?",
                       field="file")
     first = text.splitlines()[0]
-    delimiter = next((d for d in ",;\t" if d in first), ",")
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    declared = _SEP_LINE.match(first)
+    if declared:
+        rest = text.split("\n", 1)[1] if "\n" in text else ""
+        if not rest.strip():
+            raise Invalid(empty, field="file")
+        delimiter = declared.group(1)
+    else:
+        delimiter = next((d for d in ",;\t" if d in first), ",")
+    found = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    if declared:
+        next(found)  # the sep= line itself; line_num goes on counting from it
+    return found
+

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, exists, func, select, true
 
@@ -51,8 +51,9 @@ def gather(now: datetime, definitions: Definitions,
         .where(only(Journey.organisation_id), Journey.scope == "organisation",
                Journey.completed_at.is_(None), Journey.stalls_at <= now)
         .group_by(Journey.organisation_id)).all())
-    tracks = {checkpoint.track for checkpoint in definitions.checkpoints if checkpoint.track}
-    completion = {slug: _track_completion(slug, only) for slug in sorted(tracks)}
+    completion = {checkpoint.code: _track_completion(
+        checkpoint.track, only, now - timedelta(days=checkpoint.new_staff_days))
+        for checkpoint in definitions.checkpoints if checkpoint.track}
     return [
         PartnerFacts(
             organisation_id=row.id, name=row.name, partner_type=row.partner_type,
@@ -61,8 +62,8 @@ def gather(now: datetime, definitions: Definitions,
                     for kind in LABELLED},
             readiness=readiness.get(row.id), values=values.get(row.id, {}),
             stalled_since=stalled.get(row.id),
-            track_completion={slug: found.get(row.id, (0, 0))
-                              for slug, found in completion.items()})
+            track_completion={code: found.get(row.id, (0, 0, 0))
+                              for code, found in completion.items()})
         for row in organisations]
 
 
@@ -111,21 +112,26 @@ def current_values(only) -> dict[int, dict[str, Observation]]:
             partition_by=(MetricValue.organisation_id, MetricValue.metric),
             order_by=(MetricValue.as_of.desc(), MetricValue.recorded_at.desc(),
                       MetricValue.id.desc())).label("rank"),
-    ).where(only(MetricValue.organisation_id)).subquery()
+    ).where(only(MetricValue.organisation_id), MetricValue.counted()).subquery()
     found: dict[int, dict[str, Observation]] = defaultdict(dict)
     for row in db.session.execute(select(ranked).where(ranked.c.rank == 1)):
         found[row.organisation_id][row.metric] = Observation(row.value, row.as_of, row.import_id)
     return found
 
 
-def _track_completion(slug: str, only) -> dict[int, tuple[int, int]]:
-    """organisation id -> (active staff who completed the track, active staff)."""
+def _track_completion(slug: str, only, settling_since: datetime
+                      ) -> dict[int, tuple[int, int, int]]:
+    """organisation id -> (active staff who completed the track, active staff held to it,
+    newer staff who have not completed it yet and are not held to it)."""
     track_id = select(Track.id).where(Track.slug == slug).scalar_subquery()
     done = exists().where(TrackCompletion.user_id == User.id,
                           TrackCompletion.track_id == track_id)
+    new = and_(~done, User.created_at > settling_since)
     rows = db.session.execute(
-        select(User.organisation_id, func.sum(case((done, 1), else_=0)), func.count(User.id))
+        select(User.organisation_id, func.sum(case((done, 1), else_=0)),
+               func.sum(case((new, 1), else_=0)), func.count(User.id))
         .where(and_(active_staff(), only(User.organisation_id)))
         .group_by(User.organisation_id)).all()
-    return {organisation_id: (int(completed or 0), staff)
-            for organisation_id, completed, staff in rows}
+    return {organisation_id: (int(completed or 0), staff - int(newcomers or 0),
+                              int(newcomers or 0))
+            for organisation_id, completed, newcomers, staff in rows}

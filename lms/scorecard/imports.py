@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import Organisation
 from lms.core import clock, jobs
-from lms.core.errors import Invalid, NotFound
+from lms.core.errors import Conflict, Invalid, NotFound
 from lms.extensions import db
 from lms.scorecard import service, upload
 from lms.scorecard.gather import current_values
 from lms.scorecard.loader import Definitions
-from lms.scorecard.models import MetricImport, MetricValue
+from lms.scorecard.models import ImportMapping, MetricImport, MetricValue
 
 
 class RowsInvalid(Invalid):
@@ -49,6 +50,9 @@ class Preview:
     mapping: list[str]
     mapping_problems: list[str]
     checked: upload.Checked | None  # None until the mapping is usable
+    convention: upload.NumberConvention | None = None  # what the file's numbers show
+    decimal: str | None = None  # the decimal mark every value was read with
+    remembered: bool = False  # the mapping is the one last imported with this layout
 
     @property
     def importable(self) -> bool:
@@ -92,16 +96,62 @@ class Preview:
 
 
 def preview(text: str, definitions: Definitions, *, mapping: list[str] | None = None,
-            default_as_of: date | None = None, today: date) -> Preview:
-    """Read a file and check every row against the mapping (the header's, unless given)."""
+            default_as_of: date | None = None, decimal: str | None = None,
+            today: date) -> Preview:
+    """Read a file and check every row against the mapping (the header's, unless given).
+
+    The decimal mark is read once for the whole file from its value cells (or as chosen)
+    and every value is read with it: "2,500" is 2.5 in a file that writes "31,5".
+    """
     table = upload.read_table(text)
+    remembered = False
     if mapping is None or len(mapping) != len(table.header):
-        mapping = upload.auto_mapping(table.header, definitions)
-    problems = upload.check_mapping(mapping, definitions, default_as_of=default_as_of)
+        mapping = remembered_mapping(table.header, definitions)
+        remembered = mapping is not None
+        mapping = mapping or upload.auto_mapping(table.header, definitions)
+    problems = upload.check_mapping(mapping, definitions, default_as_of=default_as_of,
+                                    today=today)
+    convention = upload.number_convention(table, mapping)
+    if decimal not in upload.DECIMAL_MARKS:
+        decimal = None
+        unclear = upload.decimal_problem(convention)
+        if unclear:
+            problems.append(unclear)
+        else:
+            decimal = convention.mark or upload.POINT
     checked = None if problems else upload.check_table(
         table, mapping, definitions, partners=partner_lookup(), today=today,
-        default_as_of=default_as_of)
-    return Preview(table, mapping, problems, checked)
+        default_as_of=default_as_of, decimal=decimal)
+    return Preview(table, mapping, problems, checked, convention, decimal, remembered)
+
+
+def remembered_mapping(header: list[str], definitions: Definitions) -> list[str] | None:
+    """The mapping last imported with a file of this layout, while every choice in it
+    still exists (a metric may have gone since)."""
+    stored = db.session.scalar(select(ImportMapping.mapping).where(
+        ImportMapping.layout == upload.layout_key(header)))
+    known = {target for target, _ in upload.mapping_choices(definitions)}
+    if not stored or len(stored) != len(header) or not set(stored) <= known:
+        return None
+    return list(stored)
+
+
+def remember_mapping(header: list[str], mapping: list[str], *, now: datetime) -> None:
+    """Keep `mapping` for the next file with this layout (the same source's next export)."""
+    layout = upload.layout_key(header)
+    try:
+        with db.session.begin_nested():
+            stored = db.session.scalar(select(ImportMapping).where(
+                ImportMapping.layout == layout))
+            if stored is None:
+                db.session.add(ImportMapping(layout=layout, mapping=list(mapping),
+                                             used_at=now))
+            else:
+                stored.mapping, stored.used_at = list(mapping), now
+            db.session.flush()
+    except IntegrityError:
+        # Someone imported the same layout at the same moment: theirs is as good as ours.
+        pass
 
 
 def check_api_values(items, definitions: Definitions, *, today: date) -> list[upload.Value]:
@@ -111,7 +161,7 @@ def check_api_values(items, definitions: Definitions, *, today: date) -> list[up
                       '"as_of"} objects.', field="values")
     if len(items) > upload.MAX_ROWS:
         raise Invalid(f"Up to {upload.MAX_ROWS:,} values per call.", field="values")
-    partners, values, problems, seen = partner_lookup(), [], [], {}
+    partners, values, problems, seen, suggestions = partner_lookup(), [], [], {}, {}
     for index, item in enumerate(items):
         where = f"values[{index}]"
         if not isinstance(item, dict):
@@ -125,7 +175,7 @@ def check_api_values(items, definitions: Definitions, *, today: date) -> list[up
         good, found = upload.check_value(
             "" if partner is None else str(partner),
             [(item.get("metric"), item.get("value"), upload.VALUE)], item.get("as_of"),
-            definitions, partners=partners, today=today)
+            definitions, partners=partners, today=today, suggestions=suggestions)
         for what, message in found:
             name = "partner" if what == upload.PARTNER and "partner_id" not in item \
                 else "partner_id" if what == upload.PARTNER else what
@@ -219,10 +269,32 @@ def _on_dates(keys: set[tuple[int, str, date]]) -> dict[tuple[int, str, date], f
                 select(MetricValue.organisation_id, MetricValue.metric, MetricValue.as_of,
                        MetricValue.value)
                 .where(tuple_(MetricValue.organisation_id, MetricValue.metric,
-                              MetricValue.as_of).in_(chunk))
+                              MetricValue.as_of).in_(chunk), MetricValue.counted())
                 .order_by(MetricValue.recorded_at, MetricValue.id)):
             found[(row.organisation_id, row.metric, row.as_of)] = row.value
     return found
+
+
+def revert(import_id: int, *, actor_id: int | None, now: datetime | None = None
+           ) -> MetricImport:
+    """Stop counting an import's values: each falls back to what it replaced. The import
+    and its values stay, marked reverted (who and when), so the evidence log still shows
+    them. Conflict when it was refused or is already reverted."""
+    record = db.session.scalar(select(MetricImport).where(MetricImport.id == import_id)
+                               .with_for_update())
+    if record is None:
+        raise NotFound("No such import.")
+    if record.status != "applied":
+        raise Conflict("A refused import brought no values: there is nothing to revert.")
+    if record.reverted_at is not None:
+        raise Conflict(f"Import #{record.id} was already reverted on "
+                       f"{record.reverted_at:%d %b %Y}.")
+    record.reverted_at, record.reverted_by_id = now or clock.now(), actor_id
+    db.session.flush()
+    touched = sorted({change["organisation_id"] for change in record.changes})
+    if touched:
+        jobs.enqueue(service.recompute_partners, touched)
+    return record
 
 
 def recent(limit: int = 50) -> list[MetricImport]:
@@ -232,7 +304,9 @@ def recent(limit: int = 50) -> list[MetricImport]:
 
 
 def get(import_id: int) -> MetricImport:
-    record = db.session.get(MetricImport, import_id)
+    record = db.session.scalar(select(MetricImport).where(MetricImport.id == import_id)
+                               .options(joinedload(MetricImport.actor),
+                                        joinedload(MetricImport.reverted_by)))
     if record is None:
         raise NotFound("No such import.")
     return record

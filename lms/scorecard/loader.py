@@ -74,6 +74,9 @@ class CheckpointIn(Strict):
     code: Slug
     name: Text
     track: Slug | None = None  # completed by every active staff member
+    # Staff who joined fewer days ago are not held to the track yet (as tiers.yml's
+    # new_staff_days): a newcomer is not a compliance failure.
+    new_staff_days: Annotated[int, Field(ge=0, le=3650)] = 0
     metric: MetricCode | None = None  # a fresh value at least / at most a bound
     at_least: float | None = None
     at_most: float | None = None
@@ -129,6 +132,7 @@ class Checkpoint:
     metric: str | None = None
     at_least: float | None = None
     at_most: float | None = None
+    new_staff_days: int = 0
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ health and flags per partner (to notice changes), webhooks and their deliveries,
 tokens.
 
 Values are append-only: a new import adds rows, and a partner's current value of a metric
-is its latest as-of date, latest recorded. Nothing here is updated in place except a
-delivery's progress, the change-detection state and the revocation of tokens and webhooks.
+is its latest as-of date, latest recorded, among imports not reverted. Nothing here is
+updated in place except an import's reversion, a delivery's progress, the
+change-detection state and the revocation of tokens and webhooks.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,8 +67,25 @@ class MetricImport(db.Model):
     # Why a rejected call was refused: [{"line" or "index", "field", "message"}]
     problems: Mapped[list] = mapped_column(JSON, default=list)
     definition_version: Mapped[int | None]
+    # Reverting keeps the import and its values (history stays) but no longer counts them:
+    # each value falls back to what it was before.
+    reverted_at: Mapped[datetime | None]
+    reverted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
-    actor: Mapped[User | None] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    reverted_by: Mapped[User | None] = relationship(foreign_keys=[reverted_by_id])
+
+
+class ImportMapping(db.Model):
+    """The column mapping last used for a file layout (its normalised headers): the next
+    file from the same source starts with it."""
+
+    __tablename__ = "scorecard_import_mapping"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    layout: Mapped[str] = mapped_column(String(64), unique=True)  # hash of the headers
+    mapping: Mapped[list] = mapped_column(JSON)
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class MetricValue(db.Model):
@@ -82,6 +101,12 @@ class MetricValue(db.Model):
     as_of: Mapped[date]
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     import_id: Mapped[int] = mapped_column(ForeignKey("scorecard_import.id"), index=True)
+
+    @classmethod
+    def counted(cls):
+        """The condition every read of values uses: not brought by a reverted import."""
+        return cls.import_id.not_in(
+            select(MetricImport.id).where(MetricImport.reverted_at.is_not(None)))
 
 
 class ReviewPeriod(db.Model):

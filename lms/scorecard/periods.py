@@ -46,18 +46,26 @@ def open_periods(today: date, kind: str, closed: set[str]) -> list[tuple[str, da
     return [period for period in (previous, current) if period[0] not in closed]
 
 
+def closable(starts_on: date, today: date, kind: str) -> tuple[str, date, date]:
+    """The period starting `starts_on` when it is one the page offers (the previous or the
+    current period); Invalid naming those otherwise. Older periods can no longer be frozen
+    as they were, so a snapshot of them now would misstate the past."""
+    name, starts, ends = period_for(starts_on, kind)
+    offered = open_periods(today, kind, set())
+    if starts != starts_on or name not in {period[0] for period in offered}:
+        choices = " or ".join(f"{n} (from {s.isoformat()})" for n, s, _ in offered)
+        raise Invalid(f"{starts_on.isoformat()} does not start a period that can be closed "
+                      f"now: choose {choices}.", field="period")
+    return name, starts, ends
+
+
 # --- closing -------------------------------------------------------------------------------
 
 def close(starts_on: date, *, actor_id: int | None, now: datetime | None = None) -> ReviewPeriod:
     """Freeze every partner's scorecard for the period starting `starts_on`."""
     now = now or clock.now()
     definitions = service.definitions()
-    name, starts, ends = period_for(starts_on, definitions.review_period)
-    if starts != starts_on:
-        raise Invalid(f"{starts_on.isoformat()} does not start a review period.",
-                      field="period")
-    if starts > now.date():
-        raise Invalid(f"{name} has not started yet.", field="period")
+    name, starts, ends = closable(starts_on, now.date(), definitions.review_period)
     earlier = db.session.scalar(select(ReviewPeriod).where(
         ReviewPeriod.closed_at.is_not(None), ReviewPeriod.starts_on <= ends,
         ReviewPeriod.ends_on >= starts))

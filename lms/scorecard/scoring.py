@@ -57,8 +57,9 @@ class PartnerFacts:
     readiness: ReadinessFacts | None = None
     values: dict[str, Observation] = field(default_factory=dict)  # metric code -> current
     stalled_since: datetime | None = None  # the organisation's onboarding journey stalled
-    # track slug -> (staff who completed it, active staff)
-    track_completion: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # checkpoint code -> (staff who completed its track, active staff held to it, newer
+    # staff not held to it yet)
+    track_completion: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
 
 def metric_status(metric: Metric, value: float) -> str:
@@ -113,16 +114,20 @@ def checkpoint_result(checkpoint: Checkpoint, facts: PartnerFacts,
     """pass / fail (or unknown, when the metric it reads has no fresh value), with why."""
     result = {"code": checkpoint.code, "name": checkpoint.name}
     if checkpoint.track:
-        done, staff = facts.track_completion.get(checkpoint.track, (0, 0))
+        done, staff, newcomers = facts.track_completion.get(checkpoint.code, (0, 0, 0))
+        if not staff and newcomers:
+            return result | {"status": "pass", "detail": _newcomers(newcomers, checkpoint)}
         if not staff:
             return result | {"status": "fail", "detail": "No active staff yet."}
         if done >= staff:
             everyone = "The 1 staff member" if staff == 1 else f"All {staff} staff"
-            return result | {"status": "pass", "detail": f"{everyone} completed it."}
+            later = f" {_newcomers(newcomers, checkpoint)}" if newcomers else ""
+            return result | {"status": "pass", "detail": f"{everyone} completed it.{later}"}
         behind = staff - done
         verb = "has" if behind == 1 else "have"
+        later = f" {_newcomers(newcomers, checkpoint)}" if newcomers else ""
         return result | {"status": "fail",
-                         "detail": f"{behind} of {staff} staff {verb} not completed it."}
+                         "detail": f"{behind} of {staff} staff {verb} not completed it.{later}"}
     metric = metrics.get(checkpoint.metric)
     if metric is None or metric["status"] in GAPS:
         return result | {"status": "unknown",
@@ -135,6 +140,12 @@ def checkpoint_result(checkpoint: Checkpoint, facts: PartnerFacts,
         ok, bound = value <= checkpoint.at_most, f"at most {checkpoint.at_most:g}"
     return result | {"status": "pass" if ok else "fail",
                      "detail": f"{metric['name']} is {value:g} (needs {bound})."}
+
+
+def _newcomers(count: int, checkpoint: Checkpoint) -> str:
+    who = "1 staff member" if count == 1 else f"{count} staff"
+    return (f"{who} who joined in the last {checkpoint.new_staff_days} days "
+            f"{'is' if count == 1 else 'are'} not held to it yet.")
 
 
 def risk_flags(facts: PartnerFacts, definitions: Definitions, metrics: list[dict],

@@ -183,7 +183,7 @@ def history(organisation_id: int) -> dict[str, list[tuple[str, float]]]:
     points: dict[str, dict[str, float]] = {}
     for metric, as_of, value in db.session.execute(
             select(MetricValue.metric, MetricValue.as_of, MetricValue.value)
-            .where(MetricValue.organisation_id == organisation_id)
+            .where(MetricValue.organisation_id == organisation_id, MetricValue.counted())
             .order_by(MetricValue.as_of, MetricValue.recorded_at, MetricValue.id)):
         points.setdefault(metric, {})[as_of.isoformat()] = value
     return {metric: sorted(found.items()) for metric, found in points.items()}

@@ -10,6 +10,8 @@ enough to see everything to fix; the import itself is all or nothing.
 from __future__ import annotations
 
 import csv
+import difflib
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from datetime import date
 
 from lms.core import csv_files
 from lms.core.errors import Invalid
+from lms.core.numbers import format_number
 from lms.scorecard import wording
 from lms.scorecard.loader import Definitions, Metric
 
@@ -30,15 +33,22 @@ TARGET_LABELS = {IGNORE: "Ignore this column", PARTNER: "Partner (name or ID)",
 ALIASES = {
     PARTNER: {"partner", "partner_name", "organisation", "organisation_name", "organization",
               "organization_name", "partner_id", "organisation_id", "organization_id",
-              "account", "account_name", "company"},
-    METRIC: {"metric", "metric_code", "kpi", "measure", "code"},
-    VALUE: {"value", "metric_value", "amount", "figure"},
+              "account", "account_name", "company", "company_name", "partner_company",
+              "reseller", "reseller_name", "partner_account", "customer_name"},
+    METRIC: {"metric", "metric_code", "metric_name", "kpi", "kpi_code", "measure", "code"},
+    VALUE: {"value", "metric_value", "amount", "figure", "result", "actual", "score"},
     AS_OF: {"as_of", "as_of_date", "as_at", "date", "period_end", "measured_on", "reported",
-            "reported_on"},
+            "reported_on", "quarter_end", "quarter_end_date", "period_ending", "month_end",
+            "period_end_date", "report_date", "snapshot_date", "valid_as_of", "as_at_date"},
 }
 # How a metric's unit reads after its name in messages ("Co-sell success (%)").
 UNIT_LABELS = {"percent": "%", "days": "days", "hours": "hours"}
-_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+# A file writes its numbers one way: 1,234.5 (a decimal point) or 1.234,5 (a decimal comma).
+POINT, COMMA = "point", "comma"
+DECIMAL_MARKS = {POINT: "decimal point (1,234.5)", COMMA: "decimal comma (1.234,5)"}
+_GROUPED = {POINT: re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$"),
+            COMMA: re.compile(r"^-?\d{1,3}(\.\d{3})+(,\d+)?$")}
+_NUMERAL = re.compile(r"^-?[\d.,]*\d[\d.,]*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -78,7 +88,29 @@ class Checked:
 
 
 def normalise(header: str) -> str:
-    return re.sub(r"[\s\-]+", "_", header.strip().lower()).strip("_")
+    """A header as the aliases list it: case, punctuation and a unit in brackets or after
+    the name ("Pipeline Velocity (USD)", "Co-sell success %", "Quarter End:") do not
+    matter."""
+    text = re.sub(r"[(\[{][^)\]}]*[)\]}]", " ", header.strip().lower())
+    text = re.sub(r"\b(usd|eur|gbp|jpy|percent)\s*$|[%$€£¥#]", " ", text.strip())
+    return re.sub(r"[^\w]+", "_", text).strip("_")
+
+
+def layout_key(header: list[str]) -> str:
+    """What identifies a file's layout (its source): its headers, normalised, in order."""
+    return hashlib.sha256("\x1f".join(normalise(h) for h in header).encode()).hexdigest()
+
+
+def suggest_partner(name: str, partners: dict[str, tuple[int, str]],
+                    found: dict[str, str | None]) -> str | None:
+    """The partner name closest to a mistyped one, from the names already loaded (no query);
+    `found` remembers each answer, so a name repeated on many rows is compared once."""
+    key = name.strip().lower()
+    if key not in found:
+        names = [k for k in partners if not k.isdigit()]
+        close = difflib.get_close_matches(key, names, n=1, cutoff=0.8)
+        found[key] = partners[close[0]][1] if close else None
+    return found[key]
 
 
 # --- the file -------------------------------------------------------------------------------
@@ -135,11 +167,15 @@ def auto_mapping(header: list[str], definitions: Definitions) -> list[str]:
 
 
 def check_mapping(mapping: list[str], definitions: Definitions, *,
-                  default_as_of: date | None = None) -> list[str]:
+                  today: date, default_as_of: date | None = None) -> list[str]:
     """What is wrong with a mapping as a whole (nothing can be read until it is fixed)."""
     known = {target for target, _ in mapping_choices(definitions)}
     problems = [f"Column {i + 1}: unknown choice {t!r}." for i, t in enumerate(mapping)
                 if t not in known]
+    if default_as_of is not None:
+        _, message = parse_date(default_as_of, today)
+        if message:
+            problems.append(f"The as-of date for the whole file: {message}.")
     chosen = [t for t in mapping if t]
     problems += [f"Two columns are mapped to {_label(t, definitions)}; choose one."
                  for t in sorted(set(chosen)) if chosen.count(t) > 1]
@@ -167,7 +203,7 @@ def _label(target: str, definitions: Definitions) -> str:
 
 def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
                 partners: dict[str, tuple[int, str]], today: date,
-                default_as_of: date | None = None) -> Checked:
+                default_as_of: date | None = None, decimal: str = POINT) -> Checked:
     """Every row checked; `partners` maps a lower-cased name or an id (as text) to
     (organisation id, name)."""
     def cell(cells: list[str], target: str) -> str | None:
@@ -176,7 +212,7 @@ def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
         index = mapping.index(target)
         return cells[index].strip() if index < len(cells) else ""
 
-    values, problems, seen = [], [], {}
+    values, problems, seen, suggestions = [], [], {}, {}
     wide = [t.removeprefix(METRIC_COLUMN) for t in mapping if t.startswith(METRIC_COLUMN)]
     width = len(table.header)
     for line, cells in table.rows:
@@ -194,7 +230,8 @@ def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
                 items.append((code, raw, code))
         raw_date = cell(cells, AS_OF)
         checked = check_value(cell(cells, PARTNER) or "", items, raw_date, definitions,
-                              partners=partners, today=today, default_as_of=default_as_of)
+                              partners=partners, today=today, default_as_of=default_as_of,
+                              decimal=decimal, suggestions=suggestions)
         for found in checked[1]:
             problem.reasons.append(found)
         for code, organisation_id, partner, number, as_of in checked[0]:
@@ -214,7 +251,8 @@ def check_table(table: Table, mapping: list[str], definitions: Definitions, *,
 
 def check_value(partner: str, items: list[tuple[str | None, object, str]], raw_date,
                 definitions: Definitions, *, partners: dict[str, tuple[int, str]],
-                today: date, default_as_of: date | None = None):
+                today: date, default_as_of: date | None = None, decimal: str = POINT,
+                suggestions: dict[str, str | None] | None = None):
     """Check one row: ([(metric, organisation id, partner name, value, as_of)],
     [(what, problem)]) where `what` is partner, metric, value or as_of."""
     problems: list[tuple[str, str]] = []
@@ -222,7 +260,10 @@ def check_value(partner: str, items: list[tuple[str | None, object, str]], raw_d
     if partner in ("", None):
         problems.append((PARTNER, "the partner is empty"))
     elif found is None:
-        problems.append((PARTNER, f"unknown partner {str(partner)!r}"))
+        close = suggest_partner(str(partner), partners,
+                                suggestions if suggestions is not None else {})
+        problems.append((PARTNER, f"unknown partner {str(partner)!r}"
+                                  + (f" (did you mean {close}?)" if close else "")))
     as_of = default_as_of
     if raw_date not in (None, ""):
         as_of, message = parse_date(raw_date, today)
@@ -239,7 +280,7 @@ def check_value(partner: str, items: list[tuple[str | None, object, str]], raw_d
             problems.append((METRIC, f"unknown metric {code!r}"))
         elif not metric.importable:
             problems.append((METRIC, f"{code} is computed here and cannot be imported"))
-        number, message = parse_number(raw)
+        number, message = parse_number(raw, decimal)
         if message:
             # A wide file has a column per metric: say which, by the name people know it by.
             label = metric.name if metric is not None else code
@@ -271,8 +312,83 @@ def _figure(value: float) -> str:
     return wording.number(value, 6)  # enough places that -0.001 never reads as "-0"
 
 
-def parse_number(raw) -> tuple[float | None, str | None]:
-    """A number from a cell or JSON: "1,234.5", "32%", "$5000" are read; anything else says why."""
+def _bare(text: str) -> str:
+    return text.strip().removesuffix("%").strip().lstrip("$€£¥").strip()
+
+
+def mark_of(cell: str) -> str | None:
+    """The decimal mark a cell shows: POINT, COMMA, "either" when it reads as a number both
+    ways ("2,500": 2.5 or 2500), or None when it says nothing (no separator, not a number)."""
+    text = _bare(cell)
+    if not _NUMERAL.match(text):
+        return None
+    digits = text.lstrip("-")
+    if "," in digits and "." in digits:
+        return COMMA if digits.rindex(",") > digits.rindex(".") else POINT
+    for separator, other in ((",", COMMA), (".", POINT)):
+        if separator not in digits:
+            continue
+        if digits.count(separator) > 1:  # only thousands repeat: the other is the decimal
+            return POINT if other == COMMA else COMMA
+        whole, fraction = digits.split(separator)
+        if len(fraction) != 3 or whole in ("", "0"):
+            return other
+        return "either"
+    return None
+
+
+@dataclass(frozen=True)
+class NumberConvention:
+    """What the value cells of a file say about its decimal mark, read once for all."""
+
+    mark: str | None  # POINT or COMMA when some cell shows it, and none shows the other
+    shown_by: tuple[int, str] | None = None  # (line, cell) that shows it
+    conflict: tuple[tuple[int, str], tuple[int, str]] | None = None  # a point, a comma
+    either: tuple[int, str] | None = None  # the first cell that reads both ways
+
+
+def number_convention(table: Table, mapping: list[str]) -> NumberConvention:
+    columns = [i for i, target in enumerate(mapping)
+               if target == VALUE or target.startswith(METRIC_COLUMN)]
+    first: dict[str, tuple[int, str]] = {}
+    for line, cells in table.rows:
+        for index in columns:
+            if index < len(cells):
+                found = mark_of(cells[index])
+                if found and found not in first:
+                    first[found] = (line, cells[index].strip())
+    if POINT in first and COMMA in first:
+        return NumberConvention(None, conflict=(first[POINT], first[COMMA]),
+                                either=first.get("either"))
+    mark = POINT if POINT in first else COMMA if COMMA in first else None
+    return NumberConvention(mark, first.get(mark) if mark else None,
+                            either=first.get("either"))
+
+
+def decimal_problem(convention: NumberConvention) -> str | None:
+    """Why the file's decimal mark must be chosen by hand; None when the file says it."""
+    if convention.conflict:
+        (point_line, point), (comma_line, comma) = convention.conflict
+        return (f"Line {point_line} writes {point!r} with a decimal point but line "
+                f"{comma_line} writes {comma!r} with a decimal comma: choose the file's "
+                "decimal mark (the cells that do not follow it are then marked).")
+    if convention.mark is None and convention.either:
+        line, cell = convention.either
+        return (f"Line {line} writes {cell!r}, which is {_either(cell, COMMA)} with a decimal "
+                f"comma but {_either(cell, POINT)} with a decimal point, and no other value "
+                "says which the file uses: choose its decimal mark.")
+    return None
+
+
+def _either(cell: str, mark: str) -> str:
+    number, _ = parse_number(cell, mark)
+    # Bare digits: "2,500" here must not read back as either convention.
+    return format_number(number) if number is not None else cell
+
+
+def parse_number(raw, mark: str = POINT) -> tuple[float | None, str | None]:
+    """A number from a cell or JSON: "1,234.5", "32%", "$5000" are read (with COMMA:
+    "1.234,5"); anything else says why."""
     if isinstance(raw, bool):
         return None, "not a number (true/false)"
     if isinstance(raw, int | float):
@@ -281,9 +397,15 @@ def parse_number(raw) -> tuple[float | None, str | None]:
         text = str(raw if raw is not None else "").strip()
         if not text:
             return None, "the value is empty"
-        cleaned = text.removesuffix("%").strip().lstrip("$€£¥").strip()
-        if _THOUSANDS.match(cleaned):
-            cleaned = cleaned.replace(",", "")
+        cleaned = _bare(text)
+        if _GROUPED[mark].match(cleaned):
+            cleaned = cleaned.replace("," if mark == POINT else ".", "")
+        shown = mark_of(text)
+        if shown in (POINT, COMMA) and shown != mark:
+            return None, (f"{text!r} is written with a {DECIMAL_MARKS[shown]} but the file "
+                          f"uses a {DECIMAL_MARKS[mark]}")
+        if mark == COMMA:
+            cleaned = cleaned.replace(",", ".")
         try:
             number = float(cleaned)
         except ValueError:
@@ -294,8 +416,9 @@ def parse_number(raw) -> tuple[float | None, str | None]:
 
 
 def parse_date(raw, today: date) -> tuple[date | None, str | None]:
-    """A YYYY-MM-DD date not in the future, or why not."""
-    text = str(raw).strip()
+    """A YYYY-MM-DD date not in the future, or why not: the one check of an as-of date,
+    whether a cell, an API value or the date given for the whole file."""
+    text = raw.isoformat() if isinstance(raw, date) else str(raw).strip()
     if not _ISO_DATE.match(text):
         return None, f"bad date {text!r}: write it as YYYY-MM-DD"
     try:
@@ -303,5 +426,6 @@ def parse_date(raw, today: date) -> tuple[date | None, str | None]:
     except ValueError:
         return None, f"bad date {text!r}: no such day"
     if value > today:
+        # A future date would never go stale and no later import could replace it.
         return None, f"bad date {text!r}: it is in the future"
     return value, None

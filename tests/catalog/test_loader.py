@@ -472,10 +472,11 @@ def test_missing_program_yml_and_missing_folder(root, tmp_path):
 
 
 def test_lesson_text_that_is_not_utf8(root):
-    write_program(root, {"x": TRACK}, files={"tracks/x/lessons/setup.md": b"caf\xe9\n"})
+    write_program(root, {"x": TRACK},
+                  files={"tracks/x/lessons/setup.md": b"# Setup\n\ncaf\xe9\n"})
     assert problems_of(root) == [
-        "content/tracks/x/track.yml:21: courses.0.lessons.1.text: "
-        "'lessons/setup.md' is not UTF-8 text",
+        "content/tracks/x/lessons/setup.md:3: (file): not UTF-8 text (byte 0xE9 on this "
+        "line), the text of lesson 'setup' in content/tracks/x/track.yml",
     ]
 
 

@@ -39,7 +39,7 @@ def facts(values: dict | None = None, **fields) -> PartnerFacts:
                                      else date.fromisoformat(as_of))
     defaults = {"organisation_id": 7, "name": "Northwind", "partner_type": "reseller",
                 "tier": "gold", "region": "emea", "labels": {"tier": "Gold"},
-                "track_completion": {"partner-onboarding-essentials": (5, 5)}}
+                "track_completion": {"onboarding-essentials-all-staff": (5, 5, 0)}}
     return PartnerFacts(**(defaults | fields), values=observed)
 
 

@@ -10,6 +10,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from lms.accounts.models import Organisation
 from lms.extensions import db
 from lms.scorecard.models import MetricImport, MetricValue
 from tests.factories import login, make_organisation, make_user
@@ -90,7 +91,7 @@ def test_the_mapping_can_be_changed_and_checked_again(client, manager):
     text = ("Account,KPI,Figure,Reported\n"
             "Northwind Import,mdf_spend,72,2026-02-27\n")
     page = _upload(client, text).get_data(as_text=True)
-    assert "The columns cannot be read yet" not in page  # account, kpi, figure are known
+    assert "The file cannot be read yet" not in page  # account, kpi, figure are known
     odd = "Who,What,How much,When\nNorthwind Import,mdf_spend,72,2026-02-27\n"
     response = _upload(client, odd)
     assert response.status_code == 422
@@ -205,3 +206,138 @@ def test_bad_cells_further_down_are_shown_marked_and_row_problems_said(client, m
                                           "for MDF spend (%)")
     # Extra cells belong to no column: said under the row as a whole.
     assert "Problem with line 20: </span>5 values but the header names 4 columns" in page
+
+
+def _import(client, text: str, **data):
+    page = _upload(client, text, **data).get_data(as_text=True)
+    mapping = re.findall(r'<select class="input input-short" id="map-\d+" name="map">.*?'
+                         r'<option value="([^"]*)" selected>', page, re.S)
+    response = client.post("/scorecard/imports/confirm", data={
+        **_hidden(page), "map": mapping, **data})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return db.session.scalars(select(MetricImport).order_by(MetricImport.id.desc())).first()
+
+
+def _current(name: str, code: str):
+    from lms.core import clock
+    from lms.scorecard import service
+    organisation = db.session.scalar(select(Organisation).where(Organisation.name == name))
+    card = service.partner_scorecard(organisation.id, clock.now())
+    metric = next(m for m in card["metrics"] if m["code"] == code)
+    return metric["value"], metric["as_of"]
+
+
+def test_a_future_date_for_the_whole_file_is_refused_like_a_cells(client, manager):
+    text = "partner,pipeline_velocity\nNorthwind Import,4200\n"
+    response = _upload(client, text, default_as_of="9999-12-31")
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    assert "The as-of date for the whole file: bad date '9999-12-31': it is in the future." \
+        in page
+    assert 'action="/scorecard/imports/confirm"' not in page
+    forced = client.post("/scorecard/imports/confirm", data={
+        "text": text, "file_name": "q1.csv", "map": ["partner", "metric:pipeline_velocity"],
+        "default_as_of": "9999-12-31"})
+    assert forced.status_code == 422 and _values() == 0
+
+
+def test_a_channel_manager_reverts_an_import_after_confirming(client, manager):
+    first = _import(client, GOOD)
+    later = GOOD.replace("4200,2026-02-27", "9900,2026-02-28").replace(
+        "Bluepeak Import,lead_follow_up_sla,30,2026-02-28\n", "")
+    second = _import(client, later)
+    assert _current("Northwind Import", "pipeline_velocity") == (9900, "2026-02-28")
+    values = _values()
+    url = f"/scorecard/imports/{second.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert f'action="{url}/revert"' in page
+    unconfirmed = client.post(f"{url}/revert", data={})
+    assert unconfirmed.status_code == 422 and "Tick the box to confirm." in \
+        unconfirmed.get_data(as_text=True)
+    assert db.session.get(MetricImport, second.id).reverted_at is None
+    done = client.post(f"{url}/revert", data={"confirm": "y"})
+    assert done.status_code == 303
+    # What the import replaced is back; its values stay as history, marked reverted.
+    assert _current("Northwind Import", "pipeline_velocity") == (4200, "2026-02-27")
+    assert _values() == values
+    record = db.session.get(MetricImport, second.id)
+    assert record.reverted_at is not None and record.reverted_by_id == manager.id
+    page = client.get(url).get_data(as_text=True)
+    assert "Reverted" in page and "Ivy Importer" in page and f'action="{url}/revert"' \
+        not in page
+    again = client.post(f"{url}/revert", data={"confirm": "y"})
+    assert again.status_code == 409 and "already reverted" in again.get_data(as_text=True)
+    assert first.reverted_at is None
+    listing = client.get("/scorecard/imports").get_data(as_text=True)
+    assert "Reverted" in listing
+
+
+def test_a_future_value_can_be_reverted_so_it_no_longer_freezes_the_metric(client, manager):
+    # Values dated in the future before this check existed froze a metric for good.
+    from datetime import date
+
+    from lms.scorecard import imports, upload
+    northwind = db.session.scalar(select(Organisation).where(
+        Organisation.name == "Northwind Import"))
+    _import(client, GOOD)
+    frozen = imports.apply([upload.Value(0, northwind.id, "Northwind Import",
+                                         "pipeline_velocity", 1.0, date(9999, 12, 31))],
+                           actor_id=manager.id, source="api")
+    db.session.commit()
+    assert _current("Northwind Import", "pipeline_velocity") == (1.0, "9999-12-31")
+    assert client.post(f"/scorecard/imports/{frozen.id}/revert",
+                       data={"confirm": "y"}).status_code == 303
+    assert _current("Northwind Import", "pipeline_velocity") == (4200, "2026-02-27")
+
+
+def test_an_ambiguous_decimal_mark_is_chosen_on_the_preview_and_kept_to_the_import(
+        client, manager):
+    text = "sep=;\npartner;as_of;joint_roadmap\nNorthwind Import;2026-02-27;2,500\n"
+    page = html.unescape(_upload(client, text).get_data(as_text=True))
+    assert "which is 2.5 with a decimal comma but 2500 with a decimal point" in page
+    assert "Choose: the file does not say." in page
+    chosen = client.post("/scorecard/imports/preview", data={
+        "text": text, "file_name": "q1.csv", "map": ["partner", "as_of",
+                                                      "metric:joint_roadmap"],
+        "decimal": "comma"})
+    page = chosen.get_data(as_text=True)
+    assert chosen.status_code == 200 and '<input type="hidden" name="decimal" value="comma">' \
+        in page
+    response = client.post("/scorecard/imports/confirm", data={
+        "text": text, "file_name": "q1.csv",
+        "map": ["partner", "as_of", "metric:joint_roadmap"], "decimal": "comma"})
+    assert response.status_code == 303
+    assert db.session.scalar(select(MetricValue.value)) == 2.5
+
+
+def test_the_last_mapping_of_a_source_is_preselected_next_time(client, manager):
+    text = ("Who,Metric,Figure (USD),Period\n"
+            "Northwind Import,pipeline_velocity,4200,2026-02-27\n")
+    page = _upload(client, text).get_data(as_text=True)
+    assert "data-remembered" not in page
+    chosen = ["partner", "metric", "value", "as_of"]  # "Who" and "Period" chosen by hand
+    response = client.post("/scorecard/imports/confirm", data={
+        "text": text, "file_name": "crm.csv", "map": chosen})
+    assert response.status_code == 303
+    later = text.replace("4200", "4300").replace("2026-02-27", "2026-02-28")
+    page = _upload(client, later, name="crm-next.csv").get_data(as_text=True)
+    assert "data-remembered" in page and "The 1 row is good" in page
+    mapping = re.findall(r'<select class="input input-short" id="map-\d+" name="map">.*?'
+                         r'<option value="([^"]*)" selected>', page, re.S)
+    assert mapping == chosen
+    other = _upload(client, "partner,metric,value,as_of\nNorthwind Import,mdf_spend,72,"
+                            "2026-02-27\n").get_data(as_text=True)
+    assert "data-remembered" not in other  # another layout: another source
+
+
+def test_a_typo_in_a_partner_name_is_answered_with_the_nearest_name(client, manager,
+                                                                   count_queries):
+    rows = "".join(f"Northwind Imprt,pipeline_velocity,{4000 + n},2026-02-{n + 1:02d}\n"
+                   for n in range(20))
+    with count_queries() as few:
+        _upload(client, "partner,metric,value,as_of\nNorthwind Import,mdf_spend,1,2026-02-27\n")
+    with count_queries() as many:
+        page = html.unescape(_upload(client, "partner,metric,value,as_of\n" + rows)
+                             .get_data(as_text=True))
+    assert "unknown partner 'Northwind Imprt' (did you mean Northwind Import?)" in page
+    assert len(many.statements) <= len(few.statements)  # no query per row

@@ -209,7 +209,7 @@ def test_content_check_names_the_scorecard_in_its_summary(app, tmp_path, monkeyp
     result = runner.invoke(args=["content", "check", str(CONTENT)])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("OK: 5 tracks, ")
-    assert result.stdout.endswith(", scorecard metrics version 2 (9 metrics, 2 compliance "
+    assert result.stdout.endswith(", scorecard metrics version 3 (9 metrics, 2 compliance "
                                   "checkpoints).\n")
     monkeypatch.chdir(tmp_path)
     shutil.copytree(CONTENT, tmp_path / "content", ignore=shutil.ignore_patterns("scorecard"))

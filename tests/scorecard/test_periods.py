@@ -58,13 +58,13 @@ def test_closing_needs_confirmation_then_freezes_every_partner(client, setup):
     assert response.status_code == 303
     period = db.session.scalar(select(ReviewPeriod))
     assert (period.name, period.closed_by_id, period.definition_version) == (
-        "2026 Q1", setup["manager"].id, 2)
+        "2026 Q1", setup["manager"].id, 3)
     snapshots = db.session.scalars(select(Snapshot).where(Snapshot.period_id == period.id)).all()
     assert period.partners == len(snapshots) >= 1
     mine = next(s for s in snapshots if s.organisation_id == setup["northwind"].id)
     assert (mine.health, mine.score, mine.readiness_total, mine.rubric_version) == (
         mine.record["health"], mine.record["score"], 84, 1)
-    assert mine.record["definitions"]["version"] == 2
+    assert mine.record["definitions"]["version"] == 3
     assert mine.record["readiness"]["components"][0]["key"] == "certification_coverage"
     assert _close(client, q1).status_code == 409  # once only
 
@@ -98,6 +98,22 @@ def test_periods_cannot_be_closed_before_they_start_or_twice(setup):
     periods.close(date(2025, 10, 1), actor_id=None)
     with pytest.raises(Conflict):
         periods.close(date(2025, 10, 1), actor_id=None)
+
+
+@pytest.mark.parametrize("starts", [date(1, 1, 1), date(2025, 7, 1), date(2024, 10, 1)])
+def test_only_the_periods_the_page_offers_can_be_closed(client, setup, starts):
+    # The page (2026 Q1 on the clock) offers 2025 Q4 and 2026 Q1; any other quarter's date
+    # used to freeze a "snapshot" of long ago from today's values.
+    offered = "choose 2025 Q4 (from 2025-10-01) or 2026 Q1 (from 2026-01-01)"
+    refused = _close(client, starts)
+    assert refused.status_code == 422
+    assert offered in refused.get_data(as_text=True)
+    page = client.get(f"/scorecard/periods/close?period={starts.isoformat()}")
+    assert page.status_code == 422 and offered in page.get_data(as_text=True)
+    with pytest.raises(Invalid) as raised:
+        periods.close(starts, actor_id=None)
+    assert raised.value.field == "period"
+    assert db.session.scalar(select(func.count(ReviewPeriod.id))) == 0
 
 
 def test_trends_and_compare(client, setup):
@@ -139,7 +155,7 @@ def test_exports_current_and_snapshot(client, setup):
     assert any(p["organisation"]["name"] == "Northwind Period" for p in body["partners"])
     period = periods.close(date(2026, 1, 1), actor_id=None)
     snap = client.get(f"/scorecard/periods/{period.id}/scorecard.json").json
-    assert snap["period"]["name"] == "2026 Q1" and snap["period"]["definitions_version"] == 2
+    assert snap["period"]["name"] == "2026 Q1" and snap["period"]["definitions_version"] == 3
     text = client.get(f"/scorecard/periods/{period.id}/scorecard.csv").get_data(as_text=True)
     assert next(csv.DictReader(io.StringIO(text)))["period"] == "2026 Q1"
     filtered = client.get("/scorecard/export.json?health=red").json

@@ -134,7 +134,7 @@ def test_onboarding_stalled_and_stale_metric_flags(definitions):
 
 def test_compliance_checkpoints(definitions):
     partial = facts(dict(ALL_GREEN, compliance_score=70),
-                    track_completion={"partner-onboarding-essentials": (3, 5)})
+                    track_completion={"onboarding-essentials-all-staff": (3, 5, 0)})
     card = scoring.scorecard(partial, definitions, NOW)
     assert [(c["code"], c["status"]) for c in card["checkpoints"]] == [
         ("onboarding-essentials-all-staff", "fail"), ("compliance-audit-passed", "fail")]
@@ -143,7 +143,7 @@ def test_compliance_checkpoints(definitions):
     assert {f["key"] for f in card["flags"]} == {
         "checkpoint_failed:onboarding-essentials-all-staff",
         "checkpoint_failed:compliance-audit-passed"}
-    done = facts(ALL_GREEN, track_completion={"partner-onboarding-essentials": (5, 5)})
+    done = facts(ALL_GREEN, track_completion={"onboarding-essentials-all-staff": (5, 5, 0)})
     assert [c["status"] for c in scoring.scorecard(done, definitions, NOW)["checkpoints"]] \
         == ["pass", "pass"]
     no_data = facts({}, track_completion={})
@@ -151,9 +151,24 @@ def test_compliance_checkpoints(definitions):
         == ["fail", "unknown"]  # no staff fails; a missing audit score is a gap, not a fail
 
 
+def test_newcomers_are_not_compliance_failures(definitions):
+    # The shipped checkpoint gives new staff the 90 days tiers.yml gives them: a partner
+    # whose only unfinished people joined recently passes, and says so.
+    only_new = facts(ALL_GREEN, track_completion={"onboarding-essentials-all-staff": (0, 0, 1)})
+    card = scoring.scorecard(only_new, definitions, NOW)
+    assert card["checkpoints"][0]["status"] == "pass"
+    assert card["checkpoints"][0]["detail"] == (
+        "1 staff member who joined in the last 90 days is not held to it yet.")
+    assert not card["flags"]
+    mixed = facts(ALL_GREEN, track_completion={"onboarding-essentials-all-staff": (4, 5, 2)})
+    detail = scoring.scorecard(mixed, definitions, NOW)["checkpoints"][0]["detail"]
+    assert detail == ("1 of 5 staff has not completed it. 2 staff who joined in the last "
+                      "90 days are not held to it yet.")
+
+
 def test_the_record_keeps_definitions_and_rubric_versions(definitions):
     card = scoring.scorecard(facts(ALL_GREEN, readiness=readiness()), definitions, NOW)
-    assert card["definitions"] == {"version": 2, "hash": definitions.content_hash,
+    assert card["definitions"] == {"version": 3, "hash": definitions.content_hash,
                                    "currency": "USD"}
     assert card["readiness"]["rubric_version"] == 1
     assert card["readiness"]["components"] == [{"key": "certification_coverage", "points": 40}]

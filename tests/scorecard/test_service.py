@@ -26,7 +26,7 @@ def _metric(card, code):
 
 def test_definitions_are_synced_from_content(app):
     definitions = service.definitions()
-    assert definitions.version == 2 and len(definitions.metrics) == 9
+    assert definitions.version == 3 and len(definitions.metrics) == 9
 
 
 def test_current_value_is_the_latest_date_then_latest_recorded(frozen_clock):
@@ -54,6 +54,25 @@ def test_readiness_and_values_make_the_scorecard(frozen_clock):
     assert [c["status"] for c in card["checkpoints"]] == ["pass", "pass"]
     assert card["organisation"]["labels"] == {"tier": "Gold", "partner_type": "Reseller",
                                               "region": "Europe, Middle East and Africa"}
+
+
+def test_the_compliance_checkpoint_holds_only_staff_past_their_first_days(frozen_clock):
+    # Every demo partner carried the flag: staff who joined days ago counted as failures.
+    partner = make_organisation("Newcomer Partner")
+    put_values(partner, ALL_GREEN)
+    veteran = make_user(partner)
+    complete_track(veteran, "partner-onboarding-essentials")
+    make_user(partner)  # joined today, has not started
+    card = _card(partner)
+    assert card["checkpoints"][0]["status"] == "pass"
+    assert not [f for f in card["flags"] if f["kind"] == "checkpoint_failed"]
+    clock.advance(timedelta(days=91))  # now past the 90 days metrics.yml gives
+    put_values(partner, ALL_GREEN)
+    card = _card(partner)
+    assert card["checkpoints"][0] | {"name": ""} == {
+        "code": "onboarding-essentials-all-staff", "name": "", "status": "fail",
+        "detail": "1 of 2 staff has not completed it."}
+    assert "checkpoint_failed" in [f["kind"] for f in card["flags"]]
 
 
 def test_stalled_onboarding_is_flagged(frozen_clock):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -23,7 +23,7 @@ def definitions():
 def _check(definitions, text, mapping=None, **kwargs):
     table = upload.read_table(text)
     mapping = mapping or upload.auto_mapping(table.header, definitions)
-    assert upload.check_mapping(mapping, definitions, **kwargs) == []
+    assert upload.check_mapping(mapping, definitions, today=TODAY, **kwargs) == []
     return upload.check_table(table, mapping, definitions, partners=PARTNERS, today=TODAY,
                               **kwargs)
 
@@ -65,7 +65,7 @@ def test_every_bad_row_is_reported_with_its_line_and_reason(definitions):
     checked = _check(definitions, text)
     assert checked.values == []  # all or nothing
     assert [(p.line, p.text) for p in checked.problems] == [
-        (3, "unknown partner 'Northwnd Systems'"),
+        (3, "unknown partner 'Northwnd Systems' (did you mean Northwind Systems?)"),
         (4, "unknown metric 'co_sell_succes'"),
         (5, "not a number: 'lots'"),
         (6, "bad date '30/09/2026': write it as YYYY-MM-DD"),
@@ -85,7 +85,7 @@ def test_a_wide_file_with_a_date_for_the_whole_file(definitions):
     mapping = upload.auto_mapping(table.header, definitions)
     assert mapping == ["partner", "metric:pipeline_velocity", "metric:mdf_spend",
                        "metric:lead_follow_up_sla"]
-    assert upload.check_mapping(mapping, definitions) == [
+    assert upload.check_mapping(mapping, definitions, today=TODAY) == [
         "No column is mapped to the as-of date, and no date is given for the whole file."]
     checked = upload.check_table(table, mapping, definitions, partners=PARTNERS, today=TODAY,
                                  default_as_of=date(2026, 9, 30))
@@ -99,12 +99,24 @@ def test_a_wide_file_with_a_date_for_the_whole_file(definitions):
         (3, "pipeline_velocity", 1800), (3, "mdf_spend", 40)]
 
 
+@pytest.mark.parametrize("future", [date(9999, 12, 31), TODAY + timedelta(days=1)])
+def test_the_date_for_the_whole_file_is_checked_like_a_cell(definitions, future):
+    # A future date given once for the file froze the metric for good (never stale, never
+    # replaced); it is refused exactly as the same date in a cell is.
+    mapping = ["partner", "metric", "value"]
+    problems = upload.check_mapping(mapping, definitions, today=TODAY, default_as_of=future)
+    _, cell = upload.parse_date(future.isoformat(), TODAY)
+    assert problems == [f"The as-of date for the whole file: {cell}."]
+    assert cell == f"bad date '{future.isoformat()}': it is in the future"
+    assert upload.check_mapping(mapping, definitions, today=TODAY, default_as_of=TODAY) == []
+
+
 def test_mapping_problems(definitions):
-    assert upload.check_mapping(["partner", "partner", "value"], definitions) == [
+    assert upload.check_mapping(["partner", "partner", "value"], definitions, today=TODAY) == [
         "Two columns are mapped to Partner (name or ID); choose one.",
         "No column is mapped to the as-of date, and no date is given for the whole file.",
         "A metric code column needs a value column beside it (and the other way round)."]
-    assert upload.check_mapping(["as_of", "bogus"], definitions) == [
+    assert upload.check_mapping(["as_of", "bogus"], definitions, today=TODAY) == [
         "Column 2: unknown choice 'bogus'.", "No column is mapped to the partner.",
         "No column holds values: map a metric code and a value column, or a column to the "
         "value of a metric."]
@@ -115,7 +127,7 @@ def test_semicolons_quotes_and_a_bom(definitions):
                                   "\"Northwind\nSystems\";mdf_spend;50;2026-09-30\n"
                                   "Northwind Systems;pipeline_velocity;\"1,250.5\";2026-09-29\n")
     assert [(p.line, p.text) for p in checked.problems] == [
-        (2, "unknown partner 'Northwind\\nSystems'")]
+        (2, "unknown partner 'Northwind\\nSystems' (did you mean Northwind Systems?)")]
     assert checked.rows == 2
 
 
@@ -179,3 +191,82 @@ def test_bounds_in_a_wide_file_are_problems_of_their_column(definitions):
     assert checked.problems[0].reasons == [
         ("co_sell_success", "1,000 is above the maximum of 100 for Co-sell success (%)"),
         ("mdf_spend", "101 is above the maximum of 100 for MDF spend (%)")]
+
+
+def _preview_values(text, decimal=None):
+    from lms.scorecard import imports
+    found = imports.preview(text, shipped(), decimal=decimal, today=TODAY)
+    return found, {(v.partner, v.metric): v.value for v in
+                   (found.checked.values if found.checked else [])}
+
+
+def test_a_decimal_comma_file_reads_every_value_with_its_comma(app):
+    from tests.factories import make_organisation
+    make_organisation("Northwind Systems")
+    # Excel in a decimal-comma locale: `sep=;` first, then 1.234,5 numbers. "2,500" used to
+    # be read as 2500 although the file's own "31,5" says the comma is the decimal mark.
+    text = ("sep=;\n"
+            "partner;as_of;co_sell_success;joint_roadmap;pipeline_velocity\n"
+            "Northwind Systems;2026-02-27;31,5;2,500;1.234,5\n")
+    found, values = _preview_values(text)
+    assert found.mapping_problems == [] and found.decimal == upload.COMMA
+    assert found.convention.shown_by == (3, "31,5")
+    assert values == {("Northwind Systems", "co_sell_success"): 31.5,
+                      ("Northwind Systems", "joint_roadmap"): 2.5,
+                      ("Northwind Systems", "pipeline_velocity"): 1234.5}
+    assert [line for line, _ in found.table.rows] == [3]  # lines still count the sep= line
+
+
+def test_an_ambiguous_file_asks_for_its_decimal_mark(app):
+    from tests.factories import make_organisation
+    make_organisation("Northwind Systems")
+    text = "partner;as_of;pipeline_velocity\nNorthwind Systems;2026-02-27;2,500\n"
+    found, values = _preview_values(text)
+    assert found.checked is None and found.mapping_problems == [
+        "Line 2 writes '2,500', which is 2.5 with a decimal comma but 2500 with a decimal "
+        "point, and no other value says which the file uses: choose its decimal mark."]
+    assert _preview_values(text, "comma")[1] == {
+        ("Northwind Systems", "pipeline_velocity"): 2.5}
+    assert _preview_values(text, "point")[1] == {
+        ("Northwind Systems", "pipeline_velocity"): 2500}
+
+
+def test_a_file_mixing_conventions_is_refused_until_one_is_chosen(app):
+    from tests.factories import make_organisation
+    make_organisation("Northwind Systems")
+    text = ("partner,as_of,co_sell_success,joint_roadmap\n"
+            'Northwind Systems,2026-02-27,31.5,"2,5"\n')
+    found, _ = _preview_values(text)
+    assert found.mapping_problems == [
+        "Line 2 writes '31.5' with a decimal point but line 2 writes '2,5' with a decimal "
+        "comma: choose the file's decimal mark (the cells that do not follow it are then "
+        "marked)."]
+    found, values = _preview_values(text, "point")
+    assert [p.text for p in found.checked.problems] == [
+        "Joint roadmap: '2,5' is written with a decimal comma (1.234,5) but the file uses "
+        "a decimal point (1,234.5)"]
+
+
+def test_header_variants_map_themselves(definitions):
+    header = ["Company name", "Quarter End", "Pipeline Velocity (USD)", "Co-sell success %",
+              "MDF SPEND [%]", "Lead follow-up SLA (hours)"]
+    assert upload.auto_mapping(header, definitions) == [
+        "partner", "as_of", "metric:pipeline_velocity", "metric:co_sell_success",
+        "metric:mdf_spend", "metric:lead_follow_up_sla"]
+    assert upload.auto_mapping(["Partner Name:", "KPI", "Amount", "As-of date"],
+                               definitions) == ["partner", "metric", "value", "as_of"]
+
+
+def test_a_mistyped_partner_is_matched_once_from_the_names_already_loaded(definitions):
+    rows = "".join(f"Northwnd Systems,pipeline_velocity,{n},2026-02-27\n" for n in range(50))
+    checked = _check_with_problems(definitions, "partner,metric,value,as_of\n" + rows
+                                   + "Nobody At All,pipeline_velocity,1,2026-02-27\n")
+    texts = {p.text for p in checked.problems}
+    assert texts == {"unknown partner 'Northwnd Systems' (did you mean Northwind Systems?)",
+                     "unknown partner 'Nobody At All'"}
+
+
+def _check_with_problems(definitions, text):
+    table = upload.read_table(text)
+    mapping = upload.auto_mapping(table.header, definitions)
+    return upload.check_table(table, mapping, definitions, partners=PARTNERS, today=TODAY)

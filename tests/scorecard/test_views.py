@@ -67,12 +67,14 @@ def test_nobody_else_even_learns_the_pages_exist(client, world, viewer):
     posts = ["/scorecard/imports/preview", "/scorecard/imports/confirm",
              "/scorecard/periods/close", "/scorecard/webhooks",
              f"/scorecard/webhooks/{world['endpoint'].id}/deactivate", "/scorecard/api-tokens",
-             f"/scorecard/api-tokens/{world['token'].id}/revoke"]
+             f"/scorecard/api-tokens/{world['token'].id}/revoke",
+             f"/scorecard/imports/{world['import'].id}/revert"]
     for url in posts:
         assert client.post(url, data={"period": "2026-01-01", "confirm": "y",
                                       "url": "https://evil.example", "name": "x"}
                            ).status_code == 404, url
     assert world["endpoint"].active and world["token"].revoked_at is None
+    assert world["import"].reverted_at is None
     home = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert 'href="/scorecard"' not in home
 

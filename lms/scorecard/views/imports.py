@@ -8,12 +8,12 @@ from flask_login import current_user
 
 from lms.accounts.permissions import require
 from lms.core import clock, csv_files
-from lms.core.errors import Invalid
+from lms.core.errors import DomainError, Invalid
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
 from lms.extensions import db
 from lms.scorecard import imports, service, upload
-from lms.scorecard.forms import PreviewForm, UploadForm
+from lms.scorecard.forms import PreviewForm, RevertImportForm, UploadForm
 from lms.scorecard.views import bp, download
 
 UPLOAD_BYTES = 5 * 1024 * 1024
@@ -88,6 +88,7 @@ def confirm_import():
         found = imports.preview(form.text.data or "", definitions,
                                 mapping=request.form.getlist("map"),
                                 default_as_of=form.default_as_of.data,
+                                decimal=form.decimal.data or None,
                                 today=clock.now().date())
     except Invalid as error:
         return _page(UploadForm(formdata=None), error.status, problems=[error.message])
@@ -96,6 +97,7 @@ def confirm_import():
     record = imports.apply(found.checked.values, actor_id=current_user.id, source="csv",
                            file_name=form.file_name.data or None,
                            definition_version=definitions.version)
+    imports.remember_mapping(found.table.header, found.mapping, now=record.created_at)
     commit()
     flash(f"Imported {record.rows} value{'s' if record.rows != 1 else ''} from "
           f"{record.file_name or 'the file'}: {record.changed} changed, "
@@ -120,6 +122,7 @@ def _preview_page(form: PreviewForm, mapping, *, status: int = 200, found=None):
         try:
             found = imports.preview(form.text.data or "", definitions, mapping=mapping,
                                     default_as_of=form.default_as_of.data,
+                                    decimal=form.decimal.data or None,
                                     today=clock.now().date())
         except Invalid as error:
             db.session.rollback()
@@ -138,6 +141,29 @@ def _preview_page(form: PreviewForm, mapping, *, status: int = 200, found=None):
 @bp.route("/imports/<int:import_id>")
 @require("import_metrics", hide=True)
 def import_detail(import_id: int):
-    record = imports.get(import_id)
-    return render_template("scorecard/import.html", record=record,
-                           definitions=service.definitions())
+    return _import_page(imports.get(import_id), RevertImportForm(formdata=None))
+
+
+def _import_page(record, form: RevertImportForm, status: int = 200):
+    return render_template("scorecard/import.html", record=record, form=form,
+                           definitions=service.definitions()), status
+
+
+@bp.route("/imports/<int:import_id>/revert", methods=["POST"])
+@require("import_metrics", hide=True)
+def revert_import(import_id: int):
+    """Put back what the import replaced, once its box is ticked; all or nothing."""
+    form = RevertImportForm()
+    if not form.validate_on_submit():
+        return _import_page(imports.get(import_id), form, 422)
+    try:
+        record = imports.revert(import_id, actor_id=current_user.id)
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return _import_page(imports.get(import_id), form, error.status)
+    commit()
+    flash(f"Import #{record.id} reverted: {record.changed} value"
+          f"{'s are' if record.changed != 1 else ' is'} back to what "
+          f"{'they were' if record.changed != 1 else 'it was'} before.", "success")
+    return redirect(url_for("scorecard.import_detail", import_id=record.id), code=303)

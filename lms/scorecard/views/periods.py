@@ -48,7 +48,8 @@ def close_period():
     form = ClosePeriodForm()
     starts = _period_start(form.period.data or request.args.get("period"))
     definitions = service.definitions()
-    name, starts_on, ends_on = periods.period_for(starts, definitions.review_period)
+    name, starts_on, ends_on = periods.closable(starts, clock.now().date(),
+                                                definitions.review_period)
     form.period.data = starts.isoformat()
     status = 200
     if form.validate_on_submit():
