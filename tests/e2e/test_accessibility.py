@@ -29,7 +29,7 @@ ROLES = {
     "vendor_admin": ("admin@vendor.example",
                      ["Partners", "Catalogue", "Assessments", "Onboarding", "Certificates",
                       "Scorecard", "People", "Outbox"]),
-    "author": ("author@vendor.example", ["Partners", "Catalogue", "Assessments"]),
+    "author": ("author@vendor.example", ["Catalogue", "Assessments"]),  # content only
     "channel_manager": ("channel@vendor.example",
                         ["Partners", "Catalogue", "Assessments", "Onboarding", "Certificates",
                          "Scorecard"]),
