@@ -25,6 +25,24 @@
     });
   }
 
+  // A box that scrolls sideways (a wide table on a tablet, a long sample line) must take the
+  // keyboard focus when nothing inside it can, or keyboard users cannot scroll it.
+  var makeScrollersReachable = function () {
+    var boxes = document.querySelectorAll("pre, .table-wrap, .prose table");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      var madeFocusable = box.hasAttribute("data-scroll-focus");
+      if (scrolls && !madeFocusable && !box.hasAttribute("tabindex")
+          && !box.querySelector("a[href], button, input, select, textarea, [tabindex]")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("data-scroll-focus", "");
+      } else if (!scrolls && madeFocusable) {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("data-scroll-focus");
+      }
+    });
+  };
+
   // A table qualifies when one header row names its columns; tables with a layout of their
   // own for small screens say so with data-narrow="own".
   var tables = document.querySelectorAll("table.data:not([data-narrow='own'])");
@@ -67,5 +85,12 @@
       });
     });
     table.classList.add("is-stackable");
+  });
+
+  makeScrollersReachable();
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(makeScrollersReachable, 200);
   });
 })();

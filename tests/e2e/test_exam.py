@@ -190,7 +190,8 @@ def start_attempt(page, title: str, number: int = 1) -> str:
 
 
 def question_url(public_id: str, position: int) -> re.Pattern:
-    return re.compile(rf"/attempts/{re.escape(public_id)}/questions/{position}$")
+    # "#question" stays on the URL once the skip link to the question has been followed.
+    return re.compile(rf"/attempts/{re.escape(public_id)}/questions/{position}(#question)?$")
 
 
 def result_url(public_id: str) -> re.Pattern:
