@@ -34,7 +34,7 @@ def start_page(slug: str):
     if current_user.role in KEY_READERS:
         # Authors check what learners will see, key included, a page of items at a time.
         preview = service.preview_page(assessment.current_version,
-                                       request.args.get("page", 1, type=int))
+                                       query_int("page", 1, minimum=1))
         first = (preview.page - 1) * service.PREVIEW_PER_PAGE + 1
         reviews = [_preview(item, number) for number, item in enumerate(preview.items, first)]
     return render_template("assessments/start.html", assessment=assessment,

@@ -107,7 +107,8 @@ def suggest_partner(name: str, partners: dict[str, tuple[int, str]],
     `found` remembers each answer, so a name repeated on many rows is compared once."""
     key = name.strip().lower()
     if key not in found:
-        names = [k for k in partners if not k.isdigit()]
+        # Partners are keyed by name and by id; only names can be near a typo.
+        names = [k for k, (partner_id, _name) in partners.items() if k != str(partner_id)]
         close = difflib.get_close_matches(key, names, n=1, cutoff=0.8)
         found[key] = partners[close[0]][1] if close else None
     return found[key]

@@ -35,7 +35,8 @@ def periods_page():
 
 
 def _period_start(value: str | None) -> date:
-    starts = parse_date(value, "period")
+    # Any early date parses, so that periods.closable can name the periods that may be closed.
+    starts = parse_date(value, "period", earliest=date.min)
     if starts is None:
         raise Invalid("Choose a review period to close.", field="period")
     return starts
