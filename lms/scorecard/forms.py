@@ -15,8 +15,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-DECIMAL_CHOICES = [("", "As the file shows it"), ("point", "Decimal point: 1,234.5"),
-                   ("comma", "Decimal comma: 1.234,5")]
+from lms.core.forms import options
+
+DECIMAL_CHOICES = options([("", "As the file shows it"), ("point", "Decimal point: 1,234.5"),
+                           ("comma", "Decimal comma: 1.234,5")])
 
 
 class UploadForm(FlaskForm):
