@@ -307,6 +307,9 @@ def accept_invitation(secret: str, password: str) -> User:
     invitation.user.password_hash = hash_password(password)
     sessions.end_all(invitation.user_id)
     db.session.flush()
+    # Accepting makes an invited person staff (accounts.models.active_staff): what counts
+    # staff, such as readiness, must hear of it.
+    events.user_changed.send(invitation.user_id, fields={"accepted"}, previous={})
     return invitation.user
 
 

@@ -15,9 +15,10 @@ def _person(user_id: int, **_) -> None:
 
 
 def _person_changed(user_id: int, fields=frozenset(), previous=None, **_) -> None:
-    # Only what readiness reads: job role, active, organisation. A person moved between
-    # partners changes both: the one they left loses their certificates and progress.
-    if not fields or {"job_role", "active", "organisation_id", "role"} & set(fields):
+    # Only what readiness reads: job role, active, organisation, an accepted invitation. A
+    # person moved between partners changes both: the one they left loses their certificates
+    # and progress.
+    if not fields or {"job_role", "active", "organisation_id", "role", "accepted"} & set(fields):
         _person(user_id)
         left = (previous or {}).get("organisation_id")
         if left is not None:

@@ -55,3 +55,22 @@ def test_a_person_made_vendor_staff_rescores_the_partner_they_left(frozen_clock)
     assert db.session.get(ReadinessPending, partner.id) is not None
     commit()
     assert coverage(partner) < held_before
+
+
+def test_accepting_an_invitation_rescores_the_partner(frozen_clock):
+    # An invited person is not staff until they accept (accounts.models.active_staff), so
+    # the stored score must follow the acceptance, not wait for the hourly run.
+    partner = make_organisation("Growing", tier="gold")
+    admin = make_user(partner, role="partner_admin", job_role="sales")
+    invited, secret = accounts.invite_user(
+        organisation_id=partner.id, email="tess@growing.example", full_name="Tess Tech",
+        job_role="technical", invited_by=admin)
+    insert_certificate(invited, TA, issued_at=frozen_clock - timedelta(days=10))
+    service.recompute()
+    commit()
+    before = coverage(partner)
+
+    accounts.accept_invitation(secret, "a-long-enough-password-1")
+    assert db.session.get(ReadinessPending, partner.id) is not None
+    commit()
+    assert coverage(partner) > before
