@@ -106,6 +106,12 @@ def test_each_role_s_main_pages_fit_a_phone(new_page, role):
     page = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     log_in(page, email)
     _no_sideways_scroll(page)
+    # The header stays a header: brand and Menu on one row, the person's block on another,
+    # and the brand's words whole (it once shrank to one letter a line, 454 px tall).
+    header = page.locator("header.topbar").bounding_box()
+    assert header["height"] <= 140, f"the header is {header['height']} px tall at 390 px"
+    brand = page.locator("header .brand").bounding_box()
+    assert brand["width"] >= 200 and brand["height"] <= 60, brand
     navigation = _open_menu(page)
     names = [name.strip() for name in navigation.get_by_role("link").all_inner_texts()]
     assert names == links
