@@ -112,7 +112,7 @@ def init_app(app: Flask) -> None:
         if field is None and request.method not in ("GET", "HEAD", "OPTIONS"):
             field = _nul_in(request.form.items(multi=True))
         if field is not None:
-            raise Invalid("Text cannot contain NUL characters.", field=field)
+            raise Invalid(f"{field}: text cannot contain NUL characters.", field=field)
 
     @app.before_request
     def _forms_take_form_data():

@@ -89,6 +89,9 @@ def test_nul_in_the_query_string_or_the_path_is_refused_naming_where(client, ven
     response = client.get("/tracks/partner%00onboarding", headers=JSON)
     assert response.status_code == 422 and response.json["field"] == "slug"
     assert client.get("/verify/AB%00CD").status_code == 422
+    # A page says where, too, not only the JSON answer.
+    page = client.get("/admin/users", query_string={"q": "x\x00"})
+    assert page.status_code == 422 and "q: text cannot contain NUL" in page.get_data(as_text=True)
 
 
 # --- JSON bodies -------------------------------------------------------------------------------
