@@ -338,6 +338,14 @@ def test_an_author_sees_no_partners_people_or_evidence(client, journeys_world):
         assert b"Rufus" not in response.data and b"rival secrets" not in response.data
     assert client.get("/admin/organisations").status_code == 403
     assert client.get("/catalogue").status_code == 200
+    # Below the door too: the scoping helper gives authors no partner's rows, so a
+    # partner's certificate (whose PDF route any signed-in person may ask) is not found.
+    from datetime import UTC, datetime
+
+    from tests.certifications.support import insert_certificate
+    held = insert_certificate(w["rival_learner"], "sales-professional",
+                              issued_at=datetime(2026, 1, 5, tzinfo=UTC))
+    assert client.get(f"/certifications/{held.public_id}/certificate.pdf").status_code == 404
 
 
 # --- roles: one rights table, the README and every route agree ---------------------------------

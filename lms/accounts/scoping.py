@@ -1,8 +1,9 @@
 """The one place that scopes partner data to who is asking.
 
-Vendor staff see every organisation; a partner admin sees their own organisation;
-a learner sees only themself. Anything out of scope is reported as not found, so
-an identifier from another partner reveals nothing, not even that it exists.
+Vendor staff whose role reads every partner (permissions.RIGHTS["read_partners"]: the vendor
+admin and the channel manager, not the author) see every organisation; a partner admin sees
+their own organisation; a learner sees only themself. Anything out of scope is reported as
+not found, so an identifier from another partner reveals nothing, not even that it exists.
 """
 
 from __future__ import annotations
@@ -10,13 +11,19 @@ from __future__ import annotations
 from sqlalchemy import Select, false, select
 
 from lms.accounts.models import Organisation, User
+from lms.accounts.permissions import ALL, RIGHTS
 from lms.core.errors import NotFound
 from lms.extensions import db
 
 
+def sees_every_partner(actor: User) -> bool:
+    """Whether `actor`'s role reads every partner's people and rows (the rights table says)."""
+    return RIGHTS["read_partners"].reach.get(actor.role) == ALL
+
+
 def scope_users(query: Select, actor: User) -> Select:
     """Restrict a query that involves User to the people `actor` may see."""
-    if actor.is_vendor_staff:
+    if sees_every_partner(actor):
         return query
     if actor.role == "partner_admin":
         return query.where(User.organisation_id == actor.organisation_id)
@@ -27,7 +34,7 @@ def scope_users(query: Select, actor: User) -> Select:
 
 def scope_organisations(query: Select, actor: User) -> Select:
     """Restrict a query that involves Organisation to those `actor` may see."""
-    if actor.is_vendor_staff:
+    if sees_every_partner(actor):
         return query
     return query.where(Organisation.id == actor.organisation_id)
 
@@ -40,7 +47,7 @@ def scope_partner_rows(query: Select, actor: User, *, organisation_column,
     only rows about themself (a row with no person, like an organisation's own journey,
     is for admins).
     """
-    if actor.is_vendor_staff:
+    if sees_every_partner(actor):
         return query
     if actor.role == "partner_admin":
         return query.where(organisation_column == actor.organisation_id)

@@ -27,9 +27,19 @@ class RefusedAddress(OSError):
 def refused(address: str) -> bool:
     """Whether an IP address is anything but a public unicast one."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone ("%eth0")
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    if ip.version == 6:
+        # IPv6 forms that carry an IPv4 address reach that address: ::ffff:127.0.0.1
+        # (mapped), ::127.0.0.1 (compatible), 2002:7f00:1:: (6to4), 64:ff9b::7f00:1 (NAT64).
+        packed = ip.packed
+        embedded = (ip.ipv4_mapped or ip.sixtofour
+                    or (ipaddress.IPv4Address(packed[12:]) if packed[:12] == bytes(12)
+                        or ip in _NAT64 else None))
+        if embedded is not None and (not embedded.is_global or embedded.is_multicast):
+            return True
     return not ip.is_global or ip.is_multicast
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 def _private_message(address: str) -> str:
@@ -118,4 +128,6 @@ def opener(*handlers, allow_private: bool) -> urllib.request.OpenerDirector:
     """A urllib opener that connects only to public addresses (unless allowed)."""
     if allow_private:
         return urllib.request.build_opener(*handlers)
-    return urllib.request.build_opener(*handlers, _PublicHTTPHandler, _PublicHTTPSHandler)
+    # No proxy from the environment: through one, the check would see the proxy's address.
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), *handlers,
+                                       _PublicHTTPHandler, _PublicHTTPSHandler)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
 from lms.accounts.models import PARTNER_ROLES, Organisation, User
-from lms.accounts.scoping import scope_partner_rows
+from lms.accounts.scoping import scope_partner_rows, sees_every_partner
 from lms.assessments.models import Assessment, Attempt
 from lms.catalog.models import Assignment, Track, TrackCompletion
 from lms.certifications.models import Certificate
@@ -419,7 +419,8 @@ def evidence_visible_to(actor: User, milestone: JourneyMilestone) -> bool:
     """May `actor` read this milestone's sign-off note and file? The vendor's team always;
     otherwise only people of the partner it was given for: its admins, and the person the
     journey is about while they are still there."""
-    if milestone.evidence_organisation_id is None or actor.is_vendor_staff:
+    # The page showing it is scoped already; here only a mover's old sign-offs are held back.
+    if milestone.evidence_organisation_id is None or sees_every_partner(actor):
         return True
     if actor.organisation_id != milestone.evidence_organisation_id:
         return False
@@ -434,7 +435,7 @@ def get_evidence_file_for(actor: User, milestone_id: int) -> EvidenceFile:
         .where(JourneyMilestone.id == milestone_id), actor,
         organisation_column=JourneyMilestone.evidence_organisation_id,
         user_column=Journey.user_id)
-    if not actor.is_vendor_staff:
+    if not sees_every_partner(actor):
         query = query.where(JourneyMilestone.evidence_organisation_id == actor.organisation_id)
     file = db.session.scalar(query)
     if file is None:

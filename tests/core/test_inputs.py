@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import socket
+import urllib.request
 
 import pytest
 from sqlalchemy import func, select
@@ -194,6 +195,8 @@ def test_uploads_over_the_limit_say_the_limit(app, client, vendor_admin, monkeyp
     "http://169.254.169.254/latest/meta-data", "http://[::ffff:127.0.0.1]/",
     "http://0.0.0.0/", "http://192.168.1.1/", "http://100.64.0.1/", "ftp://x.example/",
     "https://" + "a" * 70 + ".example/",
+    # IPv6 forms that carry a private IPv4 address: compatible, 6to4, NAT64.
+    "http://[::127.0.0.1]/", "http://[2002:7f00:1::]/", "http://[64:ff9b::a00:7]/",
 ])
 def test_webhook_targets_must_be_public_and_well_formed(client, vendor_admin, url):
     response = client.post("/scorecard/webhooks", data={"url": url})
@@ -236,3 +239,14 @@ def test_a_name_that_resolves_to_a_private_address_later_is_not_called(app, monk
     assert connected == []
     assert attempt.status_code is None and "127.0.0.1" in attempt.error
     assert outbound.SETTING in attempt.error
+
+
+def test_deliveries_ignore_proxies_from_the_environment(monkeypatch):
+    # Through a proxy the address check would see the proxy, never the webhook's target.
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("http_proxy", "http://proxy.example:3128")
+    handlers = outbound.opener(allow_private=False).handlers
+    assert not [h for h in handlers if isinstance(h, urllib.request.ProxyHandler) and h.proxies]
+    assert [h for h in urllib.request.build_opener().handlers  # what the default would do
+            if isinstance(h, urllib.request.ProxyHandler) and h.proxies]
+
