@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from datetime import UTC, date, datetime
@@ -47,6 +48,8 @@ def _as_sqlite_keeps_it(value):
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, dict | list):  # a JSON column, which SQLite hands back as text
+        return json.dumps(value)
     return value
 
 
