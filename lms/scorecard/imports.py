@@ -197,6 +197,16 @@ def check_api_values(items, definitions: Definitions, *, today: date) -> list[up
     return values
 
 
+def apply_preview(found: Preview, *, actor_id: int | None, file_name: str | None,
+                  definition_version: int | None = None) -> MetricImport:
+    """Import a checked CSV preview and keep its column mapping for the next file of the
+    same layout, so every way a file is imported remembers it."""
+    record = apply(found.checked.values, actor_id=actor_id, source="csv", file_name=file_name,
+                   definition_version=definition_version)
+    remember_mapping(found.table.header, found.mapping, now=record.created_at)
+    return record
+
+
 def apply(values: list[upload.Value], *, actor_id: int | None, source: str,
           file_name: str | None = None, token_id: int | None = None,
           definition_version: int | None = None, now: datetime | None = None) -> MetricImport:

@@ -94,10 +94,9 @@ def confirm_import():
         return _page(UploadForm(formdata=None), error.status, problems=[error.message])
     if not found.importable:
         return _preview_page(form, found.mapping, status=422, found=found)
-    record = imports.apply(found.checked.values, actor_id=current_user.id, source="csv",
-                           file_name=form.file_name.data or None,
-                           definition_version=definitions.version)
-    imports.remember_mapping(found.table.header, found.mapping, now=record.created_at)
+    record = imports.apply_preview(found, actor_id=current_user.id,
+                                   file_name=form.file_name.data or None,
+                                   definition_version=definitions.version)
     commit()
     flash(f"Imported {record.rows} value{'s' if record.rows != 1 else ''} from "
           f"{record.file_name or 'the file'}: {record.changed} changed, "
