@@ -30,6 +30,7 @@ from lms.assessments.models import (
 from lms.catalog.service import knowledge_check_blocker
 from lms.core import clock, events
 from lms.core.errors import Conflict, NotFound, PermissionDenied
+from lms.core.pages import clamp as pages_of
 from lms.core.upsert import insert_or_add
 from lms.extensions import db
 
@@ -442,11 +443,10 @@ def preview_page(version: AssessmentVersion, page: int,
     """Two queries for the items whatever the size of the bank, and one for the programs."""
     total = db.session.scalar(select(func.count()).select_from(AssessmentItem).where(
         AssessmentItem.assessment_version_id == version.id))
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    page, pages, offset = pages_of(total, page, per_page)
     items = list(db.session.scalars(
         select(AssessmentItem).where(AssessmentItem.assessment_version_id == version.id)
-        .order_by(AssessmentItem.position).offset((page - 1) * per_page).limit(per_page)))
+        .order_by(AssessmentItem.position).offset(offset).limit(per_page)))
     certifies = certifying_programs(version.assessment.slug)
     return Preview(items, total, page, pages, certifies, answer_keys.unsafe(
         version.feedback, certifies=bool(certifies), max_attempts=version.max_attempts,

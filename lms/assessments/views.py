@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from lms.accounts.forms import EmptyForm
-from lms.accounts.permissions import require
+from lms.accounts.permissions import can, require
 from lms.assessments import answer_keys, service
 from lms.assessments.items import item_type
 from lms.assessments.models import Assessment, Attempt, AttemptItem
@@ -31,7 +31,7 @@ def start_page(slug: str):
         else None
     commit()  # an attempt whose time ran out was finalised just now
     preview, reviews = None, []
-    if current_user.role in KEY_READERS:
+    if can("item_statistics"):  # who reads item statistics reads the key
         # Authors check what learners will see, key included, a page of items at a time.
         preview = service.preview_page(assessment.current_version,
                                        query_int("page", 1, minimum=1))
@@ -41,10 +41,6 @@ def start_page(slug: str):
                            version=assessment.current_version, state=state, form=EmptyForm(),
                            preview=preview, reviews=reviews,
                            feedback_help=answer_keys.FEEDBACK_HELP)
-
-
-# Vendor roles that may read an assessment's answer key (as on the statistics page).
-KEY_READERS = ("author", "vendor_admin")
 
 
 def _preview(item, number: int) -> dict:

@@ -37,6 +37,7 @@ from lms.certifications.models import (
 from lms.certifications.sync import SWEPT_SETTING
 from lms.core import clock, events, settings
 from lms.core.errors import Conflict, Invalid, NotFound
+from lms.core.pages import clamp as pages_of
 from lms.extensions import db
 
 # --- programs --------------------------------------------------------------------------------
@@ -456,14 +457,13 @@ def register_page(*, status: str | None, program_id: int | None,
     if status:
         conditions.append(status_condition(status, now))
     total = counts[status] if status else sum(counts.values())
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    page, pages, offset = pages_of(total, page, per_page)
     # Newest first; when looking for what expires soon, soonest first.
     order = (Certificate.expires_at, Certificate.id) if within_days \
         else (Certificate.issued_at.desc(), Certificate.id.desc())
     rows = list(db.session.scalars(
         select(Certificate).where(*conditions).order_by(*order)
-        .offset((page - 1) * per_page).limit(per_page)))
+        .offset(offset).limit(per_page)))
     return RegisterPage(rows, counts, total, page, pages)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.core import clock, jobs
 from lms.core.db import utcnow
+from lms.core.pages import clamp as pages_of
 from lms.extensions import db
 
 
@@ -72,8 +73,8 @@ def outbox_page(*, template: str | None = None, recipient: str | None = None,
         conditions.append(OutboxMessage.template == template)
     if recipient:
         # A part of the address is enough ("northwind" finds everyone there).
-        escaped = recipient.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(OutboxMessage.to_address.like(f"%{escaped}%", escape="\\"))
+        conditions.append(func.lower(OutboxMessage.to_address).contains(
+            recipient.lower(), autoescape=True))
     if status == "sent":
         conditions.append(OutboxMessage.sent_at.is_not(None))
     elif status == "failed":
@@ -83,13 +84,12 @@ def outbox_page(*, template: str | None = None, recipient: str | None = None,
         conditions.append(OutboxMessage.sent_at.is_(None))
         conditions.append(OutboxMessage.last_error.is_(None))
     total = db.session.scalar(select(func.count(OutboxMessage.id)).where(*conditions))
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    page, pages, offset = pages_of(total, page, per_page)
     messages = db.session.scalars(
         select(OutboxMessage).where(*conditions)
         # The id breaks ties: messages recorded in one transaction share a timestamp.
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)).all()
+        .offset(offset).limit(per_page)).all()
     templates = list(db.session.scalars(
         select(OutboxMessage.template).distinct().order_by(OutboxMessage.template)))
     return OutboxPage(messages, total, page, pages, templates)

@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Organisation, User
+from lms.core.pages import clamp as pages_of
 from lms.extensions import db
 from lms.journeys import timeline
 from lms.journeys.models import Journey, JourneyMilestone, JourneyTemplate
@@ -148,11 +149,10 @@ def vendor_overview(*, template_id: int | None, stage: int | None, overdue: bool
                 .options(selectinload(Journey.template_version))
                 .where(*conditions))
     total = db.session.scalar(select(func.count()).select_from(filtered.subquery()))
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    page, pages, offset = pages_of(total, page, per_page)
     rows = _rows(filtered.order_by(Journey.completed_at.is_not(None),
                                    counts.c.overdue.desc(), Journey.started_at, Journey.id)
-                 .limit(per_page).offset((page - 1) * per_page), now)
+                 .limit(per_page).offset(offset), now)
     overview = Overview(template, templates, rows, total, page, pages)
     _summarise(overview, template, now)
     return overview
