@@ -59,6 +59,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "PROXY_HOPS": int(_env("PROXY_HOPS", "0")),
         # Jobs run inline unless a Celery broker (Redis) is configured.
         "CELERY_BROKER_URL": _env("CELERY_BROKER_URL"),
+        # The queue jobs travel on: deployments (or test runs) sharing one Redis keep their
+        # jobs apart by naming their own, so no worker runs another's jobs on its database.
+        "CELERY_QUEUE": _env("CELERY_QUEUE") or "lms",
         # Shared counters (the verification rate limit) live here when set, else in the
         # database: one Redis round trip instead of a database write per public lookup.
         "REDIS_URL": _env("REDIS_URL"),

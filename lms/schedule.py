@@ -54,8 +54,8 @@ def queue_periodic_jobs() -> Iterator[str]:
         yield name
 
 
-def beat_schedule() -> dict[str, dict]:
-    """The periodic jobs as a Celery beat schedule (read by lms.core.worker)."""
+def beat_schedule(queue: str = jobs.DEFAULT_QUEUE) -> dict[str, dict]:
+    """The periodic jobs as a Celery beat schedule on `queue` (read by lms.core.worker)."""
     return {
         name: {
             "task": jobs.RUN_JOB,
@@ -63,7 +63,7 @@ def beat_schedule() -> dict[str, dict]:
             "args": (jobs.job_path(job), [], {}),
             # A tick nobody ran within its minute is replaced by the next one: a stopped
             # worker must not come back to a pile of identical ticks.
-            "options": {"queue": jobs.QUEUE, "expires": EVERY_SECONDS},
+            "options": {"queue": queue, "expires": EVERY_SECONDS},
         }
         for name, job in PERIODIC_JOBS
     }

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _QUEUE = "lms_after_commit_jobs"
 
 RUN_JOB = "lms.run_job"  # the one Celery task: every job travels through it by name
-QUEUE = "lms"  # the Celery queue jobs are sent to and the worker reads by default
+DEFAULT_QUEUE = "lms"  # the Celery queue when LMS_CELERY_QUEUE names none
 # A message names the function the worker will call, so only the project's own code is
 # callable that way: whoever can write to the broker must not be able to run os:system.
 JOB_PACKAGE = "lms"
@@ -87,6 +87,11 @@ def _forget_jobs(session, previous_transaction):
 def broker_url() -> str | None:
     """The Celery broker of the current app, or None when jobs run inline."""
     return current_app.config.get("CELERY_BROKER_URL") or None
+
+
+def queue_name() -> str:
+    """The Celery queue the current app sends jobs to (LMS_CELERY_QUEUE)."""
+    return current_app.config.get("CELERY_QUEUE") or DEFAULT_QUEUE
 
 
 def send(job: Callable[..., object], *args, **kwargs) -> None:
@@ -154,15 +159,16 @@ def run(path: str, args: list, kwargs: dict) -> object:
     return result
 
 
-def make_celery(url: str) -> Celery:
-    """A Celery app on `url` speaking JSON; the worker adds the task, the web only sends."""
+def make_celery(url: str, queue: str = DEFAULT_QUEUE) -> Celery:
+    """A Celery app on `url` speaking JSON, its worker reading `queue`; the worker adds the
+    task, the web only sends."""
     from celery import Celery  # imported here so the inline default never loads Celery
 
     app = Celery("lms", broker=url, set_as_current=False)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
-        task_default_queue=QUEUE,
+        task_default_queue=queue,
         task_ignore_result=True,
         # Jobs are idempotent, so a job whose worker died mid-way is safer run twice than lost.
         task_acks_late=True,
@@ -178,7 +184,7 @@ def _sender(url: str) -> Celery:
 
 
 def _publish(url: str, path: str, args: list, kwargs: dict) -> None:
-    _sender(url).send_task(RUN_JOB, args=[path, args, kwargs], queue=QUEUE)
+    _sender(url).send_task(RUN_JOB, args=[path, args, kwargs], queue=queue_name())
 
 
 def _send_committed(job: Callable[..., object], args: tuple, kwargs: dict) -> None:

@@ -22,8 +22,9 @@ if not _config["CELERY_BROKER_URL"]:
                        "a Celery worker or beat needs a broker. Without one, jobs run inline "
                        "and cron runs `lms tick`.")
 
-celery = jobs.make_celery(_config["CELERY_BROKER_URL"])
-celery.conf.beat_schedule = importlib.import_module("lms.schedule").beat_schedule()
+celery = jobs.make_celery(_config["CELERY_BROKER_URL"], _config["CELERY_QUEUE"])
+celery.conf.beat_schedule = importlib.import_module("lms.schedule").beat_schedule(
+    _config["CELERY_QUEUE"])
 # Beat remembers last run times in a file; keep it with the app's other state, not in cwd.
 celery.conf.beat_schedule_filename = str(Path(_config["INSTANCE_PATH"]) / "celerybeat-schedule")
 

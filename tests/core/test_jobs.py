@@ -136,7 +136,7 @@ def broker(app, redis_client, monkeypatch):
     """Point the app at Redis with a queue of this test's own; return the queue name."""
     queue = f"lms-test-{uuid.uuid4().hex}"
     monkeypatch.setitem(app.config, "CELERY_BROKER_URL", REDIS_URL)
-    monkeypatch.setattr(jobs, "QUEUE", queue)
+    monkeypatch.setitem(app.config, "CELERY_QUEUE", queue)
     yield queue
     for key in redis_client.scan_iter(match=f"*{queue}*"):
         redis_client.delete(key)
