@@ -341,6 +341,9 @@ def _count_in_redis(url: str, minute: int, client: str, cost: int, limit: int) -
     Each process sends its counts in batches of up to 1% of the limit (at least every
     quarter second), so a generous limit costs a round trip per batch, not per lookup,
     and the count is never behind by more than that. A small limit sends every hit.
+    The cost: N processes together let through at most limit + N x (batch - 1) lookups a
+    minute (at most 1% more per process; exact up to a limit of 199), which a throttle
+    against scraping can afford (tests/test_scale_out.py checks the bound).
     """
     batch = max(1, limit // 100)
     with _unsent_lock:
