@@ -26,8 +26,19 @@ def _secret_key(instance: Path, production: bool) -> str:
     key_file = instance / "secret_key"
     if not key_file.exists():
         instance.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(48))
-        key_file.chmod(0o600)
+        # Gunicorn's workers start together and each would write a key of its own, leaving
+        # them signing cookies with different keys. The key is written whole to a file of
+        # this process, then linked into place, which fails if another process won: every
+        # process then reads the winner's key.
+        draft = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(secrets.token_urlsafe(48))  # readable by this user only, from the start
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return key_file.read_text().strip()
 
 
