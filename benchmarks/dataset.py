@@ -382,8 +382,10 @@ PAGE_DATA = [
     # Named learners spread over the partners, active, signing in with PASSWORD.
     ("named learners", """
         UPDATE user_account u SET email = 'learner' || c.n || '@bench.example', active = true
-        FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM user_account
-              WHERE role = 'learner' AND id <= :people AND id % :step = 0
+        FROM (SELECT id, row_number() OVER (ORDER BY id) AS n
+              FROM (SELECT id, row_number() OVER (ORDER BY id) AS r, count(*) OVER () AS total
+                    FROM user_account WHERE role = 'learner' AND id <= :people) l
+              WHERE l.r % greatest(1, l.total / :learners) = 0
               ORDER BY id LIMIT :learners) c
         WHERE u.id = c.id"""),
     # The mail a platform of this size has sent: invitations, reminders, nudges; most
@@ -479,8 +481,7 @@ def build(database_url: str = DEFAULT_URL, scale: float = 1.0, now: datetime | N
     build_base(app, scale, now, big_partner=True)
     size = sizing(scale)
     with app.app_context():
-        parameters = {"now": now, **size, "learners": NAMED_LEARNERS,
-                      "step": max(1, size["people"] // NAMED_LEARNERS)}
+        parameters = {"now": now, **size, "learners": NAMED_LEARNERS}
         db.session.execute(text("SET jit = off"))
         # Built consistent by construction: skip the per-row foreign key triggers, which
         # would cost more than the inserts (a superuser session setting, this build only).
