@@ -559,7 +559,7 @@ def timed(timing: Timing, one: Case) -> float:
 
 
 def report(small: dict, large: dict, bare: list[float]) -> int:
-    header = (f"{'page':58} {'as':15} {'S med':>7} {'S p95':>7} {'S KB':>7} {'L med':>7} "
+    header = (f"{'page':72} {'as':15} {'S med':>7} {'S p95':>7} {'S KB':>7} {'L med':>7} "
               f"{'L p95':>7} {'L KB':>7} {'L/S':>5}  result")
     print(header)
     print("-" * len(header))
@@ -577,7 +577,7 @@ def report(small: dict, large: dict, bare: list[float]) -> int:
             cells += ["-"] * 3 if side is None else [
                 f"{timed(side, one):.0f}", f"{side.p95_ms:.0f}", f"{side.kb:.1f}"]
         growth = "-" if before is None else f"{timed(timing, one) / timed(before, one):.2f}"
-        print(f"{shown[:58]:58} {one.who:15} " + " ".join(f"{c:>7}" for c in cells)
+        print(f"{shown[:72]:72} {one.who:15} " + " ".join(f"{c:>7}" for c in cells)
               + f" {growth:>5}  " + ("PASS" if not why else "FAIL: " + ", ".join(why)))
     if bare:
         print(f"bare page ({BARE_PATH}, benchmarks/bare_app.py), timed in turns with the pages: "
