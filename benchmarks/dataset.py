@@ -563,27 +563,53 @@ def describe(now: datetime, scale: float, *, big: int, big_admin: int, typical: 
     }
 
 
+def head_revisions() -> set[str]:
+    """The migrations' head revision(s) in this checkout."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
+def built_info(url: str, key: str = INFO_SETTING) -> dict | None:
+    """What a finished build stored under `key`, if the database exists, was built to the
+    end and is migrated to this checkout's head (a build on an older schema lacks the
+    newer indexes, so timing it would mislead); else None."""
+    if not exists(url):
+        return None
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(text("SELECT value FROM setting WHERE key = :key"),
+                                     {"key": key}).first()
+            revisions = set(connection.execute(
+                text("SELECT version_num FROM alembic_version")).scalars())
+    except Exception:  # not migrated yet (or not built to the end)
+        return None
+    finally:
+        engine.dispose()
+    if row is None:
+        return None
+    if revisions != head_revisions():
+        log(f"{make_url(url).database} is at migration {', '.join(sorted(revisions))}, not "
+            f"at head: building it again")
+        return None
+    return row[0] if isinstance(row[0], dict) else json.loads(row[0])
+
+
 def ensure(database_url: str = DEFAULT_URL, scale: float = 1.0, now: datetime | None = None,
            *, reuse: bool = False) -> dict:
     """With `reuse`, what an earlier build of this database holds (if it was built to
-    the end); otherwise, or if there is none, `build`."""
+    the end, at this scale, on the current schema); otherwise `build`."""
     check_url(database_url)
-    if reuse and exists(database_url):
-        engine = create_engine(database_url)
-        try:
-            with engine.connect() as connection:
-                row = connection.execute(text("SELECT value FROM setting WHERE key = :key"),
-                                         {"key": INFO_SETTING}).first()
-        except Exception:  # not migrated yet (or not built to the end): build it
-            row = None
-        finally:
-            engine.dispose()
-        if row is not None:
-            info = row[0] if isinstance(row[0], dict) else json.loads(row[0])
-            if info.get("scale") == scale:
-                log(f"reusing the dataset built at {info['built_at']} (scale {scale:g})")
-                return info
-            log(f"the existing dataset has scale {info.get('scale')}, not {scale:g}: rebuilding")
+    info = built_info(database_url) if reuse else None
+    if info is not None:
+        if info.get("scale") == scale:
+            log(f"reusing the dataset built at {info['built_at']} (scale {scale:g})")
+            return info
+        log(f"the existing dataset has scale {info.get('scale')}, not {scale:g}: rebuilding")
     return build(database_url, scale, now)
 
 

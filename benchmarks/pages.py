@@ -217,19 +217,9 @@ def unlisted(app) -> list[str]:
 def build_small(url: str, *, reuse: bool) -> dict:
     """The demo in its own database, with the recomputes the dataset gets."""
     dataset.check_url(url)
-    if reuse and dataset.exists(url):
-        engine = create_engine(url)
-        try:
-            with engine.connect() as connection:
-                row = connection.execute(text("SELECT value FROM setting WHERE key = :key"),
-                                         {"key": SMALL_SETTING}).first()
-        except Exception:  # not migrated (or not built to the end): build it
-            row = None
-        finally:
-            engine.dispose()
-        if row is not None:
-            log("reusing the demo database (S)")
-            return {}
+    if reuse and dataset.built_info(url, SMALL_SETTING) is not None:
+        log("reusing the demo database (S)")
+        return {}
     import flask_migrate
 
     from lms.content import sync_all
