@@ -2,7 +2,8 @@
 
 Same URL as the real endpoint, so routing does the same work; no database, no extensions.
 It answers with a JSON document of the same shape and about the same size as a verification
-statement, so serialising and sending it costs about the same. Serve it with gunicorn:
+statement, so serialising and sending it costs about the same. `pages.py` times its small
+HTML page (`/bench/page`) beside the app's pages. Serve it with gunicorn:
 
     gunicorn --pythonpath benchmarks 'bare_app:create_app()'
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask
+from flask import Flask, render_template_string
 
 BASE_URL = "https://academy.bench.example"
 
@@ -40,4 +41,16 @@ def create_app() -> Flask:
             "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
+    @app.get("/bench/page")
+    def page():
+        # A small HTML page, rendered from a string: what any page costs at the least.
+        return render_template_string(PAGE, title="Bench page", now=datetime.now(UTC))
+
     return app
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title></head>
+<body><main><h1>{{ title }}</h1><p>Rendered at {{ now.isoformat(timespec="seconds") }}.</p>
+</main></body></html>
+"""
