@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
@@ -28,7 +28,6 @@ from lms.certifications.eligibility import (
     TrackFact,
 )
 from lms.certifications.models import (
-    STATUSES,
     Certificate,
     CertificateEvent,
     Program,
@@ -37,7 +36,6 @@ from lms.certifications.models import (
 from lms.certifications.sync import SWEPT_SETTING
 from lms.core import clock, events, settings
 from lms.core.errors import Conflict, Invalid, NotFound
-from lms.core.pages import clamp as pages_of
 from lms.extensions import db
 
 # --- programs --------------------------------------------------------------------------------
@@ -385,86 +383,6 @@ def renewal_exam_refusal(user_id: int, assessment_slug: str) -> Refusal | None:
         return None
     # Someone who never held the certificate is not offered its renewal exam at all.
     return Refusal(check.detail, listed=any(h.status is not None for h in holdings))
-
-
-# --- the register ------------------------------------------------------------------------
-
-
-def status_condition(state: str, now: datetime):
-    """The SQL for one lifecycle status, mirroring lifecycle.status()."""
-    live = and_(Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None))
-    return {
-        "revoked": Certificate.revoked_at.is_not(None),
-        "superseded": and_(Certificate.revoked_at.is_(None),
-                           Certificate.superseded_at.is_not(None)),
-        "active": and_(live, Certificate.renewal_opens_at > now),
-        "expiring": and_(live, Certificate.renewal_opens_at <= now,
-                         Certificate.expires_at > now),
-        "expired": and_(live, Certificate.expires_at <= now),
-    }[state]
-
-
-@dataclass
-class RegisterPage:
-    rows: list[Certificate]
-    counts: dict[str, int]  # per status, under the other filters
-    total: int
-    page: int
-    pages: int
-
-
-SEARCH_CHARACTERS = 200
-
-
-def search_condition(text: str):
-    """Certificates whose holder's name or email contains `text`, or whose ID is `text`
-    (typed in any case, with or without its dashes, or pasted as a link) or starts so."""
-    text = text.strip()[:SEARCH_CHARACTERS]
-    needle = text.lower()
-    people = select(User.id).where(func.lower(User.email).contains(needle, autoescape=True)
-                                   | func.lower(User.full_name).contains(needle, autoescape=True))
-    matches = [func.lower(Certificate.holder_name).contains(needle, autoescape=True),
-               Certificate.user_id.in_(people)]
-    compact = public_id.compact(text)
-    if len(compact) >= public_id.GROUP and compact.isalnum():
-        try:
-            matches.append(Certificate.public_id == public_id.normalise(text))
-        except ValueError:
-            matches.append(Certificate.public_id.startswith(compact, autoescape=True))
-    return or_(*matches)
-
-
-def register_page(*, status: str | None, program_id: int | None,
-                  organisation_id: int | None, within_days: int | None, page: int,
-                  per_page: int, now: datetime, search: str | None = None) -> RegisterPage:
-    """One page of every certificate, filtered, with the count of each status: two queries."""
-    conditions = []
-    if search and search.strip():
-        conditions.append(search_condition(search))
-    if program_id:
-        conditions.append(Certificate.program_id == program_id)
-    if organisation_id:
-        conditions.append(Certificate.organisation_id == organisation_id)
-    if within_days:
-        conditions += [Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None),
-                       Certificate.expires_at > now,
-                       Certificate.expires_at <= now + timedelta(days=within_days)]
-    # Every status's count under the other filters, in one pass over the rows.
-    counts = dict(zip(STATUSES, db.session.execute(select(*(
-        func.coalesce(func.sum(case((status_condition(state, now), 1), else_=0)), 0)
-        for state in STATUSES)).select_from(Certificate).where(*conditions)).one(),
-        strict=True))
-    if status:
-        conditions.append(status_condition(status, now))
-    total = counts[status] if status else sum(counts.values())
-    page, pages, offset = pages_of(total, page, per_page)
-    # Newest first; when looking for what expires soon, soonest first.
-    order = (Certificate.expires_at, Certificate.id) if within_days \
-        else (Certificate.issued_at.desc(), Certificate.id.desc())
-    rows = list(db.session.scalars(
-        select(Certificate).where(*conditions).order_by(*order)
-        .offset(offset).limit(per_page)))
-    return RegisterPage(rows, counts, total, page, pages)
 
 
 # --- revoking --------------------------------------------------------------------------------
