@@ -46,6 +46,8 @@ class AssessmentVersion(db.Model):
         CheckConstraint("pass_mark BETWEEN 1 AND 100", name="pass_mark"),
         CheckConstraint("feedback IN ('never', 'after_submission', 'after_passing')",
                         name="feedback"),
+        # The assessment lists are sorted by their current version's title.
+        Index("ix_assessment_version_title", "title", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,7 +81,11 @@ class AssessmentItem(db.Model):
     """One question as published in a version, with its answer key (never sent to a browser)."""
 
     __tablename__ = "assessment_item"
-    __table_args__ = (UniqueConstraint("assessment_version_id", "bank_slug", "item_key"),)
+    __table_args__ = (
+        UniqueConstraint("assessment_version_id", "bank_slug", "item_key"),
+        # The statistics page and the author's preview page through a version's items.
+        Index("ix_assessment_item_version_position", "assessment_version_id", "position"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     assessment_version_id: Mapped[int] = mapped_column(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -27,9 +27,11 @@ from lms.assessments.models import (
     OptionStatistic,
     Response,
 )
+from lms.catalog.models import Lesson
 from lms.catalog.service import knowledge_check_blocker
 from lms.core import clock, events
 from lms.core.errors import Conflict, NotFound, PermissionDenied
+from lms.core.pages import Window, window
 from lms.core.pages import clamp as pages_of
 from lms.core.upsert import insert_or_add
 from lms.extensions import db
@@ -103,33 +105,79 @@ class Standing:
 def reopened_since(user_id: int, assessment_slug: str) -> datetime | None:
     """When a higher domain reopened a passed assessment for this person (a renewal
     window, a lapsed certification): passes and attempts before it no longer count."""
-    answers = [moment for _, moment in events.assessment_reopening.send(
-        user_id, assessment_slug=assessment_slug) if moment is not None]
-    return max(answers) if answers else None
+    return reopenings(user_id, [assessment_slug]).get(assessment_slug)
+
+
+def reopenings(user_id: int, assessment_slugs) -> dict[str, datetime]:
+    """reopened_since() for several assessments, asked once: {slug: moment}, reopened only."""
+    found: dict[str, datetime] = {}
+    for _, answers in events.assessment_reopening.send(
+            user_id, assessment_slugs=list(assessment_slugs)):
+        for slug, moment in (answers or {}).items():
+            if moment is not None and (slug not in found or moment > found[slug]):
+                found[slug] = moment
+    return found
 
 
 def standing(user: User, assessment: Assessment) -> Standing:
+    return _standing(user, assessment, history(user.id, assessment.id),
+                     reopened_since(user.id, assessment.slug),
+                     lambda: access.refusal(user.id, assessment.slug),
+                     lambda: knowledge_check_blocker(user, assessment.slug))
+
+
+def standings(user: User, assessments: list[Assessment],
+              refused: dict | None = None) -> dict[int, Standing]:
+    """standing() for each of `assessments` (by id), in the same few queries however many:
+    one for the person's attempts, one question each to the higher domains, and one for
+    which are knowledge checks (only those ask their track, as standing() does)."""
+    if not assessments:
+        return {}
+    attempts: dict[int, list[Attempt]] = {a.id: [] for a in assessments}
+    for attempt in db.session.scalars(select(Attempt).where(
+            Attempt.user_id == user.id, Attempt.assessment_id.in_(list(attempts)))
+            .order_by(Attempt.assessment_id, Attempt.number)):
+        attempts[attempt.assessment_id].append(attempt)
+    slugs = [a.slug for a in assessments]
+    since = reopenings(user.id, slugs)
+    if refused is None:
+        refused = access.refusals(user.id, slugs)
+    in_tracks = knowledge_check_slugs(slugs)
+    return {a.id: _standing(
+        user, a, attempts[a.id], since.get(a.slug), lambda slug=a.slug: refused.get(slug),
+        (lambda slug=a.slug: knowledge_check_blocker(user, slug)) if a.slug in in_tracks
+        else (lambda: None)) for a in assessments}
+
+
+def knowledge_check_slugs(slugs) -> set[str]:
+    """Which of these assessments some lesson points at (a knowledge check in a track)."""
+    return set(db.session.scalars(select(Lesson.assessment_slug).where(
+        Lesson.assessment_slug.in_(list(slugs))).distinct()))
+
+
+def _standing(user: User, assessment: Assessment, attempts: list[Attempt],
+              since: datetime | None, refusal, blocker) -> Standing:
+    """Where the person stands, from their attempts and the reopening; `refusal` and
+    `blocker` are asked only when the answer matters (they may cost a query)."""
     version = assessment.current_version
-    attempts = history(user.id, assessment.id)
     for attempt in attempts:
         finalise_if_expired(attempt)
     open_attempt = next((a for a in attempts if a.status == "in_progress"), None)
-    since = reopened_since(user.id, assessment.slug)
     # After a reopening the attempt limit starts afresh; earlier attempts stay on record.
     counted = [a for a in attempts if since is None or a.started_at >= since]
     passed = next((a for a in counted if a.passed), None)
     finished = [a for a in counted if a.finished]
     left = None if version.max_attempts is None else max(0, version.max_attempts - len(counted))
     next_allowed, reason = None, None
-    refused = access.refusal(user.id, assessment.slug) if open_attempt is None else None
+    refused = refusal() if open_attempt is None else None
     if refused is not None:
         reason = refused.reason
     elif passed is not None:
         reason = f"You passed on {passed.submitted_at:%d %b %Y} with {passed.percent:.0f}%."
     elif left == 0:
         reason = f"You have used all {version.max_attempts} attempts."
-    elif open_attempt is None and (blocker := knowledge_check_blocker(user, assessment.slug)):
-        reason = blocker
+    elif open_attempt is None and (found := blocker()):
+        reason = found
     elif finished and version.cooldown_hours:
         next_allowed = finished[-1].submitted_at + timedelta(hours=version.cooldown_hours)
         if next_allowed > clock.now():
@@ -394,31 +442,76 @@ def versions(assessment_id: int) -> list[AssessmentVersion]:
         AssessmentVersion.assessment_id == assessment_id).order_by(AssessmentVersion.number)))
 
 
-def assessment_overview() -> list[tuple[Assessment, AssessmentVersion, int, int]]:
-    """Every live assessment with its current version, finished attempts and passes."""
+LIST_PER_PAGE = 25
+
+
+@dataclass
+class Listed:
+    """An assessment in a list: its current version, how many questions an attempt draws
+    and how many the bank holds (counted in SQL, not by loading the items)."""
+
+    assessment: Assessment
+    version: AssessmentVersion
+    bank_size: int
+    attempts: int = 0  # finished ones, on this version (vendor list)
+    passed: int = 0
+    standing: Standing | None = None  # the person's (learner list)
+
+    @property
+    def questions(self) -> int:
+        if self.version.draw_rules:
+            return sum(rule["count"] for rule in self.version.draw_rules)
+        return self.bank_size
+
+
+def _live_with_bank_size():
+    bank_size = (select(func.count(AssessmentItem.id))
+                 .where(AssessmentItem.assessment_version_id == AssessmentVersion.id)
+                 .correlate(AssessmentVersion).scalar_subquery())
+    return (select(Assessment, AssessmentVersion, bank_size)
+            .join(AssessmentVersion, AssessmentVersion.id == Assessment.current_version_id)
+            .where(Assessment.archived_at.is_(None))
+            .order_by(AssessmentVersion.title, AssessmentVersion.id))
+
+
+def overview_page(*, page: int, per_page: int = LIST_PER_PAGE,
+                  search: str | None = None) -> Window:
+    """A page of live assessments by title, with finished attempts and passes on their
+    current versions (counted for the page's versions only); searched by title or slug."""
+    statement = _live_with_bank_size()
+    if search and search.strip():
+        needle = search.strip()[:200].lower()
+        statement = statement.where(
+            func.lower(AssessmentVersion.title).contains(needle, autoescape=True)
+            | Assessment.slug.contains(needle, autoescape=True))
+    found = window(db.session, statement, page=page, per_page=per_page)
+    version_ids = [version.id for _, version, _ in found.rows]
     counts = {row[0]: (row[1], row[2]) for row in db.session.execute(
         select(Attempt.assessment_version_id, func.count(),
                func.count().filter(Attempt.passed.is_(True)))
-        .where(Attempt.status != "in_progress").group_by(Attempt.assessment_version_id))}
-    rows = db.session.execute(
-        select(Assessment, AssessmentVersion)
-        .join(AssessmentVersion, AssessmentVersion.id == Assessment.current_version_id)
-        .where(Assessment.archived_at.is_(None)).order_by(AssessmentVersion.title)).all()
-    return [(a, v, *counts.get(v.id, (0, 0))) for a, v in rows]
+        .where(Attempt.assessment_version_id.in_(version_ids),
+               Attempt.status != "in_progress")
+        .group_by(Attempt.assessment_version_id))}
+    rows = [Listed(a, v, size, *counts.get(v.id, (0, 0))) for a, v, size in found.rows]
+    return replace(found, rows=rows)
 
 
-def exams_for(user: User) -> list[tuple[Assessment, AssessmentVersion, Standing]]:
-    """Stand-alone exams (not knowledge checks inside a track) with where the person stands."""
-    from lms.catalog.models import Lesson  # knowledge checks are the ones lessons point at
-
+def exams_page(user: User, *, page: int, per_page: int = LIST_PER_PAGE) -> Window:
+    """A page of the stand-alone exams (not knowledge checks inside a track) offered to the
+    person, by title, with where they stand. Exams not meant for them (a renewal exam of a
+    certification they never held) are left out in SQL, the higher domains asked once."""
     checks = select(Lesson.assessment_slug).where(Lesson.assessment_slug.is_not(None))
-    rows = db.session.execute(
-        select(Assessment, AssessmentVersion)
-        .join(AssessmentVersion, AssessmentVersion.id == Assessment.current_version_id)
-        .where(Assessment.archived_at.is_(None), Assessment.slug.not_in(checks))
-        .order_by(AssessmentVersion.title)).all()
-    found = [(a, v, standing(user, a)) for a, v in rows]
-    return [(a, v, state) for a, v, state in found if state.listed]
+    statement = _live_with_bank_size().where(Assessment.slug.not_in(checks))
+    every_slug = list(db.session.scalars(
+        statement.with_only_columns(Assessment.slug).order_by(None)))
+    refused = access.refusals(user.id, every_slug)
+    unlisted = [slug for slug, refusal in refused.items() if not refusal.listed]
+    if unlisted:
+        statement = statement.where(Assessment.slug.not_in(unlisted))
+    found = window(db.session, statement, page=page, per_page=per_page)
+    states = standings(user, [a for a, _, _ in found.rows], refused=refused)
+    return replace(found, rows=[Listed(a, v, size, standing=states[a.id])
+                                for a, v, size in found.rows])
 
 
 # --- the author's preview --------------------------------------------------------------------

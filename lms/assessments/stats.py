@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from lms.assessments.items import item_type
 from lms.assessments.models import (
@@ -21,6 +21,7 @@ from lms.assessments.models import (
     ItemStatistic,
     OptionStatistic,
 )
+from lms.core.pages import Window, window
 from lms.extensions import db
 
 MIN_SAMPLE = 5  # fewer answers than this and the flags would be noise
@@ -63,14 +64,24 @@ class VersionStats:
     passed: int
     mean_percent: float | None
     distribution: list[int]  # attempts per 10-point band, 0-9 .. 90-100
-    items: list[ItemStat]
+    items: list[ItemStat]  # the page's, or all of them
+    item_total: int = 0
+    flagged: int = 0  # items flagged, over the whole version
+    page: int = 1
+    pages: int = 1
 
     @property
     def pass_rate(self) -> float | None:
         return self.passed / self.attempts if self.attempts else None
 
 
-def version_stats(version: AssessmentVersion) -> VersionStats:
+ITEMS_PER_PAGE = 25
+
+
+def version_stats(version: AssessmentVersion, *, page: int | None = None,
+                  per_page: int = ITEMS_PER_PAGE) -> VersionStats:
+    """The version's attempt figures and its items' statistics: one page of items (by
+    position), or every item when `page` is None (the CSV export)."""
     finished = and_(Attempt.assessment_version_id == version.id,
                     Attempt.status != "in_progress")
     attempts, passed, mean = db.session.execute(
@@ -83,9 +94,14 @@ def version_stats(version: AssessmentVersion) -> VersionStats:
             select(band, func.count()).where(finished).group_by(band)):
         distribution[int(value)] += count
 
-    items = {item.id: ItemStat(item) for item in db.session.scalars(
-        select(AssessmentItem).where(AssessmentItem.assessment_version_id == version.id)
-        .order_by(AssessmentItem.position))}
+    ordered = (select(AssessmentItem).where(AssessmentItem.assessment_version_id == version.id)
+               .order_by(AssessmentItem.position, AssessmentItem.id))
+    if page is None:
+        rows = list(db.session.scalars(ordered))
+        found = Window(rows, len(rows), 1, 1, max(1, len(rows)))
+    else:
+        found = window(db.session, ordered, page=page, per_page=per_page, scalars=True)
+    items = {item.id: ItemStat(item) for item in found.rows}
     for row in db.session.scalars(select(ItemStatistic).where(
             ItemStatistic.assessment_item_id.in_(list(items)))):
         stat = items[row.assessment_item_id]
@@ -98,8 +114,33 @@ def version_stats(version: AssessmentVersion) -> VersionStats:
                   OptionStatistic.assessment_item_id.in_(list(items))))}
     for stat in items.values():
         stat.options = _options(stat.item, chosen)
+    flagged = sum(1 for stat in items.values() if stat.flags) if page is None \
+        else flagged_count(version.id)
     return VersionStats(version, attempts, passed, float(mean) if mean is not None else None,
-                        distribution, list(items.values()))
+                        distribution, list(items.values()), found.total, flagged,
+                        found.page, found.pages)
+
+
+def flagged_count(version_id: int) -> int:
+    """How many of the version's items ItemStat.flags would flag, counted in SQL.
+
+    The same rules, with the square root squared away: discrimination = numerator /
+    sqrt(spread) is below the bar when the numerator is negative or its square is below
+    bar² x spread (spread > 0; with n < 2 or no spread there is no discrimination).
+    """
+    s = ItemStatistic
+    numerator = s.attempts * s.sum_xr - s.sum_x * s.sum_r
+    spread = (s.attempts * s.sum_xx - s.sum_x * s.sum_x) * (s.attempts * s.sum_rr
+                                                            - s.sum_r * s.sum_r)
+    poorly = and_(s.attempts >= 2, spread > 0, or_(
+        numerator < 0, numerator * numerator < POOR_DISCRIMINATION ** 2 * spread))
+    return db.session.scalar(
+        select(func.count()).select_from(s)
+        .join(AssessmentItem, AssessmentItem.id == s.assessment_item_id)
+        .where(AssessmentItem.assessment_version_id == version_id,
+               s.answered >= MIN_SAMPLE, s.attempts > 0,
+               or_(s.sum_x >= TOO_EASY * s.attempts, s.sum_x <= TOO_HARD * s.attempts,
+                   poorly))) or 0
 
 
 def _pearson(n, sx, sxx, sr, srr, sxr) -> float | None:

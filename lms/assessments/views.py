@@ -257,11 +257,13 @@ def _review(attempt_item: AttemptItem) -> dict:
 @bp.route("/assessments")
 @login_required
 def index():
+    page = query_int("page", 1, minimum=1)
     if current_user.is_vendor_staff:
-        return render_template("assessments/index_vendor.html",
-                               rows=service.assessment_overview())
+        search = (request.args.get("q") or "").strip()[:200] or None
+        return render_template("assessments/index_vendor.html", search=search,
+                               found=service.overview_page(page=page, search=search))
     return render_template("assessments/index.html",
-                           rows=service.exams_for(current_user))
+                           found=service.exams_page(current_user, page=page))
 
 
 def _version_for_stats(slug: str):
@@ -278,8 +280,9 @@ def statistics(slug: str):
     from lms.assessments.stats import version_stats
 
     assessment, version, versions = _version_for_stats(slug)
+    stats = version_stats(version, page=query_int("page", 1, minimum=1))
     return render_template("assessments/statistics.html", assessment=assessment,
-                           version=version, versions=versions, stats=version_stats(version))
+                           version=version, versions=versions, stats=stats)
 
 
 @bp.route("/assessments/<slug>/statistics.csv")

@@ -9,12 +9,12 @@ def _award(user_id: int, **_) -> None:
     service.award_due(user_id)
 
 
-def _reopening(user_id: int, assessment_slug: str, **_):
-    return service.reopening_for(user_id, assessment_slug)
+def _reopening(user_id: int, assessment_slugs: list[str], **_):
+    return service.reopenings_for(user_id, assessment_slugs)
 
 
-def _access(user_id: int, assessment_slug: str, **_) -> Refusal | None:
-    return service.renewal_exam_refusal(user_id, assessment_slug)
+def _access(user_id: int, assessment_slugs: list[str], **_) -> dict[str, Refusal]:
+    return service.renewal_exam_refusals(user_id, assessment_slugs)
 
 
 def _certifies(assessment_slug: str, **_) -> list[str]:

@@ -16,6 +16,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -92,6 +94,28 @@ class Certificate(db.Model):
         Index("ix_certificate_expires_at", "expires_at"),
         Index("ix_certificate_program_expiry", "program_id", "expires_at"),
         Index("ix_certificate_organisation", "organisation_id", "expires_at"),
+        # The register's lists (issue 13). Newest first, read backwards:
+        Index("ix_certificate_issued", "issued_at", "id"),
+        # "Expiring within N days", soonest first: only certificates still live.
+        Index("ix_certificate_live_expiry", "expires_at", "id",
+              sqlite_where=text("revoked_at IS NULL AND superseded_at IS NULL"),
+              postgresql_where=text("revoked_at IS NULL AND superseded_at IS NULL")),
+        # The status counts: everything a status needs, narrow enough to count from the
+        # index alone (the rows are wide with their evidence); a program filter is a range.
+        Index("ix_certificate_status", "program_id", "revoked_at", "superseded_at",
+              "renewal_opens_at", "expires_at"),
+        # Revoked and superseded ones, newest first, without walking past every live one.
+        Index("ix_certificate_revoked_issued", "issued_at", "id",
+              sqlite_where=text("revoked_at IS NOT NULL"),
+              postgresql_where=text("revoked_at IS NOT NULL")),
+        Index("ix_certificate_superseded_issued", "issued_at", "id",
+              sqlite_where=text("revoked_at IS NULL AND superseded_at IS NOT NULL"),
+              postgresql_where=text("revoked_at IS NULL AND superseded_at IS NOT NULL")),
+        # Searching by holder: a trigram index finds a name fragment anywhere in it on
+        # PostgreSQL (on SQLite it is a plain index on the same expression).
+        Index("ix_certificate_holder_name_trgm",
+              func.lower(text("holder_name")).label("lower_holder"),
+              postgresql_using="gin", postgresql_ops={"lower_holder": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from lms.accounts.models import User
@@ -28,7 +28,6 @@ from lms.certifications.eligibility import (
     TrackFact,
 )
 from lms.certifications.models import (
-    STATUSES,
     Certificate,
     CertificateEvent,
     Program,
@@ -37,7 +36,6 @@ from lms.certifications.models import (
 from lms.certifications.sync import SWEPT_SETTING
 from lms.core import clock, events, settings
 from lms.core.errors import Conflict, Invalid, NotFound
-from lms.core.pages import clamp as pages_of
 from lms.extensions import db
 
 # --- programs --------------------------------------------------------------------------------
@@ -315,6 +313,12 @@ def award_due_everyone() -> int:
 def reopening_for(user_id: int, assessment_slug: str) -> datetime | None:
     """Since when an assessment the person passed counts again: its renewal window, or the
     lapse of a certification it earns. None when nothing reopens it."""
+    return reopenings_for(user_id, [assessment_slug]).get(assessment_slug)
+
+
+def reopenings_for(user_id: int, assessment_slugs) -> dict[str, datetime]:
+    """reopening_for() of several assessments at once, from one query of the person's
+    certificates: {slug: since when it counts again}, only for those reopened."""
     now = clock.now()
     latest: dict[int, tuple[Certificate, ProgramVersion]] = {}
     for certificate, version in db.session.execute(
@@ -324,17 +328,21 @@ def reopening_for(user_id: int, assessment_slug: str) -> datetime | None:
             .where(Certificate.user_id == user_id, Program.archived_at.is_(None))
             .order_by(Certificate.cycle)):
         latest[certificate.program_id] = (certificate, version)
-    moments = []
-    for certificate, version in latest.values():
-        if (lifecycle.renewable(certificate, now)
-                and version.renewal.get("assessment") == assessment_slug):
-            moments.append(certificate.renewal_opens_at)
-        elif lifecycle.lapsed(certificate, now) and (
-                assessment_slug in version.requirements.get("assessments", [])
-                or (not version.requirements.get("assessments")
-                    and version.renewal.get("assessment") == assessment_slug)):
-            moments.append(certificate.expires_at)
-    return max(moments) if moments else None
+    found: dict[str, datetime] = {}
+    for assessment_slug in assessment_slugs:
+        moments = []
+        for certificate, version in latest.values():
+            if (lifecycle.renewable(certificate, now)
+                    and version.renewal.get("assessment") == assessment_slug):
+                moments.append(certificate.renewal_opens_at)
+            elif lifecycle.lapsed(certificate, now) and (
+                    assessment_slug in version.requirements.get("assessments", [])
+                    or (not version.requirements.get("assessments")
+                        and version.renewal.get("assessment") == assessment_slug)):
+                moments.append(certificate.expires_at)
+        if moments:
+            found[assessment_slug] = max(moments)
+    return found
 
 
 def programs_counting(assessment_slug: str) -> list[str]:
@@ -352,119 +360,56 @@ def renewal_exam_refusal(user_id: int, assessment_slug: str) -> Refusal | None:
     None too when the assessment is anything else as well: a requirement of some program (anyone
     working towards it may take it) or a track's knowledge check (the track decides).
     """
+    return renewal_exam_refusals(user_id, [assessment_slug]).get(assessment_slug)
+
+
+def renewal_exam_refusals(user_id: int, assessment_slugs) -> dict[str, Refusal]:
+    """renewal_exam_refusal() of several assessments at once, in at most three queries
+    (programs, knowledge checks, the person's certificates) however many there are."""
     programs = db.session.execute(
         select(Program.id, ProgramVersion)
         .join(ProgramVersion, ProgramVersion.id == Program.current_version_id)
         .where(Program.archived_at.is_(None))).all()
-    renewed = [(program_id, version) for program_id, version in programs
-               if version.renewal.get("assessment") == assessment_slug]
-    if not renewed or any(assessment_slug in version.requirements.get("assessments", [])
-                          for _, version in programs):
-        return None
-    if db.session.scalar(select(Lesson.id).where(Lesson.assessment_slug == assessment_slug)
-                         .limit(1)) is not None:
-        return None
+    required = {slug for _, version in programs
+                for slug in version.requirements.get("assessments", [])}
+    renewed_by: dict[str, list[tuple[int, ProgramVersion]]] = {}
+    for assessment_slug in assessment_slugs:
+        renewed = [(program_id, version) for program_id, version in programs
+                   if version.renewal.get("assessment") == assessment_slug]
+        if renewed and assessment_slug not in required:
+            renewed_by[assessment_slug] = renewed
+    if not renewed_by:
+        return {}
+    checks = set(db.session.scalars(select(Lesson.assessment_slug).where(
+        Lesson.assessment_slug.in_(list(renewed_by))).distinct()))
+    renewed_by = {slug: renewed for slug, renewed in renewed_by.items() if slug not in checks}
+    if not renewed_by:
+        return {}
     now = clock.now()
+    program_ids = {program_id for renewed in renewed_by.values() for program_id, _ in renewed}
     latest = {c.program_id: c for c in db.session.scalars(
         select(Certificate).where(Certificate.user_id == user_id,
-                                  Certificate.program_id.in_([p for p, _ in renewed]))
+                                  Certificate.program_id.in_(program_ids))
         .order_by(Certificate.cycle))}
-    holdings = []
-    for program_id, version in renewed:
-        certificate = latest.get(program_id)
-        if certificate is None:
-            holdings.append(eligibility.RenewalHolding(version.name))
-            continue
-        holdings.append(eligibility.RenewalHolding(
-            version.name, lifecycle.status(certificate, now), certificate.renewal_opens_at,
-            certificate.expires_at, renewable=lifecycle.renewable(certificate, now),
-            lapsed=lifecycle.lapsed(certificate, now),
-            renews_after_lapse=not version.requirements.get("assessments")))
-    check = eligibility.renewal_exam_open(holdings)
-    if check.done:
-        return None
-    # Someone who never held the certificate is not offered its renewal exam at all.
-    return Refusal(check.detail, listed=any(h.status is not None for h in holdings))
-
-
-# --- the register ------------------------------------------------------------------------
-
-
-def status_condition(state: str, now: datetime):
-    """The SQL for one lifecycle status, mirroring lifecycle.status()."""
-    live = and_(Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None))
-    return {
-        "revoked": Certificate.revoked_at.is_not(None),
-        "superseded": and_(Certificate.revoked_at.is_(None),
-                           Certificate.superseded_at.is_not(None)),
-        "active": and_(live, Certificate.renewal_opens_at > now),
-        "expiring": and_(live, Certificate.renewal_opens_at <= now,
-                         Certificate.expires_at > now),
-        "expired": and_(live, Certificate.expires_at <= now),
-    }[state]
-
-
-@dataclass
-class RegisterPage:
-    rows: list[Certificate]
-    counts: dict[str, int]  # per status, under the other filters
-    total: int
-    page: int
-    pages: int
-
-
-SEARCH_CHARACTERS = 200
-
-
-def search_condition(text: str):
-    """Certificates whose holder's name or email contains `text`, or whose ID is `text`
-    (typed in any case, with or without its dashes, or pasted as a link) or starts so."""
-    text = text.strip()[:SEARCH_CHARACTERS]
-    needle = text.lower()
-    people = select(User.id).where(func.lower(User.email).contains(needle, autoescape=True)
-                                   | func.lower(User.full_name).contains(needle, autoescape=True))
-    matches = [func.lower(Certificate.holder_name).contains(needle, autoescape=True),
-               Certificate.user_id.in_(people)]
-    compact = public_id.compact(text)
-    if len(compact) >= public_id.GROUP and compact.isalnum():
-        try:
-            matches.append(Certificate.public_id == public_id.normalise(text))
-        except ValueError:
-            matches.append(Certificate.public_id.startswith(compact, autoescape=True))
-    return or_(*matches)
-
-
-def register_page(*, status: str | None, program_id: int | None,
-                  organisation_id: int | None, within_days: int | None, page: int,
-                  per_page: int, now: datetime, search: str | None = None) -> RegisterPage:
-    """One page of every certificate, filtered, with the count of each status: two queries."""
-    conditions = []
-    if search and search.strip():
-        conditions.append(search_condition(search))
-    if program_id:
-        conditions.append(Certificate.program_id == program_id)
-    if organisation_id:
-        conditions.append(Certificate.organisation_id == organisation_id)
-    if within_days:
-        conditions += [Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None),
-                       Certificate.expires_at > now,
-                       Certificate.expires_at <= now + timedelta(days=within_days)]
-    # Every status's count under the other filters, in one pass over the rows.
-    counts = dict(zip(STATUSES, db.session.execute(select(*(
-        func.coalesce(func.sum(case((status_condition(state, now), 1), else_=0)), 0)
-        for state in STATUSES)).select_from(Certificate).where(*conditions)).one(),
-        strict=True))
-    if status:
-        conditions.append(status_condition(status, now))
-    total = counts[status] if status else sum(counts.values())
-    page, pages, offset = pages_of(total, page, per_page)
-    # Newest first; when looking for what expires soon, soonest first.
-    order = (Certificate.expires_at, Certificate.id) if within_days \
-        else (Certificate.issued_at.desc(), Certificate.id.desc())
-    rows = list(db.session.scalars(
-        select(Certificate).where(*conditions).order_by(*order)
-        .offset(offset).limit(per_page)))
-    return RegisterPage(rows, counts, total, page, pages)
+    refusals = {}
+    for assessment_slug, renewed in renewed_by.items():
+        holdings = []
+        for program_id, version in renewed:
+            certificate = latest.get(program_id)
+            if certificate is None:
+                holdings.append(eligibility.RenewalHolding(version.name))
+                continue
+            holdings.append(eligibility.RenewalHolding(
+                version.name, lifecycle.status(certificate, now), certificate.renewal_opens_at,
+                certificate.expires_at, renewable=lifecycle.renewable(certificate, now),
+                lapsed=lifecycle.lapsed(certificate, now),
+                renews_after_lapse=not version.requirements.get("assessments")))
+        check = eligibility.renewal_exam_open(holdings)
+        if not check.done:
+            # Someone who never held the certificate is not offered its renewal exam at all.
+            refusals[assessment_slug] = Refusal(
+                check.detail, listed=any(h.status is not None for h in holdings))
+    return refusals
 
 
 # --- revoking --------------------------------------------------------------------------------

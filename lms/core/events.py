@@ -22,13 +22,14 @@ certificate_issued = _signals.signal("certificate_issued")
 certificate_revoked = _signals.signal("certificate_revoked")  # sender=user_id, certificate_id=
 # sender=organisation_id (the journey's), milestone_id=
 milestone_completed = _signals.signal("milestone_completed")
-# Asked, not announced: may a person who passed an assessment take it again? Receivers
-# (certifications: a renewal window, a lapse) return the moment from which earlier passes
-# no longer count, or None. sender=user_id, assessment_slug=
+# Asked, not announced: may a person who passed these assessments take them again? Receivers
+# (certifications: a renewal window, a lapse) return {slug: the moment from which earlier
+# passes no longer count}, leaving out the others. Asked for a list at once, so a list of
+# exams costs the same few queries as one. sender=user_id, assessment_slugs=
 assessment_reopening = _signals.signal("assessment_reopening")
-# Asked, not announced: may this person start this assessment? Receivers (certifications:
-# a renewal exam is for holders due to renew) return None or an
-# lms.assessments.access.Refusal. sender=user_id, assessment_slug=
+# Asked, not announced: may this person start these assessments? Receivers (certifications:
+# a renewal exam is for holders due to renew) return {slug: lms.assessments.access.Refusal}
+# for those they refuse. sender=user_id, assessment_slugs=
 assessment_access = _signals.signal("assessment_access")
 # Asked: which certifications does passing this assessment count toward (as a requirement
 # or a renewal)? Receivers return a list of program names. sender=assessment_slug

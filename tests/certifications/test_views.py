@@ -251,13 +251,28 @@ def test_partner_admin_sees_latest_certificates_expiring_soon_and_counts(client,
     # One row per person and program: the renewal, not the certificate it superseded.
     assert html.count('data-person="renewed@northwind.example"') == 1
     assert html.count("data-person=") == 4
-    soon = html[html.index('id="expiring"'):]
+    assert 'data-to-renew="2"' in html  # Sol and Lars; Rena renewed, Lea lapsed
+    soon = _page(client, url + "?show=renew")
     assert soon.index('data-expiring="soon@') < soon.index('data-expiring="later@')
     assert 'data-expiring="renewed@' not in soon and 'data-expiring="lapsed@' not in soon
     text = plain(html)
     assert "Kestrel Certified Technical Associate 1 2 0 0" in text  # active, expiring, ...
     assert "Kestrel Certified Sales Professional 0 0 1 0" in text
     assert "Rufus" not in html and "Rival" not in html
+
+
+def test_partner_certificates_are_searched_and_paged_in_sql(client, partner):
+    login(client, partner["admin"])
+    url = f"/organisations/{partner['northwind'].id}/certifications"
+    found = _page(client, url + "?q=SOL")
+    assert found.count("data-person=") == 1 and 'data-person="soon@northwind.example"' in found
+    assert _page(client, url + "?q=LATER@northwind").count('data-person="later@') == 1
+    # Searching within what is to renew keeps to it; a search reaches no other partner.
+    assert _page(client, url + "?show=renew&q=rena").count("data-person=") == 0
+    assert "Nobody matching" in _page(client, url + "?q=rufus")
+    # Deep pages clamp to the last; a bad page number is refused naming it.
+    assert _page(client, url + "?page=99").count("data-person=") == 4
+    assert client.get(url + "?page=x").status_code == 422
 
 
 @pytest.mark.parametrize("viewer", ["admin", "learner"])

@@ -37,17 +37,23 @@ def test_partner_certifications_are_constant_in_queries(client, count_queries, f
     start = clock.now() - timedelta(days=700)  # some expire within 90 days
     insert_staff_with_certificates(small, 10, TA, issued_at=start)
     insert_staff_with_certificates(large, 200, TA, issued_at=start)
+    views = ["", "?show=renew", "?q=holder", "?show=renew&q=1&page=2", "?page=3"]
     counts = []
     for organisation in (small, large):
         login(client, make_user(organisation, role="partner_admin"))
-        counts.append(_count(client, count_queries,
-                             f"/organisations/{organisation.id}/certifications"))
+        counts.append([_count(client, count_queries,
+                              f"/organisations/{organisation.id}/certifications{view}")
+                       for view in views])
     login(client, make_user(role="channel_manager"))
-    counts += [_count(client, count_queries, f"/organisations/{o.id}/certifications")
-               for o in (small, large)]
+    counts += [[_count(client, count_queries, f"/organisations/{o.id}/certifications{view}")
+                for view in views] for o in (small, large)]
     assert counts[0] == counts[1] and counts[2] == counts[3], counts
+    # 200 people's certificates, 50 a page, and the whole stated.
     page = client.get(f"/organisations/{large.id}/certifications").get_data(as_text=True)
-    assert page.count('data-person="cert-') == 200
+    assert page.count('data-person="cert-') == 50
+    assert "Page 1 of 4 · 200 certificates" in page
+    last = client.get(f"/organisations/{large.id}/certifications?page=4").get_data(as_text=True)
+    assert last.count('data-person="cert-') == 50 and 'rel="next"' not in last
 
 
 def test_my_certifications_is_constant_in_queries(client, count_queries, frozen_clock):

@@ -3,23 +3,18 @@ for any."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import redirect, render_template, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, func, select
 
 from lms.accounts import scoping
-from lms.accounts.models import User, active_staff
 from lms.accounts.permissions import require
-from lms.certifications import lifecycle
+from lms.certifications import lifecycle, lists
 from lms.certifications import public_id as ids
-from lms.certifications.models import STATUSES, Certificate
 from lms.certifications.views import bp, countdown
 from lms.core import clock
-from lms.extensions import db
+from lms.core.params import query_int
 
-EXPIRING_SOON_DAYS = 90
+PER_PAGE = 50
 
 
 @bp.route("/staff/certifications")
@@ -34,39 +29,18 @@ def my_staff():
 def organisation(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
     now = clock.now()
-    staff = select(User.id).where(User.organisation_id == organisation.id)
-    latest = (select(Certificate.user_id, Certificate.program_id,
-                     func.max(Certificate.cycle).label("cycle"))
-              .where(Certificate.user_id.in_(staff))
-              .group_by(Certificate.user_id, Certificate.program_id).subquery())
-    rows = db.session.execute(scoping.scope_users(
-        select(Certificate, User)
-        .join(latest, and_(latest.c.user_id == Certificate.user_id,
-                           latest.c.program_id == Certificate.program_id,
-                           latest.c.cycle == Certificate.cycle))
-        .join(User, User.id == Certificate.user_id)
-        .where(User.organisation_id == organisation.id)
-        .order_by(func.lower(User.full_name), Certificate.program_name), current_user)).all()
-    statuses = {c.id: lifecycle.status(c, now) for c, _ in rows}
-    horizon = now + timedelta(days=EXPIRING_SOON_DAYS)
-    # What still can be renewed: valid and expiring within the horizon, or in grace.
-    soon = sorted(((c, u) for c, u in rows
-                   if (statuses[c.id] in ("active", "expiring") and c.expires_at <= horizon)
-                   or lifecycle.renewable(c, now)),
-                  key=lambda row: row[0].expires_at)
-    by_program: dict[str, dict[str, int]] = {}
-    for certificate_row, _ in rows:
-        tally = by_program.setdefault(certificate_row.program_name, dict.fromkeys(STATUSES, 0))
-        tally[statuses[certificate_row.id]] += 1
-    valid = [(c, u) for c, u in rows if statuses[c.id] in ("active", "expiring")]
-    summary = {"valid": len(valid), "holders": len({u.id for _, u in valid if u.active}),
-               "gone": sum(1 for c, _ in rows
-                           if statuses[c.id] == "revoked" or lifecycle.lapsed(c, now))}
-    people = db.session.scalar(scoping.scope_users(
-        select(func.count(User.id)).where(User.organisation_id == organisation.id,
-                                          active_staff()), current_user))
+    view = request.args.get("show") if request.args.get("show") in lists.STAFF_VIEWS \
+        else "everyone"
+    search = (request.args.get("q") or "").strip()[:lists.SEARCH_CHARACTERS] or None
+    summary = lists.staff_summary(organisation.id, current_user, now)
+    found = lists.staff_page(organisation.id, current_user, view=view, search=search,
+                             page=query_int("page", 1, minimum=1), per_page=PER_PAGE, now=now,
+                             summary=summary)
     return render_template(
-        "certifications/organisation.html", organisation=organisation, rows=rows,
-        statuses=statuses, soon=soon, summary=summary, by_program=dict(sorted(by_program.items())),
-        people=people, now=now, countdown=countdown, horizon_days=EXPIRING_SOON_DAYS,
+        "certifications/organisation.html", organisation=organisation, summary=summary,
+        found=found, statuses={c.id: lifecycle.status(c, now) for c, _ in found.rows},
+        view=view, search=search,
+        query={k: v for k, v in (("show", view if view != "everyone" else None),
+                                 ("q", search)) if v},
+        now=now, countdown=countdown, horizon_days=lists.EXPIRING_SOON_DAYS,
         display=ids.display)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from lms.accounts.models import Organisation, User
 from lms.accounts.permissions import can, require
-from lms.certifications import lifecycle, notices, service, verification
+from lms.certifications import lifecycle, lists, notices, service, verification
 from lms.certifications import public_id as ids
 from lms.certifications.forms import RevokeForm
 from lms.certifications.models import (
@@ -35,11 +35,15 @@ PER_PAGE = 50
 
 def _register_filters() -> dict:
     args = request.args
+
+    def text(name: str) -> str | None:
+        return (args.get(name) or "").strip()[:lists.SEARCH_CHARACTERS] or None
+
     status = args.get("status") if args.get("status") in STATUSES else None
     return {"status": status, "program": query_int("program", minimum=1),
             "organisation": query_int("organisation", minimum=1),
             "within": query_int("within", minimum=1, maximum=3650),
-            "q": (args.get("q") or "").strip()[:service.SEARCH_CHARACTERS] or None}
+            "q": text("q"), "partner": text("partner")}
 
 
 @bp.route("/admin/certificates")
@@ -47,22 +51,24 @@ def _register_filters() -> dict:
 def register():
     now = clock.now()
     filters = _register_filters()
-    found = service.register_page(
+    found = lists.register_page(
         status=filters["status"], program_id=filters["program"],
         organisation_id=filters["organisation"], within_days=filters["within"],
         page=query_int("page", 1, minimum=1), per_page=PER_PAGE, now=now,
-        search=filters["q"])
+        search=filters["q"], partner=filters["partner"])
     rows = found.rows
     programs = db.session.execute(
         select(Program.id, func.coalesce(ProgramVersion.name, Program.code))
         .outerjoin(ProgramVersion, ProgramVersion.id == Program.current_version_id)
         .order_by(func.coalesce(ProgramVersion.name, Program.code))).all()
-    organisations = db.session.execute(
-        select(Organisation.id, Organisation.name).order_by(func.lower(Organisation.name))).all()
+    # Partners are found by name (a search box), not picked from a list of thousands; a
+    # link from a partner's page filters by its id, named here.
+    chosen = db.session.get(Organisation, filters["organisation"]) \
+        if filters["organisation"] else None
     return render_template(
         "certifications/register.html", rows=rows, counts=found.counts, total=found.total,
         page=found.page, pages=found.pages, filters=filters, programs=programs,
-        organisations=organisations,
+        chosen_organisation=chosen,
         statuses={c.id: lifecycle.status(c, now) for c in rows}, now=now,
         query={k: v for k, v in filters.items() if v})
 
