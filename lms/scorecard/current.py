@@ -66,6 +66,7 @@ def store(cards: list[dict], now: datetime, organisation_ids: Iterable[int] | No
         "tier": card["organisation"]["tier"], "region": card["organisation"]["region"],
         "partner_type": card["organisation"]["partner_type"], "health": card["health"],
         "score": card["score"], "coverage": card["coverage"], "flag_count": len(card["flags"]),
+        "gap_count": len(card["gaps"]),
         "computed_at": now, "record": card} for card in cards], ["organisation_id"])
     _upsert(CurrentMetric, [
         {"organisation_id": card["organisation"]["id"], "metric": metric["code"],
@@ -142,18 +143,20 @@ def table(filters: Filters, sort: str = "partner", descending: bool = False) -> 
 
 
 def tiles() -> dict:
-    """Every scored partner by health, how many have flags, and partners not scored yet
-    (new since the last recompute): one aggregate query."""
+    """Every scored partner by health, how many have flags or gaps, and partners not
+    scored yet (new since the last recompute): one aggregate query."""
     card = CurrentScorecard
     rows = db.session.execute(
         select(card.health, func.count(Organisation.id),
-               func.sum(case((card.flag_count > 0, 1), else_=0)), func.max(card.computed_at))
+               func.sum(case((card.flag_count > 0, 1), else_=0)), func.max(card.computed_at),
+               func.sum(case((card.gap_count > 0, 1), else_=0)))
         .select_from(Organisation)
         .outerjoin(card, card.organisation_id == Organisation.id)
         .where(Organisation.status != "inactive")
         .group_by(card.health)).all()
     counts = {row[0]: row[1] for row in rows if row[0] is not None}
     return {"counts": counts, "flagged": sum(int(row[2] or 0) for row in rows),
+            "gapped": sum(int(row[4] or 0) for row in rows),
             "scored": sum(counts.values()),
             "unscored": sum(row[1] for row in rows if row[0] is None),
             "computed_at": max((row[3] for row in rows if row[3] is not None), default=None)}

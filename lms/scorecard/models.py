@@ -134,6 +134,9 @@ class Snapshot(db.Model):
     __tablename__ = "scorecard_snapshot"
     __table_args__ = (
         UniqueConstraint("period_id", "organisation_id"),
+        # A closed period's page lists its partners by name, all or of one health.
+        Index("ix_scorecard_snapshot_period_name", "period_id", "name_key", "organisation_id"),
+        Index("ix_scorecard_snapshot_period_health", "period_id", "health", "name_key"),
         CheckConstraint("health IN ('green', 'yellow', 'red', 'unknown')", name="health"),
     )
 
@@ -141,6 +144,7 @@ class Snapshot(db.Model):
     period_id: Mapped[int] = mapped_column(ForeignKey("scorecard_period.id"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     taken_at: Mapped[datetime]
+    name_key: Mapped[str] = mapped_column(String(200), default="")  # the name, lower-cased
     # Columns repeat what trends and comparisons chart; the record is what pages show.
     score: Mapped[float | None] = mapped_column(Float)
     coverage: Mapped[float] = mapped_column(Float)
@@ -196,6 +200,7 @@ class CurrentScorecard(db.Model):
     score: Mapped[float | None] = mapped_column(Float)
     coverage: Mapped[float] = mapped_column(Float)
     flag_count: Mapped[int]
+    gap_count: Mapped[int]  # metrics missing or stale
     computed_at: Mapped[datetime]
     record: Mapped[dict] = mapped_column(JSON)
 

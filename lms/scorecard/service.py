@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 from lms.core import clock, settings
 from lms.core.errors import NotFound
@@ -165,7 +165,8 @@ def evidence_imports(organisation_id: int) -> Select:
     touched = select(MetricValue.import_id).where(
         MetricValue.organisation_id == organisation_id).distinct()
     return (select(MetricImport).where(MetricImport.id.in_(touched))
-            .options(joinedload(MetricImport.actor))  # the page names who imported each
+            .options(joinedload(MetricImport.actor),  # the page names who imported each
+                     defer(MetricImport.changes), defer(MetricImport.problems))
             .order_by(MetricImport.id.desc()))
 
 

@@ -30,6 +30,7 @@ def upgrade():
     sa.Column('score', sa.Float(), nullable=True),
     sa.Column('coverage', sa.Float(), nullable=False),
     sa.Column('flag_count', sa.Integer(), nullable=False),
+    sa.Column('gap_count', sa.Integer(), nullable=False),
     sa.Column('computed_at', lms.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('record', sa.JSON(), nullable=False),
     sa.CheckConstraint("health IN ('green', 'yellow', 'red', 'unknown')", name=op.f('ck_scorecard_current_health')),
@@ -67,12 +68,25 @@ def upgrade():
     with op.batch_alter_table('scorecard_current_metric', schema=None) as batch_op:
         batch_op.create_index('ix_scorecard_current_metric_sort', ['metric', 'value'], unique=False)
 
+    # A closed period's page lists its partners by name: the name as it was, from the
+    # organisation for the snapshots taken before this column.
+    op.add_column('scorecard_snapshot', sa.Column('name_key', sa.String(length=200), nullable=False, server_default=''))
+    op.execute('UPDATE scorecard_snapshot SET name_key = (SELECT name_key FROM organisation '
+               'WHERE organisation.id = scorecard_snapshot.organisation_id)')
+    with op.batch_alter_table('scorecard_snapshot', schema=None) as batch_op:
+        batch_op.create_index('ix_scorecard_snapshot_period_name', ['period_id', 'name_key', 'organisation_id'], unique=False)
+        batch_op.create_index('ix_scorecard_snapshot_period_health', ['period_id', 'health', 'name_key'], unique=False)
+
     # The pages now read stored scorecards: forgetting when everyone was last recomputed
     # makes the next tick (lms tick / beat) score everyone and fill the tables at once.
     op.execute("DELETE FROM setting WHERE key = 'scorecard_recomputed_everyone_at'")
 
 
 def downgrade():
+    with op.batch_alter_table('scorecard_snapshot', schema=None) as batch_op:
+        batch_op.drop_index('ix_scorecard_snapshot_period_health')
+        batch_op.drop_index('ix_scorecard_snapshot_period_name')
+        batch_op.drop_column('name_key')
     with op.batch_alter_table('scorecard_current_metric', schema=None) as batch_op:
         batch_op.drop_index('ix_scorecard_current_metric_sort')
 

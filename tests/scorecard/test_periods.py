@@ -138,8 +138,8 @@ def test_trends_and_compare(client, setup):
     assert "Compliance score: <span class=\"sc-status sc-status-green\">green</span> → " \
            "<span class=\"sc-status sc-status-red\">red</span>" in compared
     assert ">-40<" in compared  # 100 -> 60 (readiness and compliance red: 40 of the weight)
-    first, second, rows = periods.compare(q4.id, q1.id)
-    row = next(r for r in rows if r["name"] == "Northwind Period")
+    first, second, shown = periods.compare(q4.id, q1.id, page=1, per_page=50)
+    row = next(r for r in shown.rows if r["name"] == "Northwind Period")
     assert (row["a"]["score"], row["b"]["score"], row["delta"]) == (100, 60, -40)
 
 

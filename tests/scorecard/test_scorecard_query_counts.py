@@ -215,3 +215,58 @@ def test_the_export_streams_every_partner(app, world):
     assert empty == json.dumps(exports.as_json([], generated_at=clock.now()), indent=2,
                                ensure_ascii=False)
     assert db.session.scalar(select(MetricImport.id)) is not None
+
+
+def test_closed_periods_and_integrations_are_constant_in_queries(client, count_queries,
+                                                                 world):
+    """A closed period's page, its exports and a comparison, the deliveries of a webhook and
+    the tokens: the same statements for a few rows as for many."""
+    from datetime import UTC, date, datetime
+
+    from lms.scorecard import tokens
+    from lms.scorecard.models import WebhookDelivery
+
+    login(client, world["manager"])
+    endpoint = webhooks.create_endpoint(url="https://crm.example/in", actor_id=None)
+
+    def close_pair(year: int) -> list[int]:
+        return [periods.close(date(year, month, 1), actor_id=None,
+                              now=datetime(year, month, 2, 9, tzinfo=UTC)).id
+                for month in (1, 4)]
+
+    def add_rows(count: int) -> None:
+        for _ in range(count):
+            tokens.create(user_id=world["manager"].id, name=f"T{secrets.token_hex(3)}")
+        db.session.execute(insert(WebhookDelivery), [
+            {"public_id": secrets.token_hex(16), "endpoint_id": endpoint.id,
+             "organisation_id": world["partner"].id, "event": "scorecard.health_changed",
+             "payload": "{}", "attempts": 0} for _ in range(count)])
+        db.session.flush()
+
+    def counts(pair: list[int]) -> list[int]:
+        found = []
+        for url in (f"/scorecard/periods/{pair[0]}", f"/scorecard/periods/{pair[1]}?page=2",
+                    f"/scorecard/periods/{pair[0]}?health=red",
+                    f"/scorecard/periods/{pair[0]}/scorecard.csv",
+                    f"/scorecard/periods/{pair[1]}/scorecard.json",
+                    f"/scorecard/periods/compare?a={pair[0]}&b={pair[1]}",
+                    "/scorecard/periods/close?period=2025-10-01",
+                    f"/scorecard/webhooks/{endpoint.id}",
+                    "/scorecard/api-tokens"):
+            with count_queries() as counter:
+                assert client.get(url).status_code == 200, url
+            found.append(counter.count)
+        return found
+
+    insert_partners(4, world["import"].id)
+    add_rows(2)
+    few = counts(close_pair(2024))
+    insert_partners(55, world["import"].id)
+    add_rows(60)
+    many_pair = close_pair(2025)
+    many = counts(many_pair)
+    assert few == many, (few, many)
+    page = client.get(f"/scorecard/periods/{many_pair[0]}").get_data(as_text=True)
+    assert page.count('<tr data-partner="') == 50 and "Page 1 of 2" in page
+    text = client.get(f"/scorecard/periods/{many_pair[0]}/scorecard.csv").get_data(as_text=True)
+    assert len(list(csv.DictReader(io.StringIO(text)))) == 60

@@ -129,7 +129,8 @@ def test_partner_page(client, world):
     assert "Enablement readiness is red (45 of 100)." in page
     assert 'class="chart sc-chart"' in page  # metric history, as SVG
     assert f"/scorecard/imports/{world['import'].id}" in page  # the evidence log
-    assert f"/scorecard/periods/{world['period'].id}#partner-{world['rival'].id}" in page
+    assert (f"/scorecard/periods/{world['period'].id}?partner={world['rival'].id}"
+            f"#partner-{world['rival'].id}") in page
 
 
 def test_unknown_partner_is_not_found(client, world):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Response, render_template, request, stream_with_context
+from flask import render_template, request, stream_with_context
 from flask_login import current_user
 
 from lms.accounts.permissions import require
@@ -17,7 +17,7 @@ from lms.core.params import query_int
 from lms.extensions import db
 from lms.scorecard import current, exports, gather, service
 from lms.scorecard.scoring import FLAG_KINDS
-from lms.scorecard.views import bp
+from lms.scorecard.views import bp, download
 from lms.scorecard.wording import HEALTH_LABELS
 
 PER_PAGE = 50
@@ -59,13 +59,10 @@ def export(fmt: str):
     cards = current.stream(_filters())
     body = exports.csv_lines(cards) if fmt == "csv" else exports.json_chunks(cards,
                                                                           generated_at=now)
-    mimetype = "text/csv" if fmt == "csv" else "application/json"
     # Streamed: rows are fetched in batches and written as they come, so exporting
     # thousands of partners never holds the whole document in memory.
-    return Response(stream_with_context(body), headers={
-        "Content-Type": f"{mimetype}; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="scorecard-{now:%Y%m%d-%H%M}.{fmt}"',
-        "Cache-Control": "no-store"})
+    return download(stream_with_context(body), f"scorecard-{now:%Y%m%d-%H%M}.{fmt}",
+                    "text/csv" if fmt == "csv" else "application/json")
 
 
 @bp.route("/partners/<int:organisation_id>")
