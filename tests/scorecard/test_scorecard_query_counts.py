@@ -270,3 +270,21 @@ def test_closed_periods_and_integrations_are_constant_in_queries(client, count_q
     assert page.count('<tr data-partner="') == 50 and "Page 1 of 2" in page
     text = client.get(f"/scorecard/periods/{many_pair[0]}/scorecard.csv").get_data(as_text=True)
     assert len(list(csv.DictReader(io.StringIO(text)))) == 60
+
+
+def test_the_stored_scorecard_follows_a_readiness_recompute(world):
+    """What feeds readiness (completions, certificates, staff) feeds the scorecard too: a
+    readiness recompute queues the recompute of the same partners' scorecards."""
+    from lms.core.jobs import commit
+    from lms.readiness import service as readiness
+
+    partner = world["partner"]
+    service.recompute_all()
+    assert current.card(partner.id)["readiness"]["total"] == 80  # put_readiness's
+    readiness.recompute([partner.id])  # scored from the facts: no staff, no certificates
+    commit()  # the queued scorecard recompute runs after the commit, as in production
+    stored = db.session.scalar(select(ReadinessScore.total).where(
+        ReadinessScore.organisation_id == partner.id))
+    assert stored != 80 and current.card(partner.id)["readiness"]["total"] == stored
+    assert current.card(partner.id) == json.loads(json.dumps(
+        service.partner_scorecard(partner.id, clock.now())))
