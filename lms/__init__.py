@@ -79,12 +79,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     from lms.certifications import listeners as certification_listeners
     from lms.journeys import listeners as journey_listeners
     from lms.readiness import listeners as readiness_listeners
+    from lms.scorecard import listeners as scorecard_listeners
 
     catalog_listeners.connect()
     assessment_listeners.connect()
     certification_listeners.connect()
     journey_listeners.connect()
     readiness_listeners.connect()
+    scorecard_listeners.connect()
 
     from lms.cli import register_commands
 

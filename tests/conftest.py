@@ -187,7 +187,12 @@ class RequestClient(FlaskClient):
     def open(self, *args, **kwargs):
         def fresh_context():
             _cv_app.set(None)
-            return super(RequestClient, self).open(*args, **kwargs)
+            response = super(RequestClient, self).open(*args, **kwargs)
+            if response.is_streamed:
+                # A streamed body (stream_with_context) runs inside the request's context:
+                # read it here, in that context, as a server does before the next request.
+                response.get_data()
+            return response
 
         response = contextvars.copy_context().run(fresh_context)
         db.session.expire_all()  # what the request committed is re-read by the test

@@ -22,6 +22,8 @@ certificate_issued = _signals.signal("certificate_issued")
 certificate_revoked = _signals.signal("certificate_revoked")  # sender=user_id, certificate_id=
 # sender=organisation_id (the journey's), milestone_id=
 milestone_completed = _signals.signal("milestone_completed")
+# Partners' readiness scores were stored afresh. sender=None, organisation_ids= (None: all)
+readiness_recomputed = _signals.signal("readiness_recomputed")
 # Asked, not announced: may a person who passed these assessments take them again? Receivers
 # (certifications: a renewal window, a lapse) return {slug: the moment from which earlier
 # passes no longer count}, leaving out the others. Asked for a list at once, so a list of

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lms.core import clock, jobs, settings
+from lms.core import clock, events, jobs, settings
 from lms.extensions import db
 from lms.readiness import gather as gathering
 from lms.readiness import sync
@@ -60,6 +60,7 @@ def recompute(organisation_ids=None, *, now: datetime | None = None) -> int:
                    for organisation_id, facts in gathered.facts.items()]
         del gathered  # the facts are done with: freed here, not after the store
         _upsert(records)
+    events.readiness_recomputed.send(None, organisation_ids=organisation_ids)
     return len(records)
 
 

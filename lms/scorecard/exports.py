@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import json
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from lms.scorecard.models import ReviewPeriod
@@ -44,26 +47,67 @@ def as_csv(cards: list[dict], *, period: ReviewPeriod | None = None) -> str:
     codes: list[str] = []
     for card in cards:
         codes += [m["code"] for m in card["metrics"] if m["code"] not in codes]
+    return "".join(csv_lines(cards, period=period, codes=codes))
+
+
+def csv_lines(cards: Iterable[dict], *, period: ReviewPeriod | None = None,
+              codes: list[str] | None = None) -> Iterator[str]:
+    """The CSV a line at a time, reading `cards` as it goes (so it can stream).
+
+    Without `codes`, the metric columns are those of the first scorecard: every scorecard
+    stored now was scored with the same definitions (a recompute follows every change).
+    """
+    cards = iter(cards)
+    first = next(cards, None)
+    if codes is None:
+        codes = [m["code"] for m in first["metrics"]] if first is not None else []
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(
+
+    def line(row: list) -> str:
+        writer.writerow(row)
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    yield line(
         ["period", "partner_id", "partner", "tier", "partner_type", "region", "health",
          "score", "coverage_percent", "readiness"]
         + [f"{code}_{part}" for code in codes for part in ("value", "status", "as_of")]
         + ["flags", "checkpoints", "definitions_version", "rubric_version", "computed_at"])
+    for card in itertools.chain([first] if first is not None else [], cards):
+        yield line([_cell(value) for value in _csv_row(card, codes, period)])
+
+
+def _csv_row(card: dict, codes: list[str], period: ReviewPeriod | None) -> list:
+    organisation, metrics = card["organisation"], {m["code"]: m for m in card["metrics"]}
+    readiness = card.get("readiness") or {}
+    row = [period.name if period else "current", organisation["id"], organisation["name"],
+           organisation["tier"], organisation["partner_type"], organisation["region"],
+           card["health"], card["score"], round(card["coverage"] * 100, 1),
+           readiness.get("total")]
+    for code in codes:
+        metric = metrics.get(code) or {}
+        row += [metric.get("value"), metric.get("status", "missing"), metric.get("as_of")]
+    return row + ["; ".join(flag["text"] for flag in card["flags"]),
+                  "; ".join(f"{c['code']}={c['status']}" for c in card["checkpoints"]),
+                  card["definitions"]["version"], readiness.get("rubric_version"),
+                  card["computed_at"]]
+
+
+def json_chunks(cards: Iterable[dict], *, generated_at: datetime,
+                period: ReviewPeriod | None = None) -> Iterator[str]:
+    """The same text as json.dumps(as_json(...), indent=2, ensure_ascii=False), a
+    scorecard at a time, reading `cards` as it goes (so it can stream)."""
+    head = json.dumps(as_json([], generated_at=generated_at, period=period), indent=2,
+                      ensure_ascii=False)
+    opening, closing = head.rsplit('"partners": []', 1)
+    yield opening + '"partners": ['
+    written = False
     for card in cards:
-        organisation, metrics = card["organisation"], {m["code"]: m for m in card["metrics"]}
-        readiness = card.get("readiness") or {}
-        row = [period.name if period else "current", organisation["id"], organisation["name"],
-               organisation["tier"], organisation["partner_type"], organisation["region"],
-               card["health"], card["score"], round(card["coverage"] * 100, 1),
-               readiness.get("total")]
-        for code in codes:
-            metric = metrics.get(code) or {}
-            row += [metric.get("value"), metric.get("status", "missing"), metric.get("as_of")]
-        row += ["; ".join(flag["text"] for flag in card["flags"]),
-                "; ".join(f"{c['code']}={c['status']}" for c in card["checkpoints"]),
-                card["definitions"]["version"], readiness.get("rubric_version"),
-                card["computed_at"]]
-        writer.writerow([_cell(value) for value in row])
-    return buffer.getvalue()
+        # At the depth the list puts it: every line of the card indented twice more.
+        body = json.dumps(card, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        yield ("," if written else "") + "\n    " + body
+        written = True
+    yield ("\n  ]" if written else "]") + closing

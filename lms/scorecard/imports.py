@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 from lms.accounts.models import Organisation
 from lms.core import clock, jobs
@@ -307,10 +307,13 @@ def revert(import_id: int, *, actor_id: int | None, now: datetime | None = None
     return record
 
 
-def recent(limit: int = 50) -> list[MetricImport]:
-    return list(db.session.scalars(
-        select(MetricImport).options(joinedload(MetricImport.actor))  # named on the page
-        .order_by(MetricImport.id.desc()).limit(limit)))
+def listed() -> Select:
+    """Every import, newest first, to page through. What an import changed can run to
+    thousands of values: lists never read it."""
+    return (select(MetricImport)
+            .options(joinedload(MetricImport.actor),  # named on the page
+                     defer(MetricImport.changes), defer(MetricImport.problems))
+            .order_by(MetricImport.id.desc()))
 
 
 def get(import_id: int) -> MetricImport:

@@ -134,6 +134,9 @@ class Snapshot(db.Model):
     __tablename__ = "scorecard_snapshot"
     __table_args__ = (
         UniqueConstraint("period_id", "organisation_id"),
+        # A closed period's page lists its partners by name, all or of one health.
+        Index("ix_scorecard_snapshot_period_name", "period_id", "name_key", "organisation_id"),
+        Index("ix_scorecard_snapshot_period_health", "period_id", "health", "name_key"),
         CheckConstraint("health IN ('green', 'yellow', 'red', 'unknown')", name="health"),
     )
 
@@ -141,6 +144,7 @@ class Snapshot(db.Model):
     period_id: Mapped[int] = mapped_column(ForeignKey("scorecard_period.id"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     taken_at: Mapped[datetime]
+    name_key: Mapped[str] = mapped_column(String(200), default="")  # the name, lower-cased
     # Columns repeat what trends and comparisons chart; the record is what pages show.
     score: Mapped[float | None] = mapped_column(Float)
     coverage: Mapped[float] = mapped_column(Float)
@@ -162,6 +166,72 @@ class PartnerState(db.Model):
     score: Mapped[float | None] = mapped_column(Float)
     flags: Mapped[list] = mapped_column(JSON, default=list)
     computed_at: Mapped[datetime]
+
+
+class CurrentScorecard(db.Model):
+    """Each partner's scorecard as the last recompute left it: the table, the partner page
+    and the exports read these, so no view scores anyone (checkpoints and flags included).
+
+    The record is the whole scorecard; the columns beside it repeat what the table sorts,
+    filters and searches by, each with its index. Rows are upserted, never deleted except
+    for a partner that is no longer scored (marked inactive).
+    """
+
+    __tablename__ = "scorecard_current"
+    __table_args__ = (
+        CheckConstraint("health IN ('green', 'yellow', 'red', 'unknown')", name="health"),
+        Index("ix_scorecard_current_name", "name_key", "organisation_id"),
+        Index("ix_scorecard_current_score", "score", "name_key"),
+        Index("ix_scorecard_current_coverage", "coverage", "name_key"),
+        Index("ix_scorecard_current_flag_count", "flag_count", "name_key"),
+        Index("ix_scorecard_current_health", "health", "name_key"),
+        Index("ix_scorecard_current_tier", "tier", "name_key"),
+        Index("ix_scorecard_current_region", "region", "name_key"),
+        Index("ix_scorecard_current_partner_type", "partner_type", "name_key"),
+    )
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"),
+                                                 primary_key=True, autoincrement=False)
+    name_key: Mapped[str] = mapped_column(String(200))  # the name lower-cased, to sort by
+    tier: Mapped[str] = mapped_column(String(50))
+    region: Mapped[str] = mapped_column(String(50))
+    partner_type: Mapped[str] = mapped_column(String(50))
+    health: Mapped[str] = mapped_column(String(10))
+    score: Mapped[float | None] = mapped_column(Float)
+    coverage: Mapped[float] = mapped_column(Float)
+    flag_count: Mapped[int]
+    gap_count: Mapped[int]  # metrics missing or stale
+    computed_at: Mapped[datetime]
+    record: Mapped[dict] = mapped_column(JSON)
+
+
+class CurrentMetric(db.Model):
+    """A partner's current value of each metric, to sort the table by a metric's column.
+    None when missing (never reported): it sorts last whichever the direction."""
+
+    __tablename__ = "scorecard_current_metric"
+    __table_args__ = (Index("ix_scorecard_current_metric_sort", "metric", "value"),)
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"),
+                                                 primary_key=True, autoincrement=False)
+    metric: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+
+
+class CurrentFlag(db.Model):
+    """How many flags of each kind a partner has now (0 included, so a recompute only ever
+    upserts), to filter the table by a kind of flag."""
+
+    __tablename__ = "scorecard_current_flag"
+    __table_args__ = (
+        CheckConstraint("raised >= 0", name="raised"),
+        Index("ix_scorecard_current_flag_kind", "kind", "raised", "organisation_id"),
+    )
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"),
+                                                 primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    raised: Mapped[int] = mapped_column(default=0)
 
 
 class WebhookEndpoint(db.Model):

@@ -7,13 +7,15 @@ the values, definitions or rubric change afterwards. Explicit arguments; flushes
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from lms.core import clock
 from lms.core.errors import Conflict, Invalid, NotFound
+from lms.core.pages import Window, window
 from lms.extensions import db
 from lms.scorecard import service
 from lms.scorecard.models import ReviewPeriod, Snapshot
@@ -84,7 +86,7 @@ def close(starts_on: date, *, actor_id: int | None, now: datetime | None = None)
         raise Conflict(f"{name} was closed by someone else just now.") from None
     rows = [{"period_id": period.id, "organisation_id": card["organisation"]["id"],
              "taken_at": now, "score": card["score"], "coverage": card["coverage"],
-             "health": card["health"],
+             "health": card["health"], "name_key": card["organisation"]["name"].lower(),
              "readiness_total": card["readiness"]["total"] if card["readiness"] else None,
              "rubric_version": card["readiness"]["rubric_version"] if card["readiness"] else None,
              "rubric_hash": card["readiness"]["rubric_hash"] if card["readiness"] else None,
@@ -109,10 +111,21 @@ def get(period_id: int) -> ReviewPeriod:
     return period
 
 
-def records(period_id: int) -> list[dict]:
-    """The frozen scorecards of a period, ordered by partner name as they were."""
-    found = db.session.scalars(select(Snapshot.record).where(Snapshot.period_id == period_id))
-    return sorted(found, key=lambda card: card["organisation"]["name"].lower())
+def records(period_id: int, *, health: str | None = None,
+            organisation_id: int | None = None) -> Select:
+    """The frozen scorecards of a period (all, of one health, or one partner's), ordered by
+    partner name as they were, to page through or stream."""
+    statement = select(Snapshot.record).where(Snapshot.period_id == period_id)
+    if health:
+        statement = statement.where(Snapshot.health == health)
+    if organisation_id is not None:
+        statement = statement.where(Snapshot.organisation_id == organisation_id)
+    return statement.order_by(Snapshot.name_key, Snapshot.organisation_id)
+
+
+def stream(period_id: int) -> Iterator[dict]:
+    """Every frozen scorecard of a period by name, fetched in batches (for exports)."""
+    yield from db.session.scalars(records(period_id).execution_options(yield_per=500))
 
 
 def trends() -> list[dict]:
@@ -144,21 +157,29 @@ def trends() -> list[dict]:
             for e in periods.values()]
 
 
-def compare(first_id: int, second_id: int) -> tuple[ReviewPeriod, ReviewPeriod, list[dict]]:
-    """Two closed periods side by side: one row per partner found in either."""
+def compare(first_id: int, second_id: int, *, page: int, per_page: int
+            ) -> tuple[ReviewPeriod, ReviewPeriod, Window]:
+    """Two closed periods side by side, a page of partners at a time: one row per partner
+    found in either, by name."""
     first, second = get(first_id), get(second_id)
     if first.starts_on > second.starts_on:
         first, second = second, first  # earlier on the left, whichever order was asked
-    rows: dict[int, dict] = {}
-    for side, period in (("a", first), ("b", second)):
-        for card in records(period.id):
-            entry = rows.setdefault(card["organisation"]["id"], {
-                "name": card["organisation"]["name"], "a": None, "b": None})
-            entry[side] = card
-            entry["name"] = card["organisation"]["name"]
-    ordered = sorted(rows.values(), key=lambda row: row["name"].lower())
-    for row in ordered:
-        a, b = row["a"], row["b"]
-        row["delta"] = round(b["score"] - a["score"], 1) \
-            if a and b and a["score"] is not None and b["score"] is not None else None
-    return first, second, ordered
+    partners = (select(Snapshot.organisation_id, func.max(Snapshot.name_key).label("name_key"))
+                .where(Snapshot.period_id.in_([first.id, second.id]))
+                .group_by(Snapshot.organisation_id)
+                .order_by(func.max(Snapshot.name_key), Snapshot.organisation_id))
+    shown = window(db.session, partners, page=page, per_page=per_page)
+    ids = [row.organisation_id for row in shown.rows]
+    found = {(period_id, organisation_id): record for period_id, organisation_id, record in
+             db.session.execute(select(Snapshot.period_id, Snapshot.organisation_id,
+                                       Snapshot.record)
+                                .where(Snapshot.period_id.in_([first.id, second.id]),
+                                       Snapshot.organisation_id.in_(ids)))} if ids else {}
+    rows = []
+    for organisation_id in ids:
+        a, b = found.get((first.id, organisation_id)), found.get((second.id, organisation_id))
+        rows.append({"name": (b or a)["organisation"]["name"], "a": a, "b": b,
+                     "delta": round(b["score"] - a["score"], 1)
+                     if a and b and a["score"] is not None and b["score"] is not None
+                     else None})
+    return first, second, Window(rows, shown.total, shown.page, shown.pages, shown.per_page)

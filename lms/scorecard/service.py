@@ -1,5 +1,6 @@
-"""Scorecards now: computed from gathered facts with the definitions in force, and the
-change detection that fires webhooks when a partner's health changes or a flag appears.
+"""Scorecards now: computed from gathered facts with the definitions in force, stored for
+the pages (lms.scorecard.current) by the recompute, and the change detection that fires
+webhooks when a partner's health changes or a flag appears.
 
 Explicit arguments only (no request, no current user); flushes, never commits.
 """
@@ -9,16 +10,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 from lms.core import clock, settings
 from lms.core.errors import NotFound
 from lms.extensions import db
 from lms.readiness.models import ReadinessScore
+from lms.scorecard import current, sync, webhooks
 from lms.scorecard import gather as gathering
-from lms.scorecard import sync, webhooks
 from lms.scorecard.loader import Definitions
 from lms.scorecard.models import MetricImport, MetricValue, PartnerState, ReviewPeriod, Snapshot
 from lms.scorecard.scoring import scorecard
@@ -52,37 +53,6 @@ def partner_scorecard(organisation_id: int, now: datetime) -> dict:
     if not found:
         raise NotFound("No such partner.")
     return found[0]
-
-
-def matches(card: dict, filters: dict) -> bool:
-    """Whether a scorecard passes the table's filters (tier, region, type, health, flag)."""
-    organisation = card["organisation"]
-    for key in ("tier", "region", "partner_type"):
-        if filters.get(key) and organisation[key] != filters[key]:
-            return False
-    if filters.get("health") and card["health"] != filters["health"]:
-        return False
-    return not filters.get("flag") or any(f["kind"] == filters["flag"] for f in card["flags"])
-
-
-def sort_key(column: str):
-    """A sort key for the table: by partner, score, readiness, coverage, flags or a metric.
-
-    Missing values sort last whichever the direction (the caller reverses only the rest).
-    """
-    def key(card: dict):
-        if column == "partner":
-            return (0, card["organisation"]["name"].lower())
-        if column == "flags":
-            return (0, len(card["flags"]))
-        if column in ("score", "coverage"):
-            value = card[column]
-        else:
-            metric = next((m for m in card["metrics"] if m["code"] == column), None)
-            value = metric["value"] if metric and metric["status"] not in ("missing",) \
-                else None
-        return (1, 0) if value is None else (0, value)
-    return key
 
 
 # --- change detection (webhooks) ------------------------------------------------------------
@@ -121,6 +91,7 @@ def _recompute(organisation_ids) -> int:
         return 0
     now = clock.now()
     cards = scorecards(now, organisation_ids, using=using)
+    current.store(cards, now, organisation_ids)  # what the pages read from now on
     ids = [card["organisation"]["id"] for card in cards]
     states = {state.organisation_id: state for state in db.session.scalars(
         select(PartnerState).where(PartnerState.organisation_id.in_(ids)))} if ids else {}
@@ -189,15 +160,19 @@ def history(organisation_id: int) -> dict[str, list[tuple[str, float]]]:
     return {metric: sorted(found.items()) for metric, found in points.items()}
 
 
-def evidence(organisation_id: int, limit: int = 50) -> dict:
-    """The imports that brought this partner's values, and its snapshots, newest first."""
+def evidence_imports(organisation_id: int) -> Select:
+    """The imports that brought this partner's values, newest first (to page through)."""
     touched = select(MetricValue.import_id).where(
         MetricValue.organisation_id == organisation_id).distinct()
-    imports = db.session.scalars(
-        select(MetricImport).where(MetricImport.id.in_(touched))
-        .options(joinedload(MetricImport.actor))  # the page names who imported each
-        .order_by(MetricImport.id.desc()).limit(limit)).all()
-    snapshots = db.session.execute(
+    return (select(MetricImport).where(MetricImport.id.in_(touched))
+            .options(joinedload(MetricImport.actor),  # the page names who imported each
+                     defer(MetricImport.changes), defer(MetricImport.problems))
+            .order_by(MetricImport.id.desc()))
+
+
+def snapshots_of(organisation_id: int) -> list:
+    """This partner's frozen scorecards, one per closed period, oldest first."""
+    return db.session.execute(
         select(Snapshot.id, Snapshot.score, Snapshot.health, Snapshot.coverage,
                Snapshot.readiness_total, Snapshot.taken_at, ReviewPeriod.id.label("period_id"),
                ReviewPeriod.name, ReviewPeriod.starts_on, ReviewPeriod.ends_on,
@@ -205,4 +180,3 @@ def evidence(organisation_id: int, limit: int = 50) -> dict:
         .join(ReviewPeriod, ReviewPeriod.id == Snapshot.period_id)
         .where(Snapshot.organisation_id == organisation_id)
         .order_by(ReviewPeriod.starts_on)).all()
-    return {"imports": imports, "snapshots": snapshots}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
 
 from lms.accounts.models import User
 from lms.core import clock, tokens
@@ -62,13 +63,10 @@ def authenticate(header: str | None) -> tuple[User, ApiToken]:
     return user, token
 
 
-def mine(user_id: int) -> list[ApiToken]:
-    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)
-                                   .order_by(ApiToken.id.desc())))
-
-
-def everyone() -> list[ApiToken]:
-    return list(db.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())))
+def listed(user_id: int | None) -> Select:
+    """The tokens of one person (None: everyone's), newest first, to page through."""
+    statement = select(ApiToken).options(joinedload(ApiToken.user)).order_by(ApiToken.id.desc())
+    return statement if user_id is None else statement.where(ApiToken.user_id == user_id)
 
 
 def revoke(token_id: int, *, actor: User) -> ApiToken:

@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from lms.core import clock, jobs, outbound
 from lms.core.errors import Invalid, NotFound
@@ -180,10 +180,10 @@ def attempt(delivery: WebhookDelivery, *, now: datetime) -> bool:
     return ok
 
 
-def deliveries(endpoint_id: int, limit: int = 100) -> list[WebhookDelivery]:
-    return list(db.session.scalars(
-        select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
-        .order_by(WebhookDelivery.id.desc()).limit(limit)))
+def deliveries(endpoint_id: int) -> Select:
+    """An endpoint's deliveries, newest first, to page through."""
+    return (select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+            .order_by(WebhookDelivery.id.desc()))
 
 
 def attempts_of(delivery_ids: list[int]) -> dict[int, list[DeliveryAttempt]]:

@@ -44,7 +44,8 @@ def _age(days: int | None) -> str:
 bp.add_app_template_global(charts.line_chart, "sc_line_chart")
 
 
-def download(body: str, name: str, mimetype: str) -> Response:
+def download(body, name: str, mimetype: str) -> Response:
+    """An attachment; `body` is text, or an iterable of text to stream."""
     return Response(body, headers={"Content-Type": f"{mimetype}; charset=utf-8",
                                    "Content-Disposition": f'attachment; filename="{name}"',
                                    "Cache-Control": "no-store"})

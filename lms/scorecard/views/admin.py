@@ -10,11 +10,15 @@ from lms.accounts.permissions import require
 from lms.core.errors import DomainError, PermissionDenied
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
+from lms.core.pages import window
+from lms.core.params import query_int
 from lms.extensions import db
 from lms.scorecard import imports, tokens, webhooks
 from lms.scorecard.forms import TokenForm, WebhookForm
 from lms.scorecard.models import WebhookEndpoint
 from lms.scorecard.views import bp
+
+PER_PAGE = 50  # deliveries of a webhook, tokens
 
 
 def _only_vendor_admins() -> None:
@@ -55,10 +59,12 @@ def webhooks_page():
 @require("integrations", hide=True)
 def webhook(endpoint_id: int):
     endpoint = webhooks.get_endpoint(endpoint_id)
-    sent = webhooks.deliveries(endpoint.id)
+    listed = window(db.session, webhooks.deliveries(endpoint.id),
+                    page=query_int("page", 1, minimum=1), per_page=PER_PAGE, scalars=True)
+    sent = listed.rows
     return render_template(
         # Not "endpoint": base.html sets that name for the navigation.
-        "scorecard/webhook.html", hook=endpoint, deliveries=sent,
+        "scorecard/webhook.html", hook=endpoint, deliveries=sent, listed=listed,
         attempts=webhooks.attempts_of([d.id for d in sent]),
         partners=imports.organisations_of(d.organisation_id for d in sent if d.organisation_id),
         show_secret=current_user.role == "vendor_admin", events=webhooks.EVENTS)
@@ -75,10 +81,11 @@ def deactivate_webhook(endpoint_id: int):
 
 
 def _tokens_page(form: TokenForm, status: int = 200, secret: str | None = None):
-    shown = tokens.everyone() if current_user.role == "vendor_admin" \
-        else tokens.mine(current_user.id)
-    return render_template("scorecard/tokens.html", form=form, tokens=shown,
-                           secret=secret), status
+    shown = window(db.session, tokens.listed(None if current_user.role == "vendor_admin"
+                                             else current_user.id),
+                   page=query_int("page", 1, minimum=1), per_page=PER_PAGE, scalars=True)
+    return render_template("scorecard/tokens.html", form=form, tokens=shown.rows,
+                           listed=shown, secret=secret), status
 
 
 @bp.route("/api-tokens", methods=["GET", "POST"])

@@ -11,6 +11,8 @@ from lms.core import clock, csv_files
 from lms.core.errors import DomainError, Invalid
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
+from lms.core.pages import window
+from lms.core.params import query_int
 from lms.extensions import db
 from lms.scorecard import imports, service, upload
 from lms.scorecard.forms import PreviewForm, RevertImportForm, UploadForm
@@ -19,6 +21,7 @@ from lms.scorecard.views import bp, download
 UPLOAD_BYTES = 5 * 1024 * 1024
 SHOWN_ROWS = 15  # of the file, in the preview
 BAD_ROWS_SHOWN = 50  # further rows with problems shown below those, their cells marked
+PER_PAGE = 50  # imports in the list
 
 
 @bp.url_value_preprocessor
@@ -30,8 +33,11 @@ def _room_for_files(endpoint, values):
 
 
 def _page(form: UploadForm, status: int = 200, problems=None):
-    return render_template("scorecard/imports.html", form=form, imports=imports.recent(),
-                           definitions=service.definitions(), problems=problems), status
+    listed = window(db.session, imports.listed(), page=query_int("page", 1, minimum=1),
+                    per_page=PER_PAGE, scalars=True)
+    return render_template("scorecard/imports.html", form=form, imports=listed.rows,
+                           listed=listed, definitions=service.definitions(),
+                           problems=problems), status
 
 
 @bp.route("/imports")

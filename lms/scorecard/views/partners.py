@@ -1,66 +1,68 @@
-"""The scorecard of all partners (table, filters, sort, exports) and one partner's page."""
+"""The scorecard of all partners (table, filters, sort, search, exports) and one partner's
+page. Both read the scorecards the recompute stored (lms.scorecard.current): no view
+scores anyone."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
+from datetime import datetime
 
-from flask import render_template, request
+from flask import render_template, request, stream_with_context
 from flask_login import current_user
 
 from lms.accounts.permissions import require
 from lms.accounts.scoping import get_organisation_for
 from lms.core import clock
-from lms.scorecard import exports, gather, service
+from lms.core.pages import window
+from lms.core.params import query_int
+from lms.extensions import db
+from lms.scorecard import current, exports, gather, service
 from lms.scorecard.scoring import FLAG_KINDS
 from lms.scorecard.views import bp, download
 from lms.scorecard.wording import HEALTH_LABELS
 
-SORTS = ("partner", "score", "coverage", "flags")
+PER_PAGE = 50
+EVIDENCE_PER_PAGE = 50
 
 
-def _filters() -> dict:
+def _filters() -> current.Filters:
     args = request.args
-    return {"tier": args.get("tier") or None, "region": args.get("region") or None,
-            "partner_type": args.get("partner_type") or None,
-            "health": args.get("health") if args.get("health") in HEALTH_LABELS else None,
-            "flag": args.get("flag") if args.get("flag") in FLAG_KINDS else None}
+    return current.Filters(
+        tier=args.get("tier") or None, region=args.get("region") or None,
+        partner_type=args.get("partner_type") or None,
+        health=args.get("health") if args.get("health") in HEALTH_LABELS else None,
+        flag=args.get("flag") if args.get("flag") in FLAG_KINDS else None,
+        q=(args.get("q") or "").strip()[:200] or None)
 
 
 @bp.route("")
 @require("scorecard", hide=True)
 def index():
-    now = clock.now()
     definitions = service.definitions()
-    cards = service.scorecards(now, using=definitions)
     filters = _filters()
-    shown = [card for card in cards if service.matches(card, filters)]
     codes = {m.code for m in definitions.metrics}
-    sort = request.args.get("sort") if request.args.get("sort") in (*SORTS, *codes) \
+    sort = request.args.get("sort") if request.args.get("sort") in (*current.SORTS, *codes) \
         else "partner"
     descending = request.args.get("dir") == "desc"
-    key = service.sort_key(sort)
-    present = [card for card in shown if key(card)[0] == 0]
-    present.sort(key=key, reverse=descending)
-    shown = present + [card for card in shown if key(card)[0] != 0]  # gaps last, always
+    shown = window(db.session, current.table(filters, sort, descending),
+                   page=query_int("page", 1, minimum=1), per_page=PER_PAGE, scalars=True)
     return render_template(
-        "scorecard/index.html", cards=shown, total=len(cards), definitions=definitions,
-        filters=filters, query={k: v for k, v in filters.items() if v}, sort=sort,
-        descending=descending, labels=gather.term_labels(), flag_kinds=FLAG_KINDS,
-        health_labels=HEALTH_LABELS, counts=Counter(card["health"] for card in cards),
-        flagged=sum(1 for card in cards if card["flags"]), now=now)
+        "scorecard/index.html", cards=shown.rows, shown=shown, definitions=definitions,
+        filters=filters, query=filters.query(), sort=sort, descending=descending,
+        labels=gather.term_labels(), flag_kinds=FLAG_KINDS, health_labels=HEALTH_LABELS,
+        tiles=current.tiles())
 
 
 @bp.route("/export.<any(csv, json):fmt>")
 @require("scorecard", hide=True)
 def export(fmt: str):
     now = clock.now()
-    cards = [card for card in service.scorecards(now) if service.matches(card, _filters())]
-    name = f"scorecard-{now:%Y%m%d-%H%M}.{fmt}"
-    if fmt == "csv":
-        return download(exports.as_csv(cards), name, "text/csv")
-    return download(json.dumps(exports.as_json(cards, generated_at=now), indent=2,
-                               ensure_ascii=False), name, "application/json")
+    cards = current.stream(_filters())
+    body = exports.csv_lines(cards) if fmt == "csv" else exports.json_chunks(cards,
+                                                                          generated_at=now)
+    # Streamed: rows are fetched in batches and written as they come, so exporting
+    # thousands of partners never holds the whole document in memory.
+    return download(stream_with_context(body), f"scorecard-{now:%Y%m%d-%H%M}.{fmt}",
+                    "text/csv" if fmt == "csv" else "application/json")
 
 
 @bp.route("/partners/<int:organisation_id>")
@@ -69,10 +71,13 @@ def partner(organisation_id: int):
     organisation = get_organisation_for(current_user, organisation_id)
     now = clock.now()
     definitions = service.definitions()
-    card = service.partner_scorecard(organisation.id, now)
-    found = service.evidence(organisation.id)
+    # A partner added since the last recompute is scored here, for this page only.
+    card = current.card(organisation.id) or service.partner_scorecard(organisation.id, now)
+    imports = window(db.session, service.evidence_imports(organisation.id),
+                     page=query_int("page", 1, minimum=1), per_page=EVIDENCE_PER_PAGE,
+                     scalars=True)
     return render_template(
         "scorecard/partner.html", card=card, definitions=definitions,
-        history=service.history(organisation.id), imports=found["imports"],
-        snapshots=found["snapshots"], health_labels=HEALTH_LABELS, now=now)
-
+        history=service.history(organisation.id), imports=imports.rows, imports_page=imports,
+        snapshots=service.snapshots_of(organisation.id), health_labels=HEALTH_LABELS,
+        scored_at=datetime.fromisoformat(card["computed_at"]))

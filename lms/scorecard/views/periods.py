@@ -3,10 +3,9 @@ exactly as it was frozen, its exports, and two periods side by side."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
 from lms.accounts.permissions import require
@@ -14,12 +13,15 @@ from lms.core import clock
 from lms.core.errors import DomainError, Invalid
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
+from lms.core.pages import window
 from lms.core.params import parse_date, query_int
 from lms.extensions import db
-from lms.scorecard import exports, periods, service
+from lms.scorecard import current, exports, periods, service
 from lms.scorecard.forms import ClosePeriodForm
 from lms.scorecard.views import bp, download
 from lms.scorecard.wording import HEALTH_LABELS
+
+PER_PAGE = 50  # partners of a closed period, or of two compared
 
 
 @bp.route("/periods")
@@ -68,22 +70,27 @@ def close_period():
     elif request.method == "POST":
         status = 422
     now = clock.now()
-    cards = service.scorecards(now, using=definitions)
+    # What closing will freeze, as the last recompute scored it (closing scores afresh).
     return render_template(
         "scorecard/period_close.html", form=form, name=name, starts_on=starts_on,
-        ends_on=ends_on, early=ends_on >= now.date(), cards=cards, definitions=definitions,
-        health_labels=HEALTH_LABELS), status
+        ends_on=ends_on, early=ends_on >= now.date(), tiles=current.tiles(),
+        definitions=definitions, health_labels=HEALTH_LABELS), status
 
 
 @bp.route("/periods/<int:period_id>")
 @require("scorecard", hide=True)
 def period(period_id: int):
     found = periods.get(period_id)
-    cards = periods.records(found.id)
     health = request.args.get("health") if request.args.get("health") in HEALTH_LABELS \
         else None
+    # ?partner= shows one partner's frozen scorecard (where its own page links to).
+    partner = query_int("partner", minimum=1)
+    shown = window(db.session, periods.records(found.id, health=health,
+                                               organisation_id=partner),
+                   page=query_int("page", 1, minimum=1), per_page=PER_PAGE, scalars=True)
     return render_template(
-        "scorecard/period.html", period=found, cards=cards, health=health,
+        "scorecard/period.html", period=found, cards=shown.rows, shown=shown, health=health,
+        partner=partner,
         others=[p for p in periods.closed() if p.id != found.id],
         health_labels=HEALTH_LABELS)
 
@@ -92,12 +99,13 @@ def period(period_id: int):
 @require("scorecard", hide=True)
 def period_export(period_id: int, fmt: str):
     found = periods.get(period_id)
-    cards = periods.records(found.id)
+    cards = periods.stream(found.id)
     name = f"scorecard-{found.name.replace(' ', '-').lower()}.{fmt}"
     if fmt == "csv":
-        return download(exports.as_csv(cards, period=found), name, "text/csv")
-    body = exports.as_json(cards, generated_at=found.closed_at, period=found)
-    return download(json.dumps(body, indent=2, ensure_ascii=False), name, "application/json")
+        return download(stream_with_context(exports.csv_lines(cards, period=found)), name,
+                        "text/csv")
+    return download(stream_with_context(exports.json_chunks(
+        cards, generated_at=found.closed_at, period=found)), name, "application/json")
 
 
 @bp.route("/periods/compare")
@@ -110,6 +118,7 @@ def compare():
     if not (first and second):
         return render_template("scorecard/compare.html", closed=closed, rows=None,
                                health_labels=HEALTH_LABELS)
-    a, b, rows = periods.compare(first, second)
-    return render_template("scorecard/compare.html", closed=closed, a=a, b=b, rows=rows,
-                           health_labels=HEALTH_LABELS)
+    a, b, shown = periods.compare(first, second, page=query_int("page", 1, minimum=1),
+                                  per_page=PER_PAGE)
+    return render_template("scorecard/compare.html", closed=closed, a=a, b=b, rows=shown.rows,
+                           shown=shown, health_labels=HEALTH_LABELS)

@@ -1,0 +1,174 @@
+"""The stored current scorecards: written by the recompute, read by the pages and exports.
+
+Scoring every partner on every view cost seconds at a few thousand partners (the
+compliance checkpoint alone reads every person's track completions). The recompute that
+already runs (hourly for everyone, after imports and readiness changes for the partners
+concerned) now keeps each partner's whole scorecard, checkpoints and flags included, and
+the table pages, sorts, filters and searches over those rows in SQL.
+
+Explicit arguments only; flushes, never commits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, case, delete, exists, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+
+from lms.accounts.models import Organisation
+from lms.extensions import db
+from lms.scorecard.models import CurrentFlag, CurrentMetric, CurrentScorecard
+from lms.scorecard.scoring import FLAG_KINDS
+
+SORTS = ("partner", "score", "coverage", "flags")
+EXPORT_BATCH = 500  # rows fetched at a time while an export streams
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the table is narrowed to; empty fields narrow nothing."""
+
+    tier: str | None = None
+    region: str | None = None
+    partner_type: str | None = None
+    health: str | None = None
+    flag: str | None = None
+    q: str | None = None  # part of a partner's name, or its ID
+
+    def query(self) -> dict[str, str]:
+        """The filters that are set, as request parameters."""
+        return {key: value for key, value in vars(self).items() if value}
+
+
+def _upsert(model, rows: list[dict], keys: list[str]) -> None:
+    """Insert or overwrite: two recomputes racing over one partner both succeed."""
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(model)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={column: statement.excluded[column] for column in rows[0] if column not in keys})
+    db.session.execute(statement, rows)
+
+
+def store(cards: list[dict], now: datetime, organisation_ids: Iterable[int] | None) -> None:
+    """Keep the freshly computed `cards`; forget partners of the recomputed set (None:
+    everyone) that are no longer scored."""
+    _upsert(CurrentScorecard, [{
+        "organisation_id": card["organisation"]["id"],
+        "name_key": card["organisation"]["name"].lower(),
+        "tier": card["organisation"]["tier"], "region": card["organisation"]["region"],
+        "partner_type": card["organisation"]["partner_type"], "health": card["health"],
+        "score": card["score"], "coverage": card["coverage"], "flag_count": len(card["flags"]),
+        "gap_count": len(card["gaps"]),
+        "computed_at": now, "record": card} for card in cards], ["organisation_id"])
+    _upsert(CurrentMetric, [
+        {"organisation_id": card["organisation"]["id"], "metric": metric["code"],
+         "value": None if metric["status"] == "missing" else metric["value"]}
+        for card in cards for metric in card["metrics"]], ["organisation_id", "metric"])
+    _upsert(CurrentFlag, [
+        {"organisation_id": card["organisation"]["id"], "kind": kind,
+         "raised": sum(1 for flag in card["flags"] if flag["kind"] == kind)}
+        for card in cards for kind in FLAG_KINDS], ["organisation_id", "kind"])
+    scored = {card["organisation"]["id"] for card in cards}
+    if organisation_ids is None:
+        # Everyone was scored: a partner with a row that was not scored is inactive now.
+        gone = select(Organisation.id).where(Organisation.status == "inactive")
+    else:
+        gone = sorted(set(organisation_ids) - scored)
+    for model in (CurrentScorecard, CurrentMetric, CurrentFlag):
+        if organisation_ids is None or gone:
+            db.session.execute(delete(model).where(model.organisation_id.in_(gone)))
+    codes = {metric["code"] for card in cards[:1] for metric in card["metrics"]}
+    if organisation_ids is None and codes:
+        # Metrics the definitions no longer have: nothing to sort by any more.
+        db.session.execute(delete(CurrentMetric).where(CurrentMetric.metric.not_in(codes)))
+    db.session.flush()
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def _scored() -> Select:
+    """Stored scorecards of partners still scored (one deactivated since the last
+    recompute drops out at once, as it did when every view scored everyone)."""
+    return (select(CurrentScorecard.record)
+            .join(Organisation, Organisation.id == CurrentScorecard.organisation_id)
+            .where(Organisation.status != "inactive"))
+
+
+def _narrowed(statement: Select, filters: Filters) -> Select:
+    card = CurrentScorecard
+    for column in ("tier", "region", "partner_type", "health"):
+        if getattr(filters, column):
+            statement = statement.where(getattr(card, column) == getattr(filters, column))
+    if filters.flag:
+        statement = statement.where(exists().where(
+            CurrentFlag.organisation_id == card.organisation_id,
+            CurrentFlag.kind == filters.flag, CurrentFlag.raised > 0))
+    if filters.q:
+        text = filters.q.strip()
+        named = card.name_key.contains(text.lower(), autoescape=True)
+        # Digits may also be a partner's ID (ASCII only: int() refuses "²").
+        is_id = re.fullmatch(r"[0-9]{1,9}", text)
+        statement = statement.where(
+            or_(named, card.organisation_id == int(text)) if is_id else named)
+    return statement
+
+
+def table(filters: Filters, sort: str = "partner", descending: bool = False) -> Select:
+    """The table's rows (scorecard records) in order: missing values last whichever the
+    direction, ties by name. `sort` is one of SORTS or a metric code."""
+    card = CurrentScorecard
+    by_name = (card.name_key, card.organisation_id)
+    statement = _narrowed(_scored(), filters)
+    if sort == "partner":
+        return statement.order_by(*((card.name_key.desc(), card.organisation_id.desc())
+                                    if descending else by_name))
+    if sort in ("score", "coverage", "flags"):
+        column = {"score": card.score, "coverage": card.coverage,
+                  "flags": card.flag_count}[sort]
+    else:
+        metric = aliased(CurrentMetric)
+        statement = statement.outerjoin(metric, and_(
+            metric.organisation_id == card.organisation_id, metric.metric == sort))
+        column = metric.value
+    ordered = column.desc() if descending else column.asc()
+    return statement.order_by(ordered.nulls_last(), *by_name)
+
+
+def tiles() -> dict:
+    """Every scored partner by health, how many have flags or gaps, and partners not
+    scored yet (new since the last recompute): one aggregate query."""
+    card = CurrentScorecard
+    rows = db.session.execute(
+        select(card.health, func.count(Organisation.id),
+               func.sum(case((card.flag_count > 0, 1), else_=0)), func.max(card.computed_at),
+               func.sum(case((card.gap_count > 0, 1), else_=0)))
+        .select_from(Organisation)
+        .outerjoin(card, card.organisation_id == Organisation.id)
+        .where(Organisation.status != "inactive")
+        .group_by(card.health)).all()
+    counts = {row[0]: row[1] for row in rows if row[0] is not None}
+    return {"counts": counts, "flagged": sum(int(row[2] or 0) for row in rows),
+            "gapped": sum(int(row[4] or 0) for row in rows),
+            "scored": sum(counts.values()),
+            "unscored": sum(row[1] for row in rows if row[0] is None),
+            "computed_at": max((row[3] for row in rows if row[3] is not None), default=None)}
+
+
+def stream(filters: Filters) -> Iterator[dict]:
+    """Every stored scorecard passing `filters`, by name, fetched in batches."""
+    statement = table(filters).execution_options(yield_per=EXPORT_BATCH)
+    yield from db.session.scalars(statement)
+
+
+def card(organisation_id: int) -> dict | None:
+    """One partner's stored scorecard, or None before the recompute first scored it."""
+    return db.session.scalar(_scored().where(
+        CurrentScorecard.organisation_id == organisation_id))
