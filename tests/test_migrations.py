@@ -1,8 +1,11 @@
 """The migrated schema is exactly what the models say, on the database under test."""
 
+import warnings
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import SAWarning
 
 from lms.extensions import db
 
@@ -11,7 +14,13 @@ def test_upgrade_head_matches_the_models():
     # The session fixture built this database with `upgrade head`; compare it to the models.
     # (On the test's own connection: on SQLite it holds the write lock for the test.)
     context = MigrationContext.configure(db.session.connection(), opts={"compare_type": True})
-    differences = compare_metadata(context, db.metadata)
+    with warnings.catch_warnings():
+        # SQLite's reflection cannot read an index on an expression (lower(full_name)): it
+        # says so and skips it, and Alembic then compares the plain indexes. PostgreSQL
+        # reads them, so the expression indexes are compared there.
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based",
+                                category=SAWarning)
+        differences = compare_metadata(context, db.metadata)
     assert differences == []
 
 

@@ -1,0 +1,52 @@
+"""indexes for the vendor's and partners' lists: partners by name within tier, type and
+region; people by lower(full_name) alone, within a role and within a partner; the outbox
+newest first (all, one kind, the unsent)
+
+Revision ID: c5a8e2f7d1b6
+Revises: b7e1c4d2a9f3
+Create Date: 2026-12-07 14:30:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'c5a8e2f7d1b6'
+down_revision = 'b7e1c4d2a9f3'
+branch_labels = None
+depends_on = None
+
+UNSENT = sa.text('sent_at IS NULL')
+
+
+def upgrade():
+    op.create_index('ix_organisation_tier_name', 'organisation', ['tier', 'name_key'])
+    op.create_index('ix_organisation_partner_type_name', 'organisation',
+                    ['partner_type', 'name_key'])
+    op.create_index('ix_organisation_region_name', 'organisation', ['region', 'name_key'])
+    op.create_index('ix_user_account_name', 'user_account',
+                    [sa.text('lower(full_name)'), 'id'])
+    op.create_index('ix_user_account_role_name', 'user_account',
+                    ['role', sa.text('lower(full_name)'), 'id'])
+    op.create_index('ix_user_account_organisation_name', 'user_account',
+                    ['organisation_id', sa.text('lower(full_name)'), 'id'])
+    op.create_index('ix_outbox_message_created', 'outbox_message', ['created_at', 'id'])
+    op.create_index('ix_outbox_message_template_created', 'outbox_message',
+                    ['template', 'created_at', 'id'])
+    op.create_index('ix_outbox_message_unsent', 'outbox_message', ['created_at', 'id'],
+                    postgresql_where=UNSENT, sqlite_where=UNSENT)
+
+
+def downgrade():
+    for table, name in (
+            ('outbox_message', 'ix_outbox_message_unsent'),
+            ('outbox_message', 'ix_outbox_message_template_created'),
+            ('outbox_message', 'ix_outbox_message_created'),
+            ('user_account', 'ix_user_account_organisation_name'),
+            ('user_account', 'ix_user_account_role_name'),
+            ('user_account', 'ix_user_account_name'),
+            ('organisation', 'ix_organisation_region_name'),
+            ('organisation', 'ix_organisation_partner_type_name'),
+            ('organisation', 'ix_organisation_tier_name')):
+        op.drop_index(name, table_name=table)
