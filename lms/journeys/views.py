@@ -168,7 +168,9 @@ def _organisation_page(organisation, *, start_form: StartJourneyForm | None = No
         "journeys/organisation.html", organisation=organisation, journeys=journeys,
         left_behind=left_behind, names=_names({m.journey.user_id for m in left_behind}),
         states={j.id: timeline.build(j.milestones, now) for j in journeys},
-        staff=overview.staff_journeys(organisation.id, now), now=now,
+        staff=overview.staff_journeys(organisation.id, now,
+                                      page=query_int("page", 1, minimum=1), per_page=PER_PAGE),
+        now=now,
         signable={m.id: forms.get(m.id) or SignOffForm(prefix=f"m{m.id}")
                   for j in journeys for m in j.milestones
                   if service.may_sign_off(current_user, m)},

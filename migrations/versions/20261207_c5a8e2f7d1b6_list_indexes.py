@@ -1,6 +1,7 @@
 """indexes for the vendor's and partners' lists: partners by name within tier, type and
 region; people by lower(full_name) alone, within a role and within a partner; the outbox
-newest first (all, one kind, the unsent)
+newest first (all, one kind, the unsent); a journey's open milestones; a partner's
+sign-offs for people who left
 
 Revision ID: c5a8e2f7d1b6
 Revises: b7e1c4d2a9f3
@@ -18,6 +19,7 @@ branch_labels = None
 depends_on = None
 
 UNSENT = sa.text('sent_at IS NULL')
+OPEN = sa.text('done_at IS NULL')
 
 
 def upgrade():
@@ -36,10 +38,16 @@ def upgrade():
                     ['template', 'created_at', 'id'])
     op.create_index('ix_outbox_message_unsent', 'outbox_message', ['created_at', 'id'],
                     postgresql_where=UNSENT, sqlite_where=UNSENT)
+    op.create_index('ix_journey_milestone_open_by_journey', 'journey_milestone',
+                    ['journey_id', 'due_at'], postgresql_where=OPEN, sqlite_where=OPEN)
+    op.create_index('ix_journey_milestone_evidence_organisation', 'journey_milestone',
+                    ['evidence_organisation_id', 'done_at', 'id'])
 
 
 def downgrade():
     for table, name in (
+            ('journey_milestone', 'ix_journey_milestone_evidence_organisation'),
+            ('journey_milestone', 'ix_journey_milestone_open_by_journey'),
             ('outbox_message', 'ix_outbox_message_unsent'),
             ('outbox_message', 'ix_outbox_message_template_created'),
             ('outbox_message', 'ix_outbox_message_created'),

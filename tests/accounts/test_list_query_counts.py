@@ -1,0 +1,117 @@
+"""The vendor's partner and people lists: paged in SQL, searched, totals stated, and the same
+number of statements for a few rows as for many."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import insert
+
+from lms.accounts import views
+from lms.accounts.models import Organisation, User
+from lms.extensions import db
+from tests.factories import login, make_organisation, make_user
+
+PER_PAGE = 10
+
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    """Ten rows a page, so 60 rows make six pages."""
+    monkeypatch.setattr(views, "PER_PAGE", PER_PAGE)
+
+
+def _add_partners(count: int, prefix: str, tier: str = "gold") -> list[int]:
+    db.session.execute(insert(Organisation), [
+        {"name": f"{prefix} {n:03d}", "name_key": f"{prefix.lower()} {n:03d}",
+         "partner_type": "reseller", "tier": tier, "region": "emea"} for n in range(count)])
+    ids = [o.id for o in db.session.query(Organisation.id)
+           .filter(Organisation.name.like(f"{prefix} %")).order_by(Organisation.name_key)]
+    # Two people each, so every row has a head count to show.
+    db.session.execute(insert(User), [
+        {"email": f"{prefix.lower()}{i}.{n}@example.com", "full_name": f"{prefix} Staff {i} {n}",
+         "role": "learner", "organisation_id": organisation_id, "job_role": "sales"}
+        for i, organisation_id in enumerate(ids) for n in range(2)])
+    db.session.flush()
+    return ids
+
+
+def _get(client, count_queries, url: str) -> tuple[int, str]:
+    with count_queries() as counter:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return counter.count, response.get_data(as_text=True)
+
+
+def test_partners_list_is_paged_with_constant_queries(client, count_queries, small_pages):
+    login(client, make_user(role="vendor_admin"))
+    _add_partners(5, "Few")
+    few, page = _get(client, count_queries, "/admin/organisations?q=few")
+    assert page.count("data-organisation=") == 5 and "5 of 5 partners" in page
+    _add_partners(60, "Many")
+    many, page = _get(client, count_queries, "/admin/organisations?q=many")
+    assert page.count("data-organisation=") == PER_PAGE
+    assert "10 of 60 partners" in page and "Page 1 of 6" in page
+    assert few == many, (few, many)
+    # A later page, and the filters, cost no more.
+    assert _get(client, count_queries, "/admin/organisations?q=many&page=4")[0] == many
+    assert _get(client, count_queries, "/admin/organisations?tier=gold&region=emea")[0] == many
+
+
+def test_partners_are_found_by_name_or_id_and_counted(client, small_pages):
+    login(client, make_user(role="vendor_admin"))
+    ids = _add_partners(12, "Search")
+    wanted = make_organisation("Northwind Traders", tier="silver")
+    page = client.get("/admin/organisations?q=NORTHWIND").get_data(as_text=True)
+    assert f'data-organisation="{wanted.id}"' in page and "1 of 1 partner " in page
+    page = client.get(f"/admin/organisations?q={ids[7]}").get_data(as_text=True)
+    assert f'data-organisation="{ids[7]}"' in page
+    # Filters narrow the same search; the head count comes with each row.
+    page = client.get("/admin/organisations?q=search&tier=silver").get_data(as_text=True)
+    assert "No organisations match." in page
+    page = client.get("/admin/organisations?q=search+003").get_data(as_text=True)
+    assert page.count("data-organisation=") == 1 and '<td class="num">2</td>' in page
+    # "%" and "_" are letters in a search, not wildcards.
+    assert "No organisations match." in client.get("/admin/organisations?q=%25").get_data(
+        as_text=True)
+
+
+def test_partners_list_past_the_end_shows_the_last_page(client, small_pages):
+    login(client, make_user(role="vendor_admin"))
+    _add_partners(25, "Paged")
+    page = client.get("/admin/organisations?q=paged&page=999").get_data(as_text=True)
+    assert "Page 3 of 3" in page and page.count("data-organisation=") == 5
+    assert "Paged 024" in page and "Paged 019" not in page
+    assert client.get("/admin/organisations?page=x").status_code == 422  # said, not ignored
+
+
+def test_people_list_is_paged_with_constant_queries(client, count_queries, small_pages):
+    login(client, make_user(role="vendor_admin"))
+    _add_partners(3, "Few")  # 6 people
+    few, page = _get(client, count_queries, "/admin/users?q=few+staff")
+    assert page.count("data-user=") == 6 and "6 of 6 people" in page
+    _add_partners(30, "Many")  # 60 people
+    many, page = _get(client, count_queries, "/admin/users?q=many+staff")
+    assert page.count("data-user=") == PER_PAGE and "10 of 60 people" in page
+    assert few == many, (few, many)
+    for url in ("/admin/users", "/admin/users?role=learner&page=3", "/admin/users?page=999"):
+        assert _get(client, count_queries, url)[0] == many, url
+
+
+def test_people_are_found_by_name_email_or_id_and_never_cut_off(client, small_pages):
+    login(client, make_user(role="vendor_admin"))
+    ids = _add_partners(40, "Crowd")  # 80 people: more than one page, all reachable
+    wanted = make_user(make_organisation("Contoso"), full_name="Ada Lovelace",
+                       email="ada@contoso.example")
+    for search in ("lovelace", "ADA@CONTOSO", str(wanted.id)):
+        page = client.get("/admin/users", query_string={"q": search}).get_data(as_text=True)
+        assert f'data-user="{wanted.id}"' in page, search
+    crowd = client.get("/admin/users?q=crowd").get_data(as_text=True)
+    assert "10 of 80 people" in crowd and "Page 1 of 8" in crowd
+    last = client.get("/admin/users?q=crowd&page=8").get_data(as_text=True)
+    assert last.count("data-user=") == 10 and "Page 8 of 8" in last
+    # One partner's staff by its ID, and a role.
+    page = client.get(f"/admin/users?organisation={ids[0]}").get_data(as_text=True)
+    assert "2 of 2 people" in page
+    page = client.get("/admin/users?role=vendor_admin").get_data(as_text=True)
+    assert "1 of 1 person" in page
+    assert client.get("/admin/users?organisation=abc").status_code == 422
