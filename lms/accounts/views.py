@@ -15,7 +15,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 
 from lms.accounts import lists, scoping, service, sessions
 from lms.accounts.forms import (
@@ -344,9 +343,6 @@ def users():
 def _user_form(user: User | None = None) -> UserForm:
     form = UserForm(obj=user)
     form.role.choices = options((role, ROLE_LABELS[role]) for role in ROLES)
-    form.organisation_id.choices = options([("", "— vendor staff (no organisation) —")] + [
-        (o.id, o.name) for o in db.session.execute(
-            select(Organisation.id, Organisation.name).order_by(func.lower(Organisation.name)))])
     form.job_role.choices = options([("", "—")] + service.term_choices("job_role"))
     return form
 

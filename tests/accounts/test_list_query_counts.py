@@ -115,3 +115,26 @@ def test_people_are_found_by_name_email_or_id_and_never_cut_off(client, small_pa
     page = client.get("/admin/users?role=vendor_admin").get_data(as_text=True)
     assert "1 of 1 person" in page
     assert client.get("/admin/users?organisation=abc").status_code == 422
+
+
+def test_the_person_form_takes_a_partner_id_not_a_list_of_every_partner(client):
+    """A vendor of thousands of partners: the form names the partner by ID (a select of
+    every partner made the page hundreds of KB), and a wrong ID is refused on the form."""
+    login(client, make_user(role="vendor_admin"))
+    partner = make_organisation("Fabrikam")
+    _add_partners(30, "Unlisted")
+    form = client.get("/admin/users/new").get_data(as_text=True)
+    assert "Unlisted 007" not in form and "Partner ID" in form
+    data = {"full_name": "Tess Tester", "email": "tess@fabrikam.example", "role": "learner",
+            "job_role": "sales"}
+    for wrong, message in (("abc", "Give the ID as a whole number"),
+                           ("99999999", "Partner staff must belong to an organisation")):
+        refused = client.post("/admin/users/new", data={**data, "organisation_id": wrong})
+        assert refused.status_code == 422 and message in refused.get_data(as_text=True)
+        assert 'value="Tess Tester"' in refused.get_data(as_text=True)  # nothing typed lost
+    created = client.post("/admin/users/new", data={**data, "organisation_id": partner.id})
+    assert created.status_code == 302
+    tess = db.session.query(User).filter_by(email="tess@fabrikam.example").one()
+    assert tess.organisation_id == partner.id
+    edit = client.get(f"/admin/users/{tess.id}/edit").get_data(as_text=True)
+    assert f"Now Fabrikam (#{partner.id})" in edit

@@ -40,6 +40,8 @@ def test_partner_onboarding_pages_staff_journeys_with_constant_queries(
         assert page.count("data-staff-journey=") == shown
         if total > shown:
             assert f"{shown} of {total} staff journeys" in page and "Page 1 of 6" in page
+            # Starting a journey by hand asks for a person's ID: no list of all the staff.
+            assert "Person ID" in page and "Joiner 059" not in page
         login(client, make_user(organisation, role="partner_admin", job_role="sales"))
         counts[organisation.name, "admin"], _ = _get(client, count_queries, url)
     assert counts["Small Partner", "vendor"] == counts["Large Partner", "vendor"], counts
