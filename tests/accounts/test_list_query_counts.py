@@ -138,3 +138,36 @@ def test_the_person_form_takes_a_partner_id_not_a_list_of_every_partner(client):
     assert tess.organisation_id == partner.id
     edit = client.get(f"/admin/users/{tess.id}/edit").get_data(as_text=True)
     assert f"Now Fabrikam (#{partner.id})" in edit
+
+
+def test_the_outbox_pages_newest_first_with_constant_queries(client, count_queries,
+                                                             frozen_clock):
+    """5 messages, then 60: one page of 50 and a second, the same statements, and the kinds
+    to filter by come from the email templates, not from reading every message."""
+    from datetime import timedelta
+
+    from lms.core.mail import OutboxMessage
+
+    def add(count: int, start: int) -> None:
+        db.session.execute(insert(OutboxMessage), [
+            {"to_address": f"m{n}@example.com", "subject": f"Message {n}", "body_text": "Hi",
+             "template": "invitation" if n % 2 else "old_kind",
+             "created_at": frozen_clock + timedelta(minutes=n)}
+            for n in range(start, start + count)])
+        db.session.flush()
+
+    login(client, make_user(role="vendor_admin"))
+    add(5, 0)
+    few, page = _get(client, count_queries, "/admin/outbox")
+    assert page.count("data-message=") == 5
+    add(55, 5)
+    many, page = _get(client, count_queries, "/admin/outbox")
+    assert page.count("data-message=") == 50 and "page 1 of 2" in page
+    assert page.index("Message 59") < page.index("Message 10")  # newest first
+    assert few == many, (few, many)
+    assert 'value="password_reset"' in page  # a kind nobody was sent yet is offered
+    last = client.get("/admin/outbox?page=99").get_data(as_text=True)
+    assert last.count("data-message=") == 10 and "<summary>Message 0</summary>" in last
+    # A kind no template sends any more is still a filter, and stays selected.
+    old = client.get("/admin/outbox?template=old_kind").get_data(as_text=True)
+    assert old.count("data-message=") == 30 and 'value="old_kind" selected' in old
