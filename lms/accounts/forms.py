@@ -15,7 +15,7 @@ from wtforms.fields import DateField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from lms.accounts.passwords import MIN_PASSWORD_LENGTH
-from lms.core.forms import options
+from lms.core.forms import IdField, options
 
 
 def _strip(value: str | None) -> str | None:
@@ -70,7 +70,8 @@ class UserForm(FlaskForm):
     full_name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
     email = EmailField("Email", validators=[DataRequired(), Email()], filters=[_strip])
     role = SelectField("Role")
-    organisation_id = SelectField("Organisation", coerce=lambda v: int(v) if v else None)
+    # An ID, not a list of every partner: thousands of options made the page hundreds of KB.
+    organisation_id = IdField("Partner ID")
     job_role = SelectField("Job role")
     active = BooleanField("Active", default=True)
 

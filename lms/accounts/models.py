@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    func,
     or_,
     select,
 )
@@ -57,6 +58,11 @@ class Organisation(db.Model):
     __tablename__ = "organisation"
     __table_args__ = (
         CheckConstraint("status IN ('active', 'suspended', 'inactive')", name="status"),
+        # The partners list filters by each of these and sorts by name_key (its unique
+        # index serves the unfiltered list).
+        Index("ix_organisation_tier_name", "tier", "name_key"),
+        Index("ix_organisation_partner_type_name", "partner_type", "name_key"),
+        Index("ix_organisation_region_name", "region", "name_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +124,15 @@ class User(UserMixin, db.Model):
     @property
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
+
+
+# The people lists sort by lower(full_name): everyone, one role, or one partner's staff (the
+# staff page too), so none of them sorts the whole table per view. (Declared here: an
+# expression index needs the mapped columns.)
+Index("ix_user_account_name", func.lower(User.full_name), User.id)
+Index("ix_user_account_role_name", User.role, func.lower(User.full_name), User.id)
+Index("ix_user_account_organisation_name", User.organisation_id, func.lower(User.full_name),
+      User.id)
 
 
 class Invitation(db.Model):

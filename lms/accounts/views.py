@@ -15,9 +15,8 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 
-from lms.accounts import scoping, service, sessions
+from lms.accounts import lists, scoping, service, sessions
 from lms.accounts.forms import (
     EmptyForm,
     EndSessionForm,
@@ -225,21 +224,30 @@ def _current_session_key() -> str | None:
 
 # --- vendor administration -------------------------------------------------------------------
 
+PER_PAGE = 50
+
+
+def _text_arg(name: str, limit: int = 200) -> str | None:
+    return (request.args.get(name) or "").strip()[:limit] or None  # NUL is refused app-wide
+
+
 @admin_bp.route("/organisations")
 @require("list_partners")
 def organisations():
-    counts = dict(db.session.execute(
-        select(User.organisation_id, func.count()).where(User.organisation_id.is_not(None))
-        .group_by(User.organisation_id)).all())
-    filters = {key: request.args.get(key) or None for key in ("tier", "partner_type", "region")}
-    query = select(Organisation).order_by(func.lower(Organisation.name))
-    for key, value in filters.items():
-        if value:
-            query = query.where(getattr(Organisation, key) == value)
+    tiers, partner_types, regions = (service.term_names(kind)
+                                     for kind in ("tier", "partner_type", "region"))
+    # Only known codes filter: anything else would just empty the list without saying why.
+    filters = {key: value if value in names else None for key, names, value in (
+        ("tier", tiers, request.args.get("tier")),
+        ("partner_type", partner_types, request.args.get("partner_type")),
+        ("region", regions, request.args.get("region")))}
+    search = _text_arg("q")
+    found = lists.organisations_page(search=search, **filters,
+                                     page=query_int("page", 1, minimum=1), per_page=PER_PAGE)
+    query = {key: value for key, value in {**filters, "q": search}.items() if value}
     return render_template(
-        "admin/organisations.html", organisations=db.session.scalars(query).all(),
-        counts=counts, filters=filters, tiers=service.term_names("tier"),
-        partner_types=service.term_names("partner_type"), regions=service.term_names("region"))
+        "admin/organisations.html", found=found, filters=filters, search=search, query=query,
+        tiers=tiers, partner_types=partner_types, regions=regions)
 
 
 def _organisation_form(organisation: Organisation | None = None) -> OrganisationForm:
@@ -320,23 +328,21 @@ def _needs_confirmation(organisation: Organisation, proposed: dict) -> bool:
 @admin_bp.route("/users")
 @require("administer")
 def users():
-    search = (request.args.get("q") or "").strip()
-    query = (select(User, Organisation.name).outerjoin(Organisation)
-             .order_by(func.lower(User.full_name)))
-    if search:
-        like = f"%{search.lower()}%"
-        query = query.where(func.lower(User.full_name).like(like) | User.email.like(like))
-    rows = db.session.execute(query.limit(500)).all()
-    return render_template("admin/users.html", rows=rows, search=search, role_labels=ROLE_LABELS,
-                           job_roles=service.term_names("job_role"))
+    search = _text_arg("q")
+    role = request.args.get("role") if request.args.get("role") in ROLES else None
+    organisation_id = query_int("organisation", minimum=1)
+    found = lists.people_page(search=search, role=role, organisation_id=organisation_id,
+                              page=query_int("page", 1, minimum=1), per_page=PER_PAGE)
+    query = {key: value for key, value in
+             {"q": search, "role": role, "organisation": organisation_id}.items() if value}
+    return render_template("admin/users.html", found=found, search=search, role=role,
+                           organisation_id=organisation_id, query=query,
+                           role_labels=ROLE_LABELS, job_roles=service.term_names("job_role"))
 
 
 def _user_form(user: User | None = None) -> UserForm:
     form = UserForm(obj=user)
     form.role.choices = options((role, ROLE_LABELS[role]) for role in ROLES)
-    form.organisation_id.choices = options([("", "— vendor staff (no organisation) —")] + [
-        (o.id, o.name) for o in db.session.execute(
-            select(Organisation.id, Organisation.name).order_by(func.lower(Organisation.name)))])
     form.job_role.choices = options([("", "—")] + service.term_choices("job_role"))
     return form
 

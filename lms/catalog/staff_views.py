@@ -15,17 +15,18 @@ from sqlalchemy import func, select
 from lms.accounts import scoping
 from lms.accounts import service as accounts
 from lms.accounts.forms import AssignTrackForm, EmptyForm, InviteForm, JobRoleForm
-from lms.accounts.models import User, active_staff
+from lms.accounts.models import User
 from lms.accounts.permissions import require
-from lms.catalog import reminders
+from lms.catalog import reminders, staff_list
 from lms.catalog.assignments import assign_manually
 from lms.catalog.models import LessonCompletion
-from lms.catalog.progress import learner_tracks, staff_progress
+from lms.catalog.progress import learner_tracks
 from lms.catalog.service import track_choices
 from lms.core import clock, sections
 from lms.core.errors import DomainError, PermissionDenied
 from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
+from lms.core.params import query_int
 from lms.extensions import db
 
 bp = Blueprint("partner", __name__)
@@ -38,22 +39,20 @@ def my_staff():
     return redirect(url_for("partner.staff", organisation_id=current_user.organisation_id))
 
 
+PER_PAGE = 50
+
+
 @bp.route("/organisations/<int:organisation_id>/staff")
 @require("read_partners", hide=True)
 def staff(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
-    people = db.session.scalars(scoping.scope_users(
-        select(User).where(User.organisation_id == organisation.id)
-        .order_by(User.active.desc(), func.lower(User.full_name)), current_user)).all()
-    rows = staff_progress(list(people))
-    # The figures count active staff as readiness does (accounts.models.active_staff):
-    # not the deactivated, nor invitations still pending.
-    counted = set(db.session.scalars(select(User.id).where(
-        User.organisation_id == organisation.id, active_staff())))
+    search = (request.args.get("q") or "").strip()[:200] or None  # NUL is refused app-wide
+    found = staff_list.staff_page(organisation.id, actor=current_user, search=search,
+                                  page=query_int("page", 1, minimum=1), per_page=PER_PAGE)
     return render_template(
-        "partner/staff.html", organisation=organisation, rows=rows,
-        counted_rows=[row for row in rows if row.user.id in counted],
-        pending=sum(1 for row in rows if row.user.active and row.user.id not in counted),
+        "partner/staff.html", organisation=organisation, found=found, search=search,
+        query={"q": search} if search else {},
+        figures=staff_list.team_figures(organisation.id, clock.now()),
         can_manage=scoping.can_manage_staff(current_user, organisation.id),
         job_roles=accounts.term_names("job_role"), tiers=accounts.term_names("tier"),
         partner_types=accounts.term_names("partner_type"), regions=accounts.term_names("region"),

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Float, MetaData, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from lms.core import clock
@@ -104,3 +106,26 @@ def quick_read() -> Iterator[Connection]:
         connections.pop(engine, None)
         connection.close()
         raise
+
+
+class days_since(FunctionElement):
+    """SQL: days (fractional) from `start` to `end`, two UTC datetime columns, as a float.
+
+    So a report that needs durations reads one number per row instead of two datetimes
+    (parsing thousands of datetimes cost more than the query that found them)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "days_since"
+
+
+@compiles(days_since)
+def _days_since_sqlite(element, compiler, **kw):  # SQLite keeps datetimes as ISO text
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(julianday({end}) - julianday({start}))"
+
+
+@compiles(days_since, "postgresql")
+def _days_since_postgresql(element, compiler, **kw):
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(CAST(EXTRACT(EPOCH FROM ({end} - {start})) AS DOUBLE PRECISION) / 86400.0)"

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
 from flask import current_app, render_template
-from sqlalchemy import String, Text, func, select
+from sqlalchemy import Index, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.core import clock, jobs
@@ -25,6 +25,14 @@ from lms.extensions import db
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_message"
+    # The outbox lists newest first, all of it, one kind, or the unsent (queued or failed,
+    # which delivery also reads): each an index read from the newest end, never a sort.
+    __table_args__ = (
+        Index("ix_outbox_message_created", "created_at", "id"),
+        Index("ix_outbox_message_template_created", "template", "created_at", "id"),
+        Index("ix_outbox_message_unsent", "created_at", "id",
+              postgresql_where=text("sent_at IS NULL"), sqlite_where=text("sent_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(320), index=True)
@@ -60,12 +68,12 @@ class OutboxPage:
     total: int  # messages matching the filters
     page: int
     pages: int
-    templates: list[str]  # every kind of message recorded, for the filter
+    templates: list[str]  # every kind of message the academy sends, for the filter
 
 
 def outbox_page(*, template: str | None = None, recipient: str | None = None,
                 status: str | None = None, page: int = 1, per_page: int = 50) -> OutboxPage:
-    """One page of the outbox, newest first, filtered and paginated in SQL (three queries
+    """One page of the outbox, newest first, filtered and paginated in SQL (two queries
     whatever the outbox holds). `status`: queued (not sent, no error), sent, failed (not
     sent, the last try failed)."""
     conditions = []
@@ -90,9 +98,19 @@ def outbox_page(*, template: str | None = None, recipient: str | None = None,
         # The id breaks ties: messages recorded in one transaction share a timestamp.
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
         .offset(offset).limit(per_page)).all()
-    templates = list(db.session.scalars(
-        select(OutboxMessage.template).distinct().order_by(OutboxMessage.template)))
-    return OutboxPage(messages, total, page, pages, templates)
+    kinds = message_kinds()
+    # A kind no template sends any more can still be asked for (from an old link).
+    return OutboxPage(messages, total, page, pages,
+                      kinds if not template or template in kinds else sorted([*kinds, template]))
+
+
+def message_kinds() -> list[str]:
+    """The kinds of message there are: one per template in templates/emails/. (Read from
+    the templates, not a DISTINCT over the whole outbox on every view.)"""
+    return sorted(name.removeprefix("emails/").removesuffix(".txt")
+                  for name in current_app.jinja_env.list_templates(
+                      filter_func=lambda name: name.startswith("emails/")
+                      and name.endswith(".txt")))
 
 
 def deliver_pending(limit: int = 100) -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length
+
+from lms.core.forms import IdField
 
 
 def _strip(value: str | None) -> str | None:
@@ -26,4 +28,6 @@ class DueDateForm(FlaskForm):
 class StartJourneyForm(FlaskForm):
     template_id = SelectField("Journey", coerce=int,
                               validators=[DataRequired("Choose a journey.")])
-    user_id = SelectField("For", coerce=int, validators=[Optional()])
+    # A person's ID rather than a list of the partner's staff (thousands at a large partner);
+    # empty (or 0) means the organisation itself.
+    user_id = IdField("Person ID", minimum=0)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -115,6 +116,14 @@ class JourneyMilestone(db.Model):
                         "'manual')", name="kind"),
         CheckConstraint("owner IN ('person', 'partner_admin', 'vendor')", name="owner"),
         Index("ix_journey_milestone_open_due", "done_at", "due_at"),
+        # "Has an overdue milestone" for one journey at a time (the onboarding lists' filter
+        # and tile): a probe into this journey's open milestones, not a hash of every
+        # overdue milestone of the platform.
+        Index("ix_journey_milestone_open_by_journey", "journey_id", "due_at",
+              postgresql_where=text("done_at IS NULL"), sqlite_where=text("done_at IS NULL")),
+        # A partner's sign-offs for people who have since left it, newest first.
+        Index("ix_journey_milestone_evidence_organisation", "evidence_organisation_id",
+              "done_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -89,20 +89,28 @@ def stage_durations(stage_rows: list[tuple[int, int, datetime, datetime | None]]
     `stage_rows` holds (journey_id, stage_index, journey started_at, stage finished_at or
     None); a stage starts when the one before it finished (the first at the journey's start).
     """
-    by_journey: dict[int, list[tuple[int, datetime, datetime | None]]] = {}
-    for journey_id, stage_index, started_at, finished_at in stage_rows:
-        by_journey.setdefault(journey_id, []).append((stage_index, started_at, finished_at))
+    return stage_medians([
+        (journey_id, stage_index,
+         None if finished_at is None else (finished_at - started_at).total_seconds() / 86400)
+        for journey_id, stage_index, started_at, finished_at in stage_rows])
+
+
+def stage_medians(stage_rows: list[tuple[int, int, float | None]]) -> dict[int, float]:
+    """`stage_durations` from (journey_id, stage_index, days from the journey's start to the
+    stage's finish, or None): what SQL hands over without a datetime per row."""
+    by_journey: dict[int, list[tuple[int, float | None]]] = {}
+    for journey_id, stage_index, finished_after in stage_rows:
+        by_journey.setdefault(journey_id, []).append((stage_index, finished_after))
     days: dict[int, list[float]] = {}
     for rows in by_journey.values():
-        rows.sort()
-        previous_end = rows[0][1]
-        for stage_index, _started, finished_at in rows:
-            if finished_at is None:
+        rows.sort(key=lambda row: row[0])
+        previous_end = 0.0
+        for stage_index, finished_after in rows:
+            if finished_after is None:
                 break  # later stages have not really started, even if some work is done
             # Work done ahead of time (before the stage began) counts as no time at all.
-            took = max(0.0, (finished_at - previous_end).total_seconds() / 86400)
-            days.setdefault(stage_index, []).append(took)
-            previous_end = max(previous_end, finished_at)
+            days.setdefault(stage_index, []).append(max(0.0, finished_after - previous_end))
+            previous_end = max(previous_end, finished_after)
     return {index: round(median(values), 1) for index, values in days.items()}
 
 

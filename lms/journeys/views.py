@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from lms.accounts import scoping
 from lms.accounts import service as accounts
@@ -168,13 +168,15 @@ def _organisation_page(organisation, *, start_form: StartJourneyForm | None = No
         "journeys/organisation.html", organisation=organisation, journeys=journeys,
         left_behind=left_behind, names=_names({m.journey.user_id for m in left_behind}),
         states={j.id: timeline.build(j.milestones, now) for j in journeys},
-        staff=overview.staff_journeys(organisation.id, now), now=now,
+        staff=overview.staff_journeys(organisation.id, now,
+                                      page=query_int("page", 1, minimum=1), per_page=PER_PAGE),
+        now=now,
         signable={m.id: forms.get(m.id) or SignOffForm(prefix=f"m{m.id}")
                   for j in journeys for m in j.milestones
                   if service.may_sign_off(current_user, m)},
         stalled={j.id: timeline.stalled(completed_at=j.completed_at, stalls_at=j.stalls_at,
                                          now=now) for j in journeys},
-        start_form=start_form or _start_form(organisation.id)
+        start_form=start_form or _start_form()
         if current_user.role == "vendor_admin" else None,
         owner_label=service.owner_label, on_time=timeline.on_time), status
 
@@ -185,18 +187,12 @@ def _names(user_ids: set[int | None]) -> dict[int, str]:
         select(User.id, User.full_name).where(User.id.in_(ids))).tuples().all()) if ids else {}
 
 
-def _start_form(organisation_id: int) -> StartJourneyForm:
+def _start_form() -> StartJourneyForm:
     form = StartJourneyForm()
     form.template_id.choices = options(
         (t.id, f"{t.current_version.name} (for {SCOPE_LABELS[t.scope]})")
         # Organisation journeys first: the form opens on a valid pair with "the organisation".
         for t in sorted(service.live_templates(), key=lambda t: t.scope != "organisation"))
-    people = db.session.execute(
-        select(User.id, User.full_name).where(User.organisation_id == organisation_id,
-                                              User.active.is_(True))
-        .order_by(func.lower(User.full_name))).all()
-    form.user_id.choices = options([(0, "The organisation itself"),
-                                    *((p.id, p.full_name) for p in people)])
     return form
 
 
@@ -204,7 +200,7 @@ def _start_form(organisation_id: int) -> StartJourneyForm:
 @require("administer", hide=True)
 def start(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
-    form = _start_form(organisation.id)
+    form = _start_form()
     if form.validate_on_submit():
         try:
             journey = service.start(form.template_id.data, organisation_id=organisation.id,

@@ -201,7 +201,8 @@ def test_the_onboarding_table_shows_overdue_and_stalled(partner):
     [row] = data.rows
     assert (row.subject_name, row.overdue, row.stalled) == ("Northwind", 2, True)
     assert (data.overdue_journeys, data.stalled_journeys) == (1, 1)
-    [staff_row] = [r for r in overview.staff_journeys(partner["organisation"].id, clock.now())
+    [staff_row] = [r for r in overview.staff_journeys(partner["organisation"].id,
+                                                      clock.now()).rows
                    if r.subject_name == partner["seller"].full_name]
     assert staff_row.stalled and staff_row.overdue == 2
 
