@@ -40,7 +40,8 @@ def gather(now: datetime, definitions: Definitions,
         select(Organisation.id, Organisation.name, Organisation.partner_type, Organisation.tier,
                Organisation.region)
         .where(only(Organisation.id), Organisation.status != "inactive")
-        .order_by(func.lower(Organisation.name), Organisation.id)).all()
+        # The order the stored scorecard list sorts by name in (name_key, id), so the two agree.
+        .order_by(Organisation.name_key, Organisation.id)).all()
     if not organisations:
         return []
     labels = term_labels()

@@ -42,9 +42,10 @@ def insert_partners(count: int, import_id: int) -> list[int]:
     db.session.execute(insert(ReadinessScore), [
         {"organisation_id": i, "rubric_id": rubric.id, "computed_at": now,
          "total": 50 + i % 50, "health": ("green", "yellow", "red")[i % 3], "tier": "gold",
-         "meets_tier": True, "falls_below_on": now + timedelta(days=i % 120),
+         # By position, not id: whatever ids the sequence hands out, some fall soon.
+         "meets_tier": True, "falls_below_on": now + timedelta(days=(n * 7) % 120),
          "rubric_version": 1, "rubric_hash": "h", "components": [], "gaps": {},
-         "forecast": {}} for i in ids])
+         "forecast": {}} for n, i in enumerate(ids)])
     db.session.execute(insert(User), [
         {"email": f"bulk-{marker}-{i}@example.com", "full_name": f"Bulk {i}",
          "role": "learner", "organisation_id": i, "job_role": "sales"} for i in ids])
