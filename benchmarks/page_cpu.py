@@ -227,6 +227,8 @@ def main() -> None:
         env = complete if args.statements == "complete" else environ_for(
             pages[args.statements], cookie=cookie)
         call(app, env)
+        if args.statements == "complete":
+            undo_completion()  # so the POST below records the lesson again
         shown.clear()
         status, _ = call(app, env)
         print(f"{status}: {len(shown)} statements")
@@ -246,7 +248,8 @@ def main() -> None:
                 between=undo_completion if args.profile == "complete" else None)
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(int(os.environ.get("PROFILE_LINES", "45")))
+        lines = int(os.environ.get("PROFILE_LINES", "45"))
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(lines)
         return
 
     print(f"database: {url.split('://')[0]}; learner {args.email}: {assigned} tracks, "

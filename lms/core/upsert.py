@@ -24,8 +24,11 @@ def insert_new(model, values: dict, keys: list[str]) -> bool:
     The database decides, atomically: a concurrent insert of the same key waits for the
     other transaction and then does nothing, instead of failing with a unique violation.
     """
-    statement = _insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
-    return db.session.execute(statement).rowcount == 1
+    statement = (_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+                 # A row comes back only when one was inserted (rowcount is not reliable
+                 # for ORM-executed inserts on every driver).
+                 .returning(*model.__table__.primary_key.columns))
+    return db.session.execute(statement).first() is not None
 
 
 def insert_or_add(model, rows: list[dict], keys: list[str], counters: list[str]) -> None:
