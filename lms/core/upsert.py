@@ -2,7 +2,8 @@
 
 `insert_new` adds a row unless one with the same key exists (a double click, two workers,
 a retried job), and says whether it was this call that added it, so only the first one
-announces it. `insert_or_add` adds to counters in place.
+announces it (`insert_new_rows` does the same for many rows in one statement).
+`insert_or_add` adds to counters in place.
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ def insert_new(model, values: dict, keys: list[str]) -> bool:
                  # for ORM-executed inserts on every driver).
                  .returning(*model.__table__.primary_key.columns))
     return db.session.execute(statement).first() is not None
+
+
+def insert_new_rows(model, rows: list[dict], keys: list[str]) -> set[tuple]:
+    """`insert_new` for many rows in one statement; the keys of the rows it inserted."""
+    if not rows:
+        return set()
+    rows = sorted(rows, key=lambda row: tuple(row[key] for key in keys))  # lock order
+    table = model.__table__
+    statement = (_insert(table).on_conflict_do_nothing(index_elements=keys)
+                 .returning(*(table.c[key] for key in keys)))
+    return {tuple(row) for row in db.session.execute(statement, rows)}
 
 
 def insert_or_add(model, rows: list[dict], keys: list[str], counters: list[str]) -> None:

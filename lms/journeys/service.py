@@ -21,6 +21,7 @@ from lms.catalog.models import Assignment, Track, TrackCompletion
 from lms.certifications.models import Certificate
 from lms.core import clock, events
 from lms.core.errors import Conflict, Invalid, NotFound, PermissionDenied
+from lms.core.upsert import insert_new_rows
 from lms.extensions import db
 from lms.journeys import timeline
 from lms.journeys.loader import AUDIENCE_TERMS, KINDS
@@ -147,12 +148,13 @@ def _assign_tracks(journey: Journey, actor: User | None) -> None:
         Track.slug.in_(wanted), Track.archived_at.is_(None))).all())
     assigned = set(db.session.scalars(select(Assignment.track_id).where(
         Assignment.user_id == journey.user_id, Assignment.track_id.in_(tracks.values()))))
-    for slug, track_id in tracks.items():
-        if track_id not in assigned:
-            db.session.add(Assignment(user_id=journey.user_id, track_id=track_id, manual=True,
-                                      assigned_by_id=actor.id if actor else None,
-                                      assigned_at=journey.started_at,
-                                      due_at=wanted[slug].due_at))
+    # A rule may assign the same track meanwhile: theirs stands (lms.core.upsert).
+    insert_new_rows(Assignment, [
+        {"user_id": journey.user_id, "track_id": track_id, "manual": True, "by_rule": False,
+         "assigned_by_id": actor.id if actor else None, "assigned_at": journey.started_at,
+         "due_at": wanted[slug].due_at}
+        for slug, track_id in tracks.items() if track_id not in assigned],
+        ["user_id", "track_id"])
 
 
 def start_for_organisation(organisation_id: int) -> Journey | None:
