@@ -281,6 +281,14 @@ _ASSIGNMENT = select(Assignment).where(Assignment.user_id == USER,
                                        Assignment.track_id == bindparam("track_id"))
 
 
+# The live track with its current version and the person's assignment (None if not theirs).
+_LIVE_TRACK_FOR = (
+    select(Track, Assignment)
+    .join(Track.current_version).options(contains_eager(Track.current_version))
+    .outerjoin(Assignment, and_(Assignment.track_id == Track.id, Assignment.user_id == USER))
+    .where(Track.slug == bindparam("slug"), Track.archived_at.is_(None)))
+
+
 def get_live_track(slug: str) -> Track:
     """The live track with this slug, its current version loaded with it."""
     track = db.session.scalar(_LIVE_TRACK, {"slug": slug})
@@ -289,8 +297,21 @@ def get_live_track(slug: str) -> Track:
     return track
 
 
+def live_outline(user: User, slug: str) -> TrackOutline:
+    """`track_outline` of the live track with this slug: what the learner pages show."""
+    row = db.session.execute(_LIVE_TRACK_FOR, {"slug": slug, "user_id": user.id}).first()
+    if row is None:
+        raise NotFound("No such track.")
+    return _outline(user, *row)
+
+
 def track_outline(user: User, track: Track) -> TrackOutline:
     """Courses and lessons of the track's current version, with what is done, next, locked."""
+    return _outline(user, track, db.session.scalar(
+        _ASSIGNMENT, {"user_id": user.id, "track_id": track.id}))
+
+
+def _outline(user: User, track: Track, assignment: Assignment | None) -> TrackOutline:
     version = track.current_version
     rows = db.session.execute(_OUTLINE, {"version_id": version.id, "user_id": user.id}).all()
     lessons = [lesson for lesson, _ in rows]
@@ -300,7 +321,6 @@ def track_outline(user: User, track: Track) -> TrackOutline:
     completed_version, completed_version_at = track_completions.latest.get(
         track.id, (None, None))
     track_lock = prerequisite_reason(track.prerequisites, track_completions)
-    assignment = db.session.scalar(_ASSIGNMENT, {"user_id": user.id, "track_id": track.id})
 
     courses = sorted({lesson.course.id: lesson.course for lesson in lessons}.values(),
                      key=lambda course: course.position)

@@ -17,7 +17,7 @@ from lms.catalog.models import (
     TrackCompletion,
     TrackVersion,
 )
-from lms.catalog.progress import get_live_track, track_outline
+from lms.catalog.progress import live_outline, track_outline
 from lms.core import clock, events
 from lms.core.errors import Invalid, Locked, NotFound
 from lms.core.upsert import insert_new
@@ -39,8 +39,8 @@ def complete_lesson(*, user: User, track_slug: str, lesson_slug: str) -> LessonD
 
     Repeating it (a double click, a resent form) records nothing twice and fails nothing.
     """
-    track = get_live_track(track_slug)
-    outline = track_outline(user, track)
+    outline = live_outline(user, track_slug)
+    track = outline.track
     if outline.assignment is None:
         raise NotFound("This track is not assigned to you.")
     state = outline.state_of(lesson_slug)

@@ -38,8 +38,7 @@ def my_learning():
 
 def _outline_for_viewer(slug: str) -> progress.TrackOutline:
     """Learners see tracks assigned to them; vendor staff may preview any live track."""
-    track = progress.get_live_track(slug)
-    outline = progress.track_outline(current_user, track)
+    outline = progress.live_outline(current_user, slug)
     if outline.assignment is None and not current_user.is_vendor_staff:
         raise NotFound("This track is not assigned to you.")
     return outline
