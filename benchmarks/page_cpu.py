@@ -26,6 +26,7 @@ import cProfile
 import io
 import os
 import pstats
+import re
 import statistics
 import sys
 import tempfile
@@ -38,7 +39,7 @@ sys.path.insert(0, str(PROJECT_ROOT / "benchmarks"))
 
 import bare_app  # noqa: E402
 from flask import Flask  # noqa: E402
-from sqlalchemy import delete, event, select  # noqa: E402
+from sqlalchemy import delete, event, insert, select  # noqa: E402
 from werkzeug.test import EnvironBuilder  # noqa: E402
 
 from lms import create_app  # noqa: E402
@@ -139,7 +140,8 @@ def main() -> None:
     parser.add_argument("--email", default=LEARNER)
     parser.add_argument("--profile", choices=["learning", "track", "lesson", "complete"],
                         help="cProfile that page and print the top functions")
-    parser.add_argument("--statements", choices=["learning", "track", "lesson", "complete"],
+    parser.add_argument("--statements",
+                        choices=["learning", "track", "lesson", "complete", "last"],
                         help="print the SQL statements that page issues")
     args = parser.parse_args()
 
@@ -152,7 +154,13 @@ def main() -> None:
     from lms.accounts import sessions
     from lms.accounts.models import User
     from lms.catalog import progress
-    from lms.catalog.models import CourseCompletion, LessonCompletion, TrackCompletion
+    from lms.catalog.models import (
+        CourseCompletion,
+        Lesson,
+        LessonCompletion,
+        Track,
+        TrackCompletion,
+    )
     from lms.core.jobs import commit
     from lms.extensions import db
 
@@ -171,6 +179,13 @@ def main() -> None:
         tracks = progress.learner_tracks(user.id)
         open_track = next(t for t in tracks if t.next_lesson_slug and not t.locked_reason)
         track_slug, lesson_slug = open_track.slug, open_track.next_lesson_slug
+        # For the last lesson, which completes its course and the track (and whatever
+        # listens: certificates, onboarding evidence, readiness).
+        version_lessons = db.session.execute(
+            select(Lesson.id, Lesson.slug, Lesson.assessment_slug)
+            .join(Track, Track.current_version_id == Lesson.track_version_id)
+            .where(Track.slug == track_slug).order_by(Lesson.position)).all()
+        last_lesson = version_lessons[-1]
         assigned = len(tracks)
         done = sum(t.done_lessons for t in tracks)
         user_id = user.id
@@ -198,7 +213,7 @@ def main() -> None:
     # The page put the form's CSRF secret in the session cookie, when it was not there yet.
     cookie = next((value.split(";")[0] for name, value in headers if name == "Set-Cookie"),
                   cookie)
-    token = body.split(b'name="csrf_token" type="hidden" value="')[1].split(b'"')[0].decode()
+    token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body)[1].decode()
     complete = environ_for(lesson_path + "/complete", method="POST", cookie=cookie,
                            form={"csrf_token": token})
 
@@ -215,6 +230,23 @@ def main() -> None:
                 LessonCompletion.completed_at >= started))
             commit()
 
+    def all_but_the_last_lesson_done():
+        with app.app_context():
+            done_ids = set(db.session.scalars(select(LessonCompletion.lesson_id).where(
+                LessonCompletion.user_id == user_id)))
+            missing = [{"user_id": user_id, "lesson_id": lesson.id, "completed_at": clock.now()}
+                       for lesson in version_lessons[:-1] if lesson.id not in done_ids]
+            if missing:
+                db.session.execute(insert(LessonCompletion), missing)
+            commit()
+
+    def undo_then_all_but_the_last():
+        undo_completion()
+        all_but_the_last_lesson_done()
+
+    complete_last = environ_for(f"/tracks/{track_slug}/lessons/{last_lesson.slug}/complete",
+                                method="POST", cookie=cookie, form={"csrf_token": token})
+
     from lms.core import clock
 
     started = clock.now()
@@ -224,16 +256,18 @@ def main() -> None:
     bare_html_env = environ_for("/learning")
 
     if args.statements:
-        env = complete if args.statements == "complete" else environ_for(
-            pages[args.statements], cookie=cookie)
+        posts = {"complete": complete, "last": complete_last}
+        env = posts.get(args.statements) or environ_for(pages[args.statements], cookie=cookie)
+        if args.statements == "last":
+            all_but_the_last_lesson_done()
         call(app, env)
-        if args.statements == "complete":
-            undo_completion()  # so the POST below records the lesson again
+        if args.statements in posts:  # so the POST below records the lesson again
+            undo_then_all_but_the_last() if args.statements == "last" else undo_completion()
         shown.clear()
         status, _ = call(app, env)
         print(f"{status}: {len(shown)} statements")
         print("\n".join(shown))
-        if args.statements == "complete":
+        if args.statements in posts:
             undo_completion()
         return
     if args.profile:
@@ -263,6 +297,12 @@ def main() -> None:
                                     expect=200, counter=counter)
         results["mark complete (POST)"] = measure(app, complete, args.posts, expect=303,
                                                   counter=counter, between=undo_completion)
+        if last_lesson.assessment_slug is None:
+            all_but_the_last_lesson_done()
+            results["… the last lesson"] = measure(
+                app, complete_last, args.posts, expect=303, counter=counter,
+                between=undo_then_all_but_the_last)
+            undo_completion()
     bare = results["bare HTML route"]["cpu"]
     print(f"{'request':24} {'wall median':>12} {'CPU mean':>10} {'statements':>11} "
           f"{'CPU / bare HTML':>16}")

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
 from lms.accounts import service as accounts
-from lms.accounts.forms import EmptyForm
 from lms.accounts.permissions import require
 from lms.catalog import progress, service
 from lms.catalog.models import Asset, Assignment, Lesson, Track, TrackVersion
@@ -61,7 +60,7 @@ def lesson(slug: str, lesson_slug: str):
     lessons = outline.lessons
     index = lessons.index(state)
     return render_template(
-        "catalog/lesson.html", outline=outline, state=state, form=EmptyForm(),
+        "catalog/lesson.html", outline=outline, state=state,
         previous=lessons[index - 1] if index > 0 else None,
         following=lessons[index + 1] if index + 1 < len(lessons) else None,
         video=video_embed(state.lesson.video_url),
