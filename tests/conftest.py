@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from lms import create_app
 from lms.config import PROJECT_ROOT
-from lms.core import clock
-from lms.core import db as core_db
+from lms.core import clock, fastpath
 from lms.extensions import db
 
 CONTENT = PROJECT_ROOT / "content"
@@ -120,16 +119,16 @@ def _isolated(request, app):
         sessionmaker(bind=connection, class_=Session, join_transaction_mode="create_savepoint"),
         scopefunc=_app_ctx_id,
     )
-    original_quick_read = core_db.quick_read
+    original_quick_read = fastpath.quick_read
     # Quick reads use a connection of their own, which could not see the test's rows.
-    core_db.quick_read = lambda: contextlib.nullcontext(db.session.connection())
+    fastpath.quick_read = lambda: contextlib.nullcontext(db.session.connection())
     try:
         with app.app_context():
             yield
             db.session.remove()
     finally:
         db.session = original
-        core_db.quick_read = original_quick_read
+        fastpath.quick_read = original_quick_read
         outer.rollback()
         connection.close()
         clock.set_now(None)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.orm import contains_eager
 
-from lms.accounts.models import User, UserSession
+from lms.accounts.models import Organisation, User, UserSession
 from lms.core import clock, tokens
 from lms.core.errors import NotFound
 from lms.extensions import db
@@ -54,17 +55,23 @@ def _expired(now: datetime):
         (UserSession.created_at < now - absolute_limit())
 
 
+_RESOLVE = (select(UserSession.last_seen_at, UserSession.created_at, User)
+            .join(User, User.id == UserSession.user_id)
+            .outerjoin(Organisation, Organisation.id == User.organisation_id)
+            .options(contains_eager(User.organisation))
+            .where(UserSession.id == bindparam("key")))
+
+
 def resolve(secret: str) -> User | None:
     """The active person behind a session cookie, or None if it ended or timed out.
 
-    Runs once per request: one SELECT; an UPDATE of "last seen" at most once a minute.
+    Runs once per request: one SELECT, which brings the person's organisation along (every
+    page's menu names it); an UPDATE of "last seen" at most once a minute.
     """
     if not secret:
         return None
     key = tokens.digest(secret)
-    row = db.session.execute(
-        select(UserSession.last_seen_at, UserSession.created_at, User)
-        .join(User, User.id == UserSession.user_id).where(UserSession.id == key)).first()
+    row = db.session.execute(_RESOLVE, {"key": key}).first()
     if row is None:
         return None
     last_seen, created, user = row

@@ -13,6 +13,7 @@ from lms.catalog.audience import Person, matches
 from lms.catalog.models import Assignment, Lesson, LessonCompletion, Track, TrackVersion
 from lms.core import clock, mail
 from lms.core.errors import Invalid, NotFound
+from lms.core.upsert import insert_new, insert_new_rows
 from lms.extensions import db
 
 
@@ -100,12 +101,18 @@ def reevaluate(*, user_ids: list[int] | None = None,
     """
     plan = _plan(user_ids=user_ids, organisation_ids=organisation_ids)
     now = clock.now()
-    changes = AssignmentChanges(added=len(plan.add), removed=len(plan.delete),
+    db.session.flush()  # the inserts below bypass the unit of work
+    # Another re-evaluation (a content sync, a change to the person) may add the same
+    # assignment meanwhile: the insert leaves theirs, and only ours are announced.
+    added = insert_new_rows(Assignment, [
+        {"user_id": user_id, "track_id": track.id, "by_rule": True, "manual": False,
+         "assigned_at": now, "due_at": _due(track, now)} for user_id, track in plan.add],
+        ["user_id", "track_id"])
+    changes = AssignmentChanges(added=len(added), removed=len(plan.delete),
                                 kept_started=len(plan.kept_started))
     for user_id, track in plan.add:
-        db.session.add(Assignment(user_id=user_id, track_id=track.id, by_rule=True,
-                                  assigned_at=now, due_at=_due(track, now)))
-        changes.gained.setdefault(user_id, []).append(track)
+        if (user_id, track.id) in added:
+            changes.gained.setdefault(user_id, []).append(track)
     for assignment in plan.now_by_rule:
         assignment.by_rule = True
     for assignment in plan.now_manual_only:
@@ -197,11 +204,12 @@ def assign_manually(*, user_id: int, track_id: int, due_at: datetime | None,
         raise NotFound("No such track.")
     if due_at is not None and due_at <= clock.now():
         raise Invalid("The due date must be in the future.", field="due_at")
+    # Present or not (a rule, or a second click, may have added it meanwhile), then update.
+    insert_new(Assignment, {"user_id": user_id, "track_id": track_id, "manual": True,
+                            "by_rule": False, "assigned_at": clock.now()},
+               ["user_id", "track_id"])
     assignment = db.session.scalar(
         select(Assignment).where(Assignment.user_id == user_id, Assignment.track_id == track_id))
-    if assignment is None:
-        assignment = Assignment(user_id=user_id, track_id=track_id, assigned_at=clock.now())
-        db.session.add(assignment)
     assignment.manual = True
     assignment.assigned_by_id = assigned_by.id
     assignment.due_at = due_at

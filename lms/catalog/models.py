@@ -90,7 +90,8 @@ class Asset(db.Model):
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    # Read only when the file is downloaded: a lesson page shows its name and size.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
 
 class Lesson(db.Model):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, exists, func, select
+from sqlalchemy.orm import contains_eager
 
 from lms.accounts.models import User
 from lms.catalog.models import (
@@ -77,86 +78,119 @@ class TrackProgress:
         return self.completed_at is None and self.due_at is not None and self.due_at < clock.now()
 
 
-def _tracks_by_slug() -> dict[str, tuple[int, str]]:
-    """slug -> (track id, current title) for every live track: a small, bounded set."""
-    rows = db.session.execute(
-        select(Track.slug, Track.id, TrackVersion.title)
-        .join(TrackVersion, TrackVersion.id == Track.current_version_id)
-        .where(Track.archived_at.is_(None))
-    )
-    return {row.slug: (row.id, row.title) for row in rows}
+# The statements below are built once, with the person as a bound parameter: the pages a
+# learner opens most run them on every view, and building a statement anew costs about as
+# much CPU as the database takes to answer it.
+USER = bindparam("user_id")
+
+_COMPLETIONS = (
+    select(TrackCompletion.track_id, Track.slug, TrackVersion.number,
+           TrackCompletion.completed_at)
+    .join(Track, Track.id == TrackCompletion.track_id)
+    .join(TrackVersion, TrackVersion.id == TrackCompletion.track_version_id)
+    .where(TrackCompletion.user_id == USER))
+
+_LIVE_TITLES = (
+    select(Track.slug, TrackVersion.title)
+    .join(TrackVersion, TrackVersion.id == Track.current_version_id)
+    .where(Track.archived_at.is_(None), Track.slug.in_(bindparam("slugs", expanding=True))))
 
 
-def _completed_tracks(user_id: int) -> dict[int, datetime]:
-    """track id -> first completion, on any version."""
-    rows = db.session.execute(
-        select(TrackCompletion.track_id, func.min(TrackCompletion.completed_at))
-        .where(TrackCompletion.user_id == user_id).group_by(TrackCompletion.track_id)
-    )
-    return dict(rows.all())
+@dataclass(frozen=True)
+class Completions:
+    """A person's track completions, read in one query.
 
-
-def _latest_completions(user_id: int) -> dict[int, tuple[int, datetime]]:
-    """track id -> (number, completed at) of the newest version the person completed.
-
-    One row per completed version: a handful per track, whatever the number of tracks.
+    `first`: track id -> the first completion, on any version (a completed track stays
+    completed). `latest`: track id -> (number, completed at) of the newest version completed.
+    `slugs`: the tracks completed, by slug (prerequisites name tracks by slug).
     """
+
+    first: dict[int, datetime]
+    latest: dict[int, tuple[int, datetime]]
+    slugs: frozenset[str]
+
+
+def _completions(user_id: int) -> Completions:
+    # One row per completed version: a handful per track, whatever the number of tracks.
+    first: dict[int, datetime] = {}
     latest: dict[int, tuple[int, datetime]] = {}
-    for track_id, number, completed_at in db.session.execute(
-        select(TrackCompletion.track_id, TrackVersion.number, TrackCompletion.completed_at)
-        .join(TrackVersion, TrackVersion.id == TrackCompletion.track_version_id)
-        .where(TrackCompletion.user_id == user_id)
-    ):
+    slugs = set()
+    for track_id, slug, number, completed_at in db.session.execute(
+            _COMPLETIONS, {"user_id": user_id}):
+        slugs.add(slug)
+        if track_id not in first or completed_at < first[track_id]:
+            first[track_id] = completed_at
         if track_id not in latest or number > latest[track_id][0]:
             latest[track_id] = (number, completed_at)
-    return latest
+    return Completions(first, latest, frozenset(slugs))
 
 
-def prerequisite_reason(prerequisites: list[str], completed: dict[int, datetime],
-                        tracks: dict[str, tuple[int, str]]) -> str | None:
-    missing = [tracks[slug][1] for slug in prerequisites
-               if slug in tracks and tracks[slug][0] not in completed]
+def prerequisite_reason(prerequisites: list[str] | None, completions: Completions,
+                        titles: dict[str, str] | None = None) -> str | None:
+    """Why a track is locked ("Complete X and Y first"), or None when it is open.
+
+    A prerequisite that is not a live track (archived, never synced) locks nothing.
+    `titles` (slug -> title of live tracks) is read here when not given, and only when
+    something is missing: an open track costs no query.
+    """
+    missing = [slug for slug in prerequisites or [] if slug not in completions.slugs]
     if not missing:
         return None
-    return "Complete " + " and ".join(missing) + " first"
+    if titles is None:
+        titles = dict(db.session.execute(_LIVE_TITLES, {"slugs": missing}).all())
+    names = [titles[slug] for slug in missing if slug in titles]
+    if not names:
+        return None
+    return "Complete " + " and ".join(names) + " first"
+
+
+def _first_unfinished(column):
+    """`column` of the first lesson of the row's track version the person has not done."""
+    return (select(column)
+            .where(Lesson.track_version_id == TrackVersion.id,
+                   ~exists().where(LessonCompletion.lesson_id == Lesson.id,
+                                   LessonCompletion.user_id == USER))
+            .order_by(Lesson.position).limit(1).scalar_subquery())
+
+
+# One row per assigned live track, with its lesson counts and the next lesson to do.
+_LEARNER_TRACKS = (
+    select(Assignment.due_at, Assignment.manual, Assignment.by_rule,
+           Track.id, Track.slug, Track.required, Track.prerequisites,
+           TrackVersion.title, TrackVersion.summary, TrackVersion.number,
+           TrackVersion.estimated_minutes,
+           select(func.count(Lesson.id)).where(Lesson.track_version_id == TrackVersion.id)
+           .scalar_subquery().label("total_lessons"),
+           select(func.count(LessonCompletion.id))
+           .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
+           .where(Lesson.track_version_id == TrackVersion.id,
+                  LessonCompletion.user_id == USER)
+           .scalar_subquery().label("done_lessons"),
+           _first_unfinished(Lesson.slug).label("next_slug"),
+           _first_unfinished(Lesson.title).label("next_title"))
+    .join(Track, Track.id == Assignment.track_id)
+    .join(TrackVersion, TrackVersion.id == Track.current_version_id)
+    .where(Assignment.user_id == USER, Track.archived_at.is_(None)))
 
 
 def learner_tracks(user_id: int) -> list[TrackProgress]:
     """My learning: the person's assigned live tracks with progress, next lesson and locks."""
-    rows = db.session.execute(
-        select(Assignment, Track, TrackVersion)
-        .join(Track, Track.id == Assignment.track_id)
-        .join(TrackVersion, TrackVersion.id == Track.current_version_id)
-        .where(Assignment.user_id == user_id, Track.archived_at.is_(None))
-    ).all()
-    version_ids = [version.id for _, _, version in rows]
-    totals = dict(db.session.execute(
-        select(Lesson.track_version_id, func.count())
-        .where(Lesson.track_version_id.in_(version_ids)).group_by(Lesson.track_version_id)
-    ).all())
-    done = dict(db.session.execute(
-        select(Lesson.track_version_id, func.count())
-        .join(LessonCompletion, and_(LessonCompletion.lesson_id == Lesson.id,
-                                     LessonCompletion.user_id == user_id))
-        .where(Lesson.track_version_id.in_(version_ids)).group_by(Lesson.track_version_id)
-    ).all())
-    next_lessons = _next_lessons(user_id, version_ids)
-    completed = _completed_tracks(user_id)
-    latest = _latest_completions(user_id)
-    tracks = _tracks_by_slug()
+    rows = db.session.execute(_LEARNER_TRACKS, {"user_id": user_id}).all()
+    if not rows:
+        return []
+    completions = _completions(user_id)
     result = []
-    for assignment, track, version in rows:
-        next_lesson = next_lessons.get(version.id)
-        completed_version, completed_version_at = latest.get(track.id, (None, None))
+    for row in rows:
+        completed_version, completed_version_at = completions.latest.get(row.id,
+                                                                         (None, None))
         result.append(TrackProgress(
-            track_id=track.id, slug=track.slug, title=version.title, summary=version.summary,
-            version_number=version.number, estimated_minutes=version.estimated_minutes,
-            required=track.required, total_lessons=totals.get(version.id, 0),
-            done_lessons=done.get(version.id, 0), completed_at=completed.get(track.id),
-            due_at=assignment.due_at, manual=assignment.manual, by_rule=assignment.by_rule,
-            next_lesson_slug=next_lesson[0] if next_lesson else None,
-            next_lesson_title=next_lesson[1] if next_lesson else None,
-            locked_reason=prerequisite_reason(track.prerequisites or [], completed, tracks),
+            track_id=row.id, slug=row.slug, title=row.title, summary=row.summary,
+            version_number=row.number, estimated_minutes=row.estimated_minutes,
+            required=row.required, total_lessons=row.total_lessons,
+            done_lessons=row.done_lessons, completed_at=completions.first.get(row.id),
+            due_at=row.due_at, manual=row.manual, by_rule=row.by_rule,
+            next_lesson_slug=row.next_slug, next_lesson_title=row.next_title,
+            locked_reason=prerequisite_reason(row.prerequisites, completions),
             completed_version=completed_version, completed_version_at=completed_version_at,
         ))
     # Unfinished first (soonest due first), then completed ones with lessons to catch up
@@ -165,23 +199,6 @@ def learner_tracks(user_id: int) -> list[TrackProgress]:
                                p.status == "locked", p.due_at is None,
                                p.due_at or clock.now(), p.title))
     return result
-
-
-def _next_lessons(user_id: int, version_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """version id -> (slug, title) of the first lesson the person has not completed."""
-    unfinished = (
-        select(Lesson.track_version_id, func.min(Lesson.position).label("position"))
-        .outerjoin(LessonCompletion, and_(LessonCompletion.lesson_id == Lesson.id,
-                                          LessonCompletion.user_id == user_id))
-        .where(Lesson.track_version_id.in_(version_ids), LessonCompletion.id.is_(None))
-        .group_by(Lesson.track_version_id)
-    ).subquery()
-    rows = db.session.execute(
-        select(Lesson.track_version_id, Lesson.slug, Lesson.title)
-        .join(unfinished, and_(unfinished.c.track_version_id == Lesson.track_version_id,
-                               unfinished.c.position == Lesson.position))
-    )
-    return {row.track_version_id: (row.slug, row.title) for row in rows}
 
 
 # --- one track, lesson by lesson -------------------------------------------------------------
@@ -248,36 +265,65 @@ class TrackOutline:
         raise NotFound("No such lesson in this track.")
 
 
+_LIVE_TRACK = (
+    select(Track).join(Track.current_version).options(contains_eager(Track.current_version))
+    .where(Track.slug == bindparam("slug"), Track.archived_at.is_(None)))
+
+# The version's lessons in order, each with its course and the person's completion, if any.
+_OUTLINE = (
+    select(Lesson, LessonCompletion.completed_at)
+    .join(Lesson.course).options(contains_eager(Lesson.course))
+    .outerjoin(LessonCompletion, and_(LessonCompletion.lesson_id == Lesson.id,
+                                      LessonCompletion.user_id == USER))
+    .where(Lesson.track_version_id == bindparam("version_id")).order_by(Lesson.position))
+
+_ASSIGNMENT = select(Assignment).where(Assignment.user_id == USER,
+                                       Assignment.track_id == bindparam("track_id"))
+
+
+# The live track with its current version and the person's assignment (None if not theirs).
+_LIVE_TRACK_FOR = (
+    select(Track, Assignment)
+    .join(Track.current_version).options(contains_eager(Track.current_version))
+    .outerjoin(Assignment, and_(Assignment.track_id == Track.id, Assignment.user_id == USER))
+    .where(Track.slug == bindparam("slug"), Track.archived_at.is_(None)))
+
+
 def get_live_track(slug: str) -> Track:
-    track = db.session.scalar(
-        select(Track).where(Track.slug == slug, Track.archived_at.is_(None),
-                            Track.current_version_id.is_not(None)))
+    """The live track with this slug, its current version loaded with it."""
+    track = db.session.scalar(_LIVE_TRACK, {"slug": slug})
     if track is None:
         raise NotFound("No such track.")
     return track
 
 
+def live_outline(user: User, slug: str) -> TrackOutline:
+    """`track_outline` of the live track with this slug: what the learner pages show."""
+    row = db.session.execute(_LIVE_TRACK_FOR, {"slug": slug, "user_id": user.id}).first()
+    if row is None:
+        raise NotFound("No such track.")
+    return _outline(user, *row)
+
+
 def track_outline(user: User, track: Track) -> TrackOutline:
     """Courses and lessons of the track's current version, with what is done, next, locked."""
-    version = track.current_version
-    courses = db.session.scalars(
-        select(Course).where(Course.track_version_id == version.id).order_by(Course.position)
-    ).all()
-    lessons = db.session.scalars(
-        select(Lesson).where(Lesson.track_version_id == version.id).order_by(Lesson.position)
-    ).all()
-    completions = dict(db.session.execute(
-        select(LessonCompletion.lesson_id, LessonCompletion.completed_at)
-        .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
-        .where(Lesson.track_version_id == version.id, LessonCompletion.user_id == user.id)
-    ).all())
-    completed = _completed_tracks(user.id)
-    completed_version, completed_version_at = _latest_completions(user.id).get(
-        track.id, (None, None))
-    track_lock = prerequisite_reason(track.prerequisites or [], completed, _tracks_by_slug())
-    assignment = db.session.scalar(
-        select(Assignment).where(Assignment.user_id == user.id, Assignment.track_id == track.id))
+    return _outline(user, track, db.session.scalar(
+        _ASSIGNMENT, {"user_id": user.id, "track_id": track.id}))
 
+
+def _outline(user: User, track: Track, assignment: Assignment | None) -> TrackOutline:
+    version = track.current_version
+    rows = db.session.execute(_OUTLINE, {"version_id": version.id, "user_id": user.id}).all()
+    lessons = [lesson for lesson, _ in rows]
+    completions = {lesson.id: completed_at for lesson, completed_at in rows
+                   if completed_at is not None}
+    track_completions = _completions(user.id)
+    completed_version, completed_version_at = track_completions.latest.get(
+        track.id, (None, None))
+    track_lock = prerequisite_reason(track.prerequisites, track_completions)
+
+    courses = sorted({lesson.course.id: lesson.course for lesson in lessons}.values(),
+                     key=lambda course: course.position)
     outlines = {course.id: CourseOutline(course) for course in courses}
     first_unfinished = next((lesson for lesson in lessons if lesson.id not in completions), None)
     for lesson in lessons:
@@ -295,7 +341,8 @@ def track_outline(user: User, track: Track) -> TrackOutline:
             and not track_lock,
             locked_reason=reason))
     return TrackOutline(track=track, version=version, courses=list(outlines.values()),
-                        locked_reason=track_lock, completed_at=completed.get(track.id),
+                        locked_reason=track_lock,
+                        completed_at=track_completions.first.get(track.id),
                         assignment=assignment, completed_version=completed_version,
                         completed_version_at=completed_version_at)
 
@@ -382,8 +429,11 @@ def knowledge_check_outcomes(user: User, assessment_slug: str) -> list[CheckOutc
                Lesson.assessment_slug == assessment_slug).order_by(Track.slug)).all()
     if not rows:
         return []
-    completed = _completed_tracks(user.id)
-    by_slug = _tracks_by_slug()
+    completions = _completions(user.id)
+    titles = dict(db.session.execute(
+        select(Track.slug, TrackVersion.title)
+        .join(TrackVersion, TrackVersion.id == Track.current_version_id)
+        .where(Track.archived_at.is_(None))).all())
     assigned = db.session.execute(
         select(Track.slug, Track.prerequisites, TrackVersion.title)
         .join(Assignment, Assignment.track_id == Track.id)
@@ -403,7 +453,7 @@ def knowledge_check_outcomes(user: User, assessment_slug: str) -> list[CheckOutc
         if outline.completed_at is not None:
             unlocked = [(slug, title) for slug, prerequisites, title in assigned
                         if track.slug in (prerequisites or [])
-                        and prerequisite_reason(prerequisites, completed, by_slug) is None]
+                        and prerequisite_reason(prerequisites, completions, titles) is None]
         found.append(CheckOutcome(
             track.slug, outline.version.title, lesson.title, course.course.title, course.done,
             outline.completed_at is not None, next_open, unlocked))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, select
 
 from lms.accounts.models import User
 from lms.catalog import assignments, loader, sync
@@ -16,23 +17,43 @@ from lms.catalog.models import (
     TrackCompletion,
     TrackVersion,
 )
-from lms.catalog.progress import get_live_track, track_outline
+from lms.catalog.progress import live_outline, track_outline
 from lms.core import clock, events
 from lms.core.errors import Invalid, Locked, NotFound
+from lms.core.upsert import insert_new
 from lms.extensions import db
 
 
-def complete_lesson(*, user: User, track_slug: str, lesson_slug: str) -> LessonCompletion:
-    """Mark a lesson of an assigned track complete; finishing a course or track records it."""
-    track = get_live_track(track_slug)
-    _require_assignment(user.id, track.id)
-    outline = track_outline(user, track)
+@dataclass(frozen=True)
+class LessonDone:
+    """What marking a lesson complete led to, for the page that follows."""
+
+    lesson_id: int
+    track_title: str
+    track_done: bool  # every lesson of the track's current version is done
+    next_lesson_slug: str | None  # the first lesson still to do, in track order
+
+
+def complete_lesson(*, user: User, track_slug: str, lesson_slug: str) -> LessonDone:
+    """Mark a lesson of an assigned track complete; finishing a course or track records it.
+
+    Repeating it (a double click, a resent form) records nothing twice and fails nothing.
+    """
+    outline = live_outline(user, track_slug)
+    track = outline.track
+    if outline.assignment is None:
+        raise NotFound("This track is not assigned to you.")
     state = outline.state_of(lesson_slug)
     if state.locked_reason:
         raise Locked(state.locked_reason + ".")
     if state.lesson.assessment_slug:
         raise Invalid("This lesson completes when you pass its knowledge check.")
-    return _record_completion(user, track, state.lesson)
+    _record_completion(user.id, track.id, state.lesson)
+    # The outline was read before this completion: the lessons left are the others not done.
+    left = [other for other in outline.lessons if not other.done and other is not state]
+    return LessonDone(lesson_id=state.lesson.id, track_title=outline.version.title,
+                      track_done=not left,
+                      next_lesson_slug=left[0].lesson.slug if left else None)
 
 
 def complete_knowledge_check(*, user_id: int, assessment_slug: str) -> int:
@@ -40,65 +61,53 @@ def complete_knowledge_check(*, user_id: int, assessment_slug: str) -> int:
 
     Passing counts even if the learner reached the check ahead of the lesson order.
     """
-    user = db.session.get(User, user_id)
     rows = db.session.execute(
-        select(Track, Lesson).join(Assignment, Assignment.track_id == Track.id)
+        select(Track.id, Lesson).join(Assignment, Assignment.track_id == Track.id)
         .join(Lesson, Lesson.track_version_id == Track.current_version_id)
         .where(Assignment.user_id == user_id, Track.archived_at.is_(None),
                Lesson.assessment_slug == assessment_slug)).all()
-    for track, lesson in rows:
-        _record_completion(user, track, lesson)
+    for track_id, lesson in rows:
+        _record_completion(user_id, track_id, lesson)
     return len(rows)
 
 
-def _record_completion(user: User, track: Track, lesson: Lesson) -> LessonCompletion:
-    existing = _completion(user.id, lesson.id)
-    if existing is not None:
-        return existing
+def _record_completion(user_id: int, track_id: int, lesson: Lesson) -> bool:
+    """Record the lesson, and its course and track when they are now complete.
+
+    Each is an insert that does nothing when the row exists (a double click, two tabs, a
+    completion carried forward from an earlier version), and each is announced only by the
+    call that inserted it. True if the lesson completion is new.
+    """
     now = clock.now()
-    completion = LessonCompletion(user_id=user.id, lesson_id=lesson.id, completed_at=now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(completion)
-    except IntegrityError:
-        # A double click got there first; the first completion stands.
-        return _completion(user.id, lesson.id)
-    events.lesson_completed.send(user.id, lesson_id=lesson.id)
+    if not insert_new(LessonCompletion, {"user_id": user_id, "lesson_id": lesson.id,
+                                         "completed_at": now}, ["user_id", "lesson_id"]):
+        return False
+    events.lesson_completed.send(user_id, lesson_id=lesson.id)
 
-    remaining_in_course = db.session.scalar(
-        _unfinished(user.id, Lesson.course_id == lesson.course_id))
-    if remaining_in_course == 0:
-        db.session.add(CourseCompletion(user_id=user.id, course_id=lesson.course_id,
-                                        completed_at=now))
-        db.session.flush()
-        events.course_completed.send(user.id, course_id=lesson.course_id)
-        remaining = db.session.scalar(
-            _unfinished(user.id, Lesson.track_version_id == lesson.track_version_id))
-        if remaining == 0:
-            db.session.add(TrackCompletion(user_id=user.id, track_id=track.id,
-                                           track_version_id=lesson.track_version_id,
-                                           completed_at=now))
-            db.session.flush()
-            events.track_completed.send(user.id, track_version_id=lesson.track_version_id)
-    return completion
+    if db.session.scalar(_LEFT_IN_COURSE, {"user_id": user_id, "course_id": lesson.course_id}):
+        return True
+    if insert_new(CourseCompletion, {"user_id": user_id, "course_id": lesson.course_id,
+                                     "completed_at": now}, ["user_id", "course_id"]):
+        events.course_completed.send(user_id, course_id=lesson.course_id)
+    left_in_track = db.session.scalar(
+        _LEFT_IN_VERSION, {"user_id": user_id, "version_id": lesson.track_version_id})
+    if left_in_track == 0 and insert_new(
+            TrackCompletion, {"user_id": user_id, "track_id": track_id,
+                              "track_version_id": lesson.track_version_id, "completed_at": now},
+            ["user_id", "track_version_id"]):
+        events.track_completed.send(user_id, track_version_id=lesson.track_version_id)
+    return True
 
 
-def _completion(user_id: int, lesson_id: int) -> LessonCompletion | None:
-    return db.session.scalar(select(LessonCompletion).where(
-        LessonCompletion.user_id == user_id, LessonCompletion.lesson_id == lesson_id))
-
-
-def _unfinished(user_id: int, scope):
-    done = select(LessonCompletion.lesson_id).where(LessonCompletion.user_id == user_id)
+def _lessons_left(scope):
+    """How many lessons in `scope` the person has not completed (built once, run often)."""
+    done = select(LessonCompletion.lesson_id).where(
+        LessonCompletion.user_id == bindparam("user_id"))
     return select(func.count()).select_from(Lesson).where(scope, Lesson.id.not_in(done))
 
 
-def _require_assignment(user_id: int, track_id: int) -> Assignment:
-    assignment = db.session.scalar(select(Assignment).where(
-        Assignment.user_id == user_id, Assignment.track_id == track_id))
-    if assignment is None:
-        raise NotFound("This track is not assigned to you.")
-    return assignment
+_LEFT_IN_COURSE = _lessons_left(Lesson.course_id == bindparam("course_id"))
+_LEFT_IN_VERSION = _lessons_left(Lesson.track_version_id == bindparam("version_id"))
 
 
 def track_choices() -> list[tuple[int, str]]:

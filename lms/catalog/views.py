@@ -7,9 +7,9 @@ import re
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from sqlalchemy.orm import undefer
 
 from lms.accounts import service as accounts
-from lms.accounts.forms import EmptyForm
 from lms.accounts.permissions import require
 from lms.catalog import progress, service
 from lms.catalog.models import Asset, Assignment, Lesson, Track, TrackVersion
@@ -37,8 +37,7 @@ def my_learning():
 
 def _outline_for_viewer(slug: str) -> progress.TrackOutline:
     """Learners see tracks assigned to them; vendor staff may preview any live track."""
-    track = progress.get_live_track(slug)
-    outline = progress.track_outline(current_user, track)
+    outline = progress.live_outline(current_user, slug)
     if outline.assignment is None and not current_user.is_vendor_staff:
         raise NotFound("This track is not assigned to you.")
     return outline
@@ -48,8 +47,7 @@ def _outline_for_viewer(slug: str) -> progress.TrackOutline:
 @login_required
 def track(slug: str):
     outline = _outline_for_viewer(slug)
-    return render_template("catalog/track.html", outline=outline,
-                           job_roles=accounts.term_names("job_role"))
+    return render_template("catalog/track.html", outline=outline)
 
 
 @bp.route("/tracks/<slug>/lessons/<lesson_slug>")
@@ -62,7 +60,7 @@ def lesson(slug: str, lesson_slug: str):
     lessons = outline.lessons
     index = lessons.index(state)
     return render_template(
-        "catalog/lesson.html", outline=outline, state=state, form=EmptyForm(),
+        "catalog/lesson.html", outline=outline, state=state,
         previous=lessons[index - 1] if index > 0 else None,
         following=lessons[index + 1] if index + 1 < len(lessons) else None,
         video=video_embed(state.lesson.video_url),
@@ -73,18 +71,17 @@ def lesson(slug: str, lesson_slug: str):
 @require("learn")
 def complete(slug: str, lesson_slug: str):
     try:
-        service.complete_lesson(user=current_user, track_slug=slug, lesson_slug=lesson_slug)
+        done = service.complete_lesson(user=current_user, track_slug=slug,
+                                       lesson_slug=lesson_slug)
     except DomainError:
         db.session.rollback()
         raise
     commit()
-    outline = progress.track_outline(current_user, progress.get_live_track(slug))
-    if outline.completed_at is not None and outline.done_lessons == len(outline.lessons):
-        flash(f"Track complete: {outline.version.title}. Well done!", "success")
+    if done.track_done:
+        flash(f"Track complete: {done.track_title}. Well done!", "success")
         return redirect(url_for("catalog.track", slug=slug), code=303)
-    upcoming = next((s for s in outline.lessons if s.is_next), None)
-    if upcoming is not None:
-        return redirect(url_for("catalog.lesson", slug=slug, lesson_slug=upcoming.lesson.slug),
+    if done.next_lesson_slug is not None:
+        return redirect(url_for("catalog.lesson", slug=slug, lesson_slug=done.next_lesson_slug),
                         code=303)
     return redirect(url_for("catalog.track", slug=slug), code=303)
 
@@ -92,7 +89,7 @@ def complete(slug: str, lesson_slug: str):
 @bp.route("/assets/<sha256>/<path:filename>")
 @login_required
 def asset(sha256: str, filename: str):
-    found = db.session.get(Asset, sha256)
+    found = db.session.get(Asset, sha256, options=[undefer(Asset.data)])
     if found is None or found.filename != filename:
         raise NotFound("No such file.")
     return serve_upload(found.data, filename=found.filename, content_type=found.content_type)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Float, MetaData, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.sql.functions import FunctionElement
@@ -79,33 +76,6 @@ def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite" and \
             conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-_reader = threading.local()
-
-
-@contextmanager
-def quick_read() -> Iterator[Connection]:
-    """A connection for one read outside the unit of work: autocommit, kept per thread.
-
-    For the hottest public reads: no pool checkout and no BEGIN and ROLLBACK round trips
-    around one SELECT. A connection that broke is dropped and the next read opens another.
-    The tests swap this for the session's connection, which sees their uncommitted rows.
-    """
-    from lms.extensions import db  # extensions imports this module
-
-    engine = db.engine
-    connections = _reader.__dict__.setdefault("connections", {})
-    connection = connections.get(engine)
-    if connection is None or connection.closed or connection.invalidated:
-        connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        connections[engine] = connection
-    try:
-        yield connection
-    except Exception:
-        connections.pop(engine, None)
-        connection.close()
-        raise
 
 
 class days_since(FunctionElement):

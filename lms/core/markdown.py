@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -26,7 +27,17 @@ _ALLOWED_ATTRIBUTES = {
 
 def render(text: str) -> Markup:
     """Render author Markdown to HTML safe to put in a page."""
-    html = _renderer.render(text or "")
+    return Markup(_render(text or ""))
+
+
+# What pages render is published content (lesson bodies, questions, explanations): a few
+# hundred texts that never change once published, shown on every view. Parsing and
+# sanitising one costs milliseconds, more than the rest of a lesson page together, so each
+# process keeps the HTML of the texts it rendered last. Keyed by the text itself, it is
+# never stale, and it is a cache only: no other process needs it.
+@lru_cache(maxsize=512)
+def _render(text: str) -> str:
+    html = _renderer.render(text)
     clean = nh3.clean(
         html,
         tags=_ALLOWED_TAGS,
@@ -35,13 +46,18 @@ def render(text: str) -> Markup:
         link_rel="noopener noreferrer",
         filter_style_properties={"text-align"},
     )
-    return Markup(clean)
+    return clean
 
 
 def render_inline(text: str) -> Markup:
     """One line of Markdown (an answer option): code, emphasis, no blocks."""
-    html = _renderer.renderInline(text or "")
-    return Markup(nh3.clean(html, tags={"code", "em", "strong"}, attributes={}))
+    return Markup(_render_inline(text or ""))
+
+
+@lru_cache(maxsize=2048)
+def _render_inline(text: str) -> str:
+    html = _renderer.renderInline(text)
+    return nh3.clean(html, tags={"code", "em", "strong"}, attributes={})
 
 
 def plain(text: str) -> str:

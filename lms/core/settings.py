@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import g, has_app_context
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.extensions import db
@@ -22,9 +22,13 @@ def get(key: str):
     """A setting's value, read once per app context (pages ask for the vendor name a lot)."""
     cache = g.setdefault("lms_settings", {}) if has_app_context() else {}
     if key not in cache:
-        row = db.session.get(Setting, key)
-        cache[key] = row.value if row is not None else DEFAULTS.get(key)
+        # A plain select of the value: no entity to build and track for a read.
+        found = db.session.execute(_VALUE, {"key": key}).first()
+        cache[key] = found[0] if found is not None else DEFAULTS.get(key)
     return cache[key]
+
+
+_VALUE = select(Setting.value).where(Setting.key == bindparam("key"))
 
 
 def put(key: str, value) -> bool:

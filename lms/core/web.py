@@ -91,7 +91,8 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        return {"now": clock.now(), "current_user": current_user,
+        # The person itself, not Flask-Login's proxy: a page reads it dozens of times.
+        return {"now": clock.now(), "current_user": current_user._get_current_object(),
                 "vendor_name": settings.get("vendor_name")}
 
     @app.before_request

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -21,6 +21,7 @@ from lms.catalog.models import Assignment, Track, TrackCompletion
 from lms.certifications.models import Certificate
 from lms.core import clock, events
 from lms.core.errors import Conflict, Invalid, NotFound, PermissionDenied
+from lms.core.upsert import insert_new_rows
 from lms.extensions import db
 from lms.journeys import timeline
 from lms.journeys.loader import AUDIENCE_TERMS, KINDS
@@ -147,12 +148,13 @@ def _assign_tracks(journey: Journey, actor: User | None) -> None:
         Track.slug.in_(wanted), Track.archived_at.is_(None))).all())
     assigned = set(db.session.scalars(select(Assignment.track_id).where(
         Assignment.user_id == journey.user_id, Assignment.track_id.in_(tracks.values()))))
-    for slug, track_id in tracks.items():
-        if track_id not in assigned:
-            db.session.add(Assignment(user_id=journey.user_id, track_id=track_id, manual=True,
-                                      assigned_by_id=actor.id if actor else None,
-                                      assigned_at=journey.started_at,
-                                      due_at=wanted[slug].due_at))
+    # A rule may assign the same track meanwhile: theirs stands (lms.core.upsert).
+    insert_new_rows(Assignment, [
+        {"user_id": journey.user_id, "track_id": track_id, "manual": True, "by_rule": False,
+         "assigned_by_id": actor.id if actor else None, "assigned_at": journey.started_at,
+         "due_at": wanted[slug].due_at}
+        for slug, track_id in tracks.items() if track_id not in assigned],
+        ["user_id", "track_id"])
 
 
 def start_for_organisation(organisation_id: int) -> Journey | None:
@@ -234,9 +236,9 @@ def refresh(*, user_ids: list[int] | None = None, journey_ids: list[int] | None 
     completed = 0
     for milestone in milestones:
         at = found.get(milestone.id)
-        if at is not None:
-            # Evidence older than the journey counts as done on its first day.
-            complete(milestone, at=max(at, milestone.journey.started_at), now=now)
+        # Evidence older than the journey counts as done on its first day.
+        if at is not None and complete(milestone, at=max(at, milestone.journey.started_at),
+                                       now=now):
             completed += 1
     return completed
 
@@ -333,9 +335,19 @@ def _record_first_certifications(journeys: list[Journey]) -> None:
 
 
 def complete(milestone: JourneyMilestone, *, at: datetime, now: datetime | None = None,
-             actor: User | None = None, note: str | None = None) -> None:
-    """Mark a milestone done and move its journey on (stage, stall clock, completion)."""
+             actor: User | None = None, note: str | None = None) -> bool:
+    """Mark a milestone done and move its journey on (stage, stall clock, completion).
+
+    False, changing nothing, if it was done meanwhile: of two sign-offs or sweeps of the
+    same milestone at once, the first claims it (a conditional UPDATE the database
+    serialises) and the other logs and announces nothing.
+    """
     now = now or clock.now()
+    table = JourneyMilestone.__table__
+    if not db.session.execute(update(table).where(
+            table.c.id == milestone.id, table.c.done_at.is_(None)).values(done_at=at)).rowcount:
+        db.session.refresh(milestone)
+        return False
     milestone.done_at = at
     milestone.done_by_id = actor.id if actor else None
     milestone.note = note
@@ -356,6 +368,7 @@ def complete(milestone: JourneyMilestone, *, at: datetime, now: datetime | None 
         _log(journey, "completed", "every milestone is done", at=journey.completed_at)
     db.session.flush()
     events.milestone_completed.send(journey.organisation_id, milestone_id=milestone.id)
+    return True
 
 
 # --- people acting on milestones -----------------------------------------------------------
@@ -405,13 +418,17 @@ def sign_off(milestone_id: int, *, actor: User, note: str = "",
             raise Invalid("The file is empty.", field="evidence_file")
         if len(upload.data) > MAX_EVIDENCE_BYTES:
             raise Invalid("The file is larger than 10 MB.", field="evidence_file")
+    milestone.evidence_organisation_id = milestone.journey.organisation_id
+    # Claimed before the evidence is stored: a second, simultaneous sign-off stops here.
+    if not complete(milestone, at=clock.now(), actor=actor, note=note or None):
+        raise Conflict("This milestone was already signed off.")
+    if upload is not None:
         db.session.add(EvidenceFile(
             milestone_id=milestone.id, filename=upload.filename[:255] or "evidence",
             content_type=(upload.content_type or "application/octet-stream")[:100],
             size=len(upload.data), data=upload.data, uploaded_by_id=actor.id,
             uploaded_at=clock.now()))
-    milestone.evidence_organisation_id = milestone.journey.organisation_id
-    complete(milestone, at=clock.now(), actor=actor, note=note or None)
+        db.session.flush()
     return milestone
 
 

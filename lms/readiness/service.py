@@ -10,14 +10,12 @@ Explicit arguments only (no request, no current user); flushes, never commits.
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lms.core import clock, events, jobs, settings
+from lms.core import clock, events, fastpath, jobs, settings
 from lms.extensions import db
 from lms.readiness import gather as gathering
 from lms.readiness import sync
@@ -48,7 +46,8 @@ def recompute(organisation_ids=None, *, now: datetime | None = None) -> int:
         return 0
     now = now or clock.now()
     rubric, tiers = sync.rules_from_body(row.body)
-    with _without_cycle_collection():
+    # About a million short-lived rows, facts and scores: see lms.core.fastpath.
+    with fastpath.without_cycle_collection():
         # Without detail: a stored score names nobody (the page works the people out).
         gathered = gathering.gather(now, tiers, organisation_ids, detail=False)
         if not gathered.facts:
@@ -62,24 +61,6 @@ def recompute(organisation_ids=None, *, now: datetime | None = None) -> int:
         _upsert(records)
     events.readiness_recomputed.send(None, organisation_ids=organisation_ids)
     return len(records)
-
-
-@contextmanager
-def _without_cycle_collection():
-    """Pause Python's cycle collector while facts are built, scored and stored.
-
-    A full recompute allocates about a million small objects that refer to no cycles
-    (rows, facts, scores) and are freed by reference counting; the collector would walk
-    all of them, and everything else the process holds, again and again (a quarter of
-    the recompute's time in the benchmark). It is switched back on, as it was, at the end.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def record(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datetime, *,
