@@ -29,6 +29,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import resource
 import shutil
 import signal
@@ -37,7 +38,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from http.cookies import SimpleCookie
 from pathlib import Path
+from urllib.parse import urlencode
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -412,3 +415,80 @@ def run_python(port: int, requests: Sequence[Request], connections: int, seconds
             "not_ok": sum(r[1] for r in results), "errors": sum(r[2] for r in results),
             **{f"p{p}": percentile(p) for p in (50, 90, 95, 99)},
             "max": 1000 * latencies[-1] if latencies else math.nan}
+
+
+# --- signed-in clients ---------------------------------------------------------------------------
+
+# The CSRF token of a form (Flask-WTF's hidden field, or the one base.html puts in the
+# sign-out form): both hold the session's token.
+CSRF_TOKEN = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def keep_cookies(jar: dict[str, str], set_cookies: Sequence[str]) -> None:
+    """Apply Set-Cookie headers to `jar` (name -> value), as a browser would.
+
+    Kept by hand rather than by a cookie jar: in production the session cookie is `Secure`,
+    and the benchmarks talk plain HTTP to 127.0.0.1, where a jar would not send it back.
+    """
+    for header in set_cookies:
+        cookie = SimpleCookie()
+        cookie.load(header)
+        for name, morsel in cookie.items():
+            expires = morsel["expires"]
+            if morsel.value == "" or morsel["max-age"] == "0" or (
+                    expires and "1970" in expires):
+                jar.pop(name, None)
+            else:
+                jar[name] = morsel.value
+
+
+def cookie_header(jar: dict[str, str]) -> str:
+    return "; ".join(f"{name}={value}" for name, value in jar.items())
+
+
+def fetch(port: int, path: str, jar: dict[str, str], form: dict | None = None
+          ) -> tuple[int, str, str]:
+    """GET `path` (or POST `form` to it) with the jar's cookies, keeping the new ones.
+
+    Returns the status, the Location header and the body as text.
+    """
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Cookie": cookie_header(jar)} if jar else {}
+    try:
+        if form is None:
+            connection.request("GET", path, headers=headers)
+        else:
+            connection.request("POST", path, body=urlencode(form), headers={
+                **headers, "Content-Type": "application/x-www-form-urlencoded"})
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        keep_cookies(jar, response.msg.get_all("Set-Cookie") or [])
+        return response.status, response.getheader("Location") or "", body
+    finally:
+        connection.close()
+
+
+def sign_in(port: int, email: str, password: str) -> dict[str, str]:
+    """Sign in through /login as a person would; return the cookie jar of the session.
+
+    Then opens My learning until the cookie stops changing (the first page a session
+    renders puts its CSRF token in the cookie), so a load generator replaying the cookie
+    sends what a browser would from then on.
+    """
+    jar: dict[str, str] = {}
+    status, _, body = fetch(port, "/login", jar)
+    token = CSRF_TOKEN.search(body)
+    if status != 200 or token is None:
+        sys.exit(f"GET /login answered {status} without a CSRF token: {body[:300]!r}")
+    status, location, body = fetch(port, "/login", jar, form={
+        "email": email, "password": password, "csrf_token": token[1]})
+    if status not in (302, 303):
+        sys.exit(f"signing in as {email} answered {status}: {body[:300]!r}")
+    for _ in range(3):
+        before = dict(jar)
+        status, location, body = fetch(port, "/learning", jar)
+        if status != 200:
+            sys.exit(f"My learning for {email} answered {status} {location}: {body[:300]!r}")
+        if jar == before:
+            return jar
+    sys.exit(f"the session cookie of {email} keeps changing on every page")
