@@ -259,9 +259,10 @@ def backends(url: str) -> list[int]:
             "AND pid <> pg_backend_pid()")]
 
 
-def client_cpu() -> float:
-    """CPU of the finished child processes (the load generator's runs)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+def client_cpu(in_process: bool = False) -> float:
+    """CPU of the load generator so far: the finished child processes (wrk, the Python
+    client's processes), or with `in_process` this process (an asyncio client)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF if in_process else resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -280,8 +281,10 @@ class CpuMeter:
     and their kept connections), so a run is measured from its first request to its last.
     """
 
-    def __init__(self, server: Gunicorn, database_url: str | None = None):
+    def __init__(self, server: Gunicorn, database_url: str | None = None,
+                 client_in_process: bool = False):
         self.server, self.database_url = server, database_url
+        self.client_in_process = client_in_process
 
     def start(self) -> None:
         self.workers = self.server.workers()
@@ -289,8 +292,8 @@ class CpuMeter:
         self.before = self._read()
 
     def _read(self) -> tuple:
-        return (cpu_seconds(self.workers), cpu_seconds(self.database), client_cpu(),
-                machine_cpu())
+        return (cpu_seconds(self.workers), cpu_seconds(self.database),
+                client_cpu(self.client_in_process), machine_cpu())
 
     def stop(self, requests: int) -> dict:
         """CPU milliseconds per request in each part, and the other work in CPUs."""
@@ -301,7 +304,8 @@ class CpuMeter:
         per_request = 1000 / max(requests, 1)
         return {"cpu_app": used[0] * per_request, "cpu_db": used[1] * per_request,
                 "cpu_client": used[2] * per_request,
-                "cpu_others": max(0.0, busy - sum(used)) / max(elapsed, 1e-9)}
+                "cpu_others": max(0.0, busy - sum(used)) / max(elapsed, 1e-9),
+                "cpus": [x / max(elapsed, 1e-9) for x in used]}
 
 
 def measure(server: Gunicorn, run: Callable[[], dict], database_url: str | None = None) -> dict:
