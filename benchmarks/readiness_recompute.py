@@ -8,12 +8,13 @@ same run. Target: no more than 2x the hand-written aggregate."
 
 1. Drops and recreates a scratch database (default `lms_bench_readiness`), migrates it and
    syncs the shipped content (programs, tracks, journeys, the rubric and tier rules).
-2. Builds the data in the server with INSERT ... SELECT over generate_series (no rows
-   travel from Python): partners on the four tiers, staff with job roles (3% deactivated),
-   the three required tracks assigned to everyone, track completions over three versions
-   of each track, certificate chains (earlier cycles superseded; the last one active,
-   expiring, expired or revoked), and onboarding: every partner's own journey plus the
-   journeys of the quarter of the staff who joined in the last year. Then VACUUM ANALYZE.
+2. Builds the data (the base of the shared dataset, benchmarks/dataset.py) in the server
+   with INSERT ... SELECT over generate_series (no rows travel from Python): partners on the
+   four tiers, staff with job roles (3% deactivated), the three required tracks assigned
+   to everyone, track completions over three versions of each track, certificate chains
+   (earlier cycles superseded; the last one active, expiring, expired or revoked), and
+   onboarding: every partner's own journey plus the journeys of the quarter of the staff
+   who joined in the last year. Then VACUUM ANALYZE.
 3. Times, alternately and best of --runs each:
    - the app: `lms.readiness.service.recompute()` for all partners and the commit, as the
      periodic job runs it (gather, score, gaps, the fall date and its sentence, upsert of
@@ -50,214 +51,24 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-import flask_migrate  # noqa: E402
-from sqlalchemy import create_engine, event, text  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from benchmarks import dataset  # noqa: E402
+from benchmarks.dataset import CONTENT, log, recreate  # noqa: E402
 from lms import create_app  # noqa: E402
 from lms.core import clock  # noqa: E402
 from lms.core.jobs import commit  # noqa: E402
 from lms.extensions import db  # noqa: E402
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/lms_bench_readiness"
-CONTENT = PROJECT_ROOT / "content"
 TARGET = 2.0
-PARTNERS, PEOPLE = 5_000, 200_000
-# Tiers by share of partners, lowest first (the shipped program.yml's four tiers).
-TIER_SHARES = (("registered", 40), ("silver", 30), ("gold", 20), ("platinum", 10))
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def admin(url: str):
-    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-
-def recreate(url: str, *, drop_only: bool = False) -> None:
-    name = make_url(url).database
-    engine = admin(url)
-    with engine.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine.dispose()
-
-
-# --- building the data ------------------------------------------------------------------------
-
-def tier_case(column: str) -> str:
-    """A CASE giving a tier from a number 0-99, by TIER_SHARES."""
-    parts, upto = [], 0
-    for code, share in TIER_SHARES:
-        upto += share
-        parts.append(f"WHEN {column} < {upto} THEN '{code}'")
-    return "CASE " + " ".join(parts) + " END"
-
-
-# Deterministic pseudo-random 0-99 from integers (no random(): runs must build the same data).
-def h(*terms: str) -> str:
-    mixed = " + ".join(f"({term})::bigint * {prime}" for term, prime in
-                       zip(terms, (2654435761, 40503, 2246822519, 3266489917), strict=False))
-    return f"(abs(hashint8({mixed})) % 100)"
-
-
-BUILD = [
-    ("organisations", """
-        INSERT INTO organisation (id, name, name_key, partner_type, tier, region, status,
-                                  created_at, updated_at)
-        SELECT g, 'Bench Partner ' || lpad(g::text, 5, '0'),
-               'bench partner ' || lpad(g::text, 5, '0'),
-               (ARRAY['reseller', 'si', 'isv', 'msp'])[1 + g % 4], {tier},
-               (ARRAY['emea', 'amer', 'apac'])[1 + g % 3], 'active', :now, :now
-        FROM generate_series(1, :partners) g"""),
-    # Staff: partner sizes vary from about 5 to 75 (hashing people onto partners); the
-    # first person of each partner is its admin.
-    ("people", """
-        INSERT INTO user_account (id, email, full_name, role, organisation_id, job_role,
-                                  locale, active, created_at)
-        SELECT g, 'person' || g || '@bench.example', 'Person ' || g,
-               CASE WHEN g <= :partners THEN 'partner_admin' ELSE 'learner' END,
-               CASE WHEN g <= :partners THEN g
-                    ELSE 1 + (abs(hashint8(g::bigint * 2654435761)) % :partners) END,
-               (ARRAY['sales', 'presales', 'technical', 'support'])[1 + g % 4], 'en',
-               {active}, :now - make_interval(days => (g % 1000))
-        FROM generate_series(1, :people) g"""),
-    ("assignments (required tracks)", """
-        INSERT INTO assignment (user_id, track_id, by_rule, manual, assigned_at)
-        SELECT u.id, t.id, true, false, u.created_at
-        FROM user_account u CROSS JOIN track t
-        WHERE t.required AND u.organisation_id IS NOT NULL"""),
-    # Two older versions of every track, so completions spread over three versions.
-    ("older track versions", """
-        INSERT INTO track_version (track_id, number, title, summary, estimated_minutes,
-                                   content_hash, published_at)
-        SELECT v.track_id, v.number + n, v.title, v.summary, v.estimated_minutes,
-               left(v.content_hash, 60) || '-' || n, :now - make_interval(days => 400 * n)
-        FROM track_version v CROSS JOIN generate_series(1, 2) n"""),
-    ("track completions", """
-        INSERT INTO track_completion (user_id, track_id, track_version_id, completed_at,
-                                      carried_forward)
-        SELECT u.id, v.track_id, v.id, :now - make_interval(days => (u.id + v.id) % 700),
-               false
-        FROM user_account u CROSS JOIN track_version v
-        JOIN track t ON t.id = v.track_id
-        WHERE u.organisation_id IS NOT NULL
-          AND {chance} < CASE WHEN v.id = t.current_version_id THEN {current_p}
-                              ELSE {older_p} END"""),
-    # Certificate chains: for each person and program, 0 to 4 cycles; every cycle but the
-    # last superseded by the next, the last one issued 0 to validity + 4 months ago
-    # (so some have expired), 3% of them revoked.
-    ("certificates", """
-        INSERT INTO certificate (public_id, user_id, organisation_id, program_id,
-            program_version_id, cycle, holder_name, organisation_name, program_code,
-            program_name, program_level, program_version_number, issuer, issued_at,
-            expires_at, renewal_opens_at, grace_ends_at, evidence, superseded_at,
-            revoked_at, revoked_reason)
-        SELECT 'BENCH-' || c.user_id || '-' || c.program_id || '-' || c.cycle,
-               c.user_id, c.organisation_id, c.program_id, c.version_id, c.cycle,
-               'Person ' || c.user_id, '', c.code, c.name, c.level, 1, 'Bench',
-               c.issued_at, c.issued_at + c.validity,
-               c.issued_at + c.validity - make_interval(days => c.window_days),
-               c.issued_at + c.validity + make_interval(days => c.grace_days), '[]',
-               CASE WHEN c.cycle < c.cycles THEN c.issued_at + c.validity
-                    - make_interval(days => c.window_days / 2) END,
-               CASE WHEN c.cycle = c.cycles AND c.revoke THEN c.issued_at + interval '10 days'
-                    END,
-               CASE WHEN c.cycle = c.cycles AND c.revoke THEN 'Benchmark' END
-        FROM (
-            SELECT u.id AS user_id, u.organisation_id, p.id AS program_id,
-                   v.id AS version_id, p.code, v.name, v.level,
-                   make_interval(months => v.validity_months) AS validity,
-                   v.renewal_window_days AS window_days, v.grace_days, s.cycle, k.cycles,
-                   {revoke} AS revoke,
-                   :now - make_interval(days => ({age} * (v.validity_months * 30 + 120)) / 100)
-                        - make_interval(months => v.validity_months * (k.cycles - s.cycle))
-                        + make_interval(days => (k.cycles - s.cycle) * v.renewal_window_days / 2)
-                     AS issued_at
-            FROM user_account u
-            CROSS JOIN certification_program p
-            JOIN certification_program_version v ON v.id = p.current_version_id
-            CROSS JOIN LATERAL (SELECT CASE WHEN {held} >= {hold_p} THEN 0
-                                            WHEN {length} < 55 THEN 1 WHEN {length} < 85 THEN 2
-                                            WHEN {length} < 95 THEN 3 ELSE 4 END AS cycles) k
-            CROSS JOIN LATERAL generate_series(1, k.cycles) s(cycle)
-            WHERE u.organisation_id IS NOT NULL) c
-        WHERE c.issued_at <= :now"""),
-    ("organisation journeys", """
-        INSERT INTO journey (template_id, template_version_id, scope, subject_key,
-            organisation_id, started_at, current_stage, stage_count, last_progress_at,
-            stalls_at)
-        SELECT t.id, t.current_version_id, 'organisation', 'organisation:' || o.id, o.id,
-               :now - make_interval(days => 20 + o.id % 400), 0, 1, :now, :now
-        FROM organisation o CROSS JOIN journey_template t
-        JOIN journey_template_version v ON v.id = t.current_version_id
-        WHERE v.scope = 'organisation'"""),
-    # People who joined in the last 250 days (a quarter of them) are on their journey.
-    ("person journeys", """
-        INSERT INTO journey (template_id, template_version_id, scope, subject_key,
-            organisation_id, user_id, started_at, current_stage, stage_count,
-            last_progress_at, stalls_at)
-        SELECT t.id, t.current_version_id, 'person', 'person:' || u.id, u.organisation_id,
-               u.id, u.created_at, 0, 1, :now, :now
-        FROM user_account u
-        JOIN journey_template_version v ON v.scope = 'person'
-             AND v.audience -> 'job_roles' ->> 0 = u.job_role
-        JOIN journey_template t ON t.current_version_id = v.id
-        WHERE u.organisation_id IS NOT NULL AND u.created_at > :now - interval '250 days'"""),
-    # Milestones from the template's stages; those due are mostly done, a fifth of them late.
-    ("journey milestones", """
-        INSERT INTO journey_milestone (journey_id, key, stage_index, stage_name, position,
-            title, kind, owner, evidence, instructions, due_at, done_at)
-        SELECT j.id, m.value ->> 'key', s.ordinality - 1, s.value ->> 'name',
-               m.ordinality - 1, m.value ->> 'title', 'manual', 'partner_admin', 'none', '',
-               j.started_at + make_interval(days => (m.value ->> 'due_days')::int),
-               CASE WHEN {done} < 75 THEN j.started_at + make_interval(
-                   days => (m.value ->> 'due_days')::int + CASE WHEN {done} < 15 THEN 5
-                                                                ELSE -1 END) END
-        FROM journey j
-        JOIN journey_template_version v ON v.id = j.template_version_id
-        CROSS JOIN LATERAL jsonb_array_elements(v.stages::jsonb) WITH ORDINALITY s
-        CROSS JOIN LATERAL jsonb_array_elements(s.value -> 'milestones') WITH ORDINALITY m"""),
-    ("done milestones in the past only", """
-        UPDATE journey_milestone SET done_at = NULL WHERE done_at > :now"""),
-]
-
-FILLS = {
-    "tier": tier_case(h("g")), "active": f"{h('g', '7')} >= 3",
-    "chance": h("u.id", "v.id"), "current_p": "61", "older_p": "40",
-    "held": h("u.id", "p.id", "11"), "hold_p": "60", "length": h("u.id", "p.id", "13"),
-    "age": h("u.id", "p.id", "17"), "revoke": f"{h('u.id', 'p.id', '19')} < 3",
-    "done": h("j.id", "m.ordinality", "s.ordinality"),
-}
 
 
 def build(app, scale: float, now: datetime) -> float:
-    started = time.perf_counter()
-    with app.app_context():
-        flask_migrate.upgrade()
-        from lms.content import sync_all
-
-        sync_all(str(CONTENT))
-        commit()
-        parameters = {"now": now, "partners": max(4, int(PARTNERS * scale)),
-                      "people": max(40, int(PEOPLE * scale))}
-        # The planner overestimates these generated rows and would spend seconds compiling
-        # (JIT) what runs in milliseconds.
-        db.session.execute(text("SET jit = off"))
-        for label, statement in BUILD:
-            step = time.perf_counter()
-            result = db.session.execute(text(statement.format(**FILLS)), parameters)
-            db.session.commit()
-            log(f"  {label}: {result.rowcount:,} rows in {time.perf_counter() - step:.1f} s")
-        for table in ("organisation", "user_account"):
-            db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                    f"(SELECT max(id) FROM {table}))"))
-        db.session.commit()
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE")
-    return time.perf_counter() - started
+    # The shared dataset's base, without what only the page benchmarks need: the same data
+    # this benchmark has always timed.
+    return dataset.build_base(app, scale, now)
 
 
 def sizes() -> dict[str, int]:
