@@ -215,9 +215,15 @@ async def simulate(port: int, emails: list[str], password: str, args, tally: Tal
                     for i in range(args.learners)]
         gate = asyncio.Semaphore(8)
 
+        signed_in = 0
+
         async def sign_in(learner: Learner) -> None:
+            nonlocal signed_in
             async with gate:
                 await learner.sign_in()
+            signed_in += 1
+            if signed_in % 50 == 0:
+                log(f"signed in {signed_in} / {len(learners)} learners")
 
         started = time.perf_counter()
         await asyncio.gather(*(sign_in(learner) for learner in learners))

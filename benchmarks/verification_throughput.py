@@ -16,7 +16,8 @@ bare Flask route under the same gunicorn settings; target at least 0.5 of the ba
 3. Picks a random sample of certificate IDs (default 10,000, so lookups spread over the
    whole table and index, superseded ones included), and counts the SQL statements one
    lookup issues, in-process through the test client.
-4. Starts gunicorn twice with identical settings: once with the LMS (`lms:create_app()`,
+4. Starts gunicorn twice with identical settings (`serving.py`: no access log, no control
+   socket): once with the LMS (`lms:create_app()`,
    LMS_ENV=production) and once with `benchmarks/bare_app.py`, which answers the same URL
    with a JSON document of the same shape and no database. The verification rate limit is
    raised to 100,000,000 a minute, so it never answers 429 but still does its work.
