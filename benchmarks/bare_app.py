@@ -1,15 +1,9 @@
-"""The bare Flask app that the serving benchmarks compare the LMS with.
+"""The bare Flask app that `verification_throughput.py` compares the verification API with.
 
-No database, no extensions, no session. Two routes:
-
-- `GET /api/v1/certificates/<id>` (`verification_throughput.py`): the verification API's
-  URL, so routing does the same work, answered with a JSON document of the same shape and
-  about the same size as a verification statement, so serialising and sending it costs
-  about the same.
-- `GET /learning` (`learner_throughput.py`): a small HTML page, the least a signed-in page
-  can cost in Flask and gunicorn.
-
-Serve it with gunicorn:
+Same URL as the real endpoint, so routing does the same work; no database, no extensions.
+It answers with a JSON document of the same shape and about the same size as a verification
+statement, so serialising and sending it costs about the same. `pages.py` times its small
+HTML page (`/bench/page`) beside the app's pages. Serve it with gunicorn:
 
     gunicorn --pythonpath benchmarks 'bare_app:create_app()'
 """
@@ -18,27 +12,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask
-from markupsafe import escape
+from flask import Flask, render_template
 
 BASE_URL = "https://academy.bench.example"
-SMALL_PAGE = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>My learning</title></head>
-<body>
-<header><a href="/">Kestrel Partner Academy</a></header>
-<main>
-<h1>My learning</h1>
-<p>Signed in as a learner. This page was made at {now}.</p>
-<ul>
-<li><a href="/tracks/partner-onboarding-essentials">Partner Onboarding Essentials</a></li>
-<li><a href="/tracks/technical-associate-path">Technical Associate Path</a></li>
-</ul>
-</main>
-</body>
-</html>
-"""
 
 
 def create_app() -> Flask:
@@ -65,9 +41,20 @@ def create_app() -> Flask:
             "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
-    @app.get("/learning")
-    def learning():
-        # Built per request (the time in it), as a page is; escaped as a template would.
-        return SMALL_PAGE.format(now=escape(datetime.now(UTC).strftime("%d %b %Y, %H:%M UTC")))
+    # Compiled once, as the app's pages are (Jinja's loader caches a compiled template);
+    # render_template_string would compile it again on every request, which no page pays.
+    page_template = app.jinja_env.from_string(PAGE)
+
+    @app.get("/bench/page")
+    def page():
+        # A small HTML page from a template: what any page costs at the least.
+        return render_template(page_template, title="Bench page", now=datetime.now(UTC))
 
     return app
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title></head>
+<body><main><h1>{{ title }}</h1><p>Rendered at {{ now.isoformat(timespec="seconds") }}.</p>
+</main></body></html>
+"""

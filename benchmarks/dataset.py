@@ -291,7 +291,8 @@ def vacuum() -> None:
 
 def sizing(scale: float) -> dict:
     return {"partners": max(4, int(PARTNERS * scale)), "people": max(40, int(PEOPLE * scale)),
-            "big": max(60, int(BIG_PARTNER_STAFF * min(1.0, scale * 4)))}
+            # Whatever the scale: quick runs time the big partner's pages at full size too.
+            "big": BIG_PARTNER_STAFF}
 
 
 def build_base(app, scale: float, now: datetime, *, big_partner: bool = False) -> float:
@@ -314,7 +315,7 @@ def build_base(app, scale: float, now: datetime, *, big_partner: bool = False) -
 
 # --- what pages need on top -------------------------------------------------------------------
 
-LEARNING = [
+PAGE_DATA = [
     # Someone who completed a track's current version completed each of its lessons
     # (an hour apart, the last at the track's completion) and each of its courses.
     ("lesson completions (completed tracks)", """
@@ -355,6 +356,21 @@ LEARNING = [
         WHERE NOT EXISTS (SELECT 1 FROM course_completion c
                           WHERE c.user_id = l.user_id AND c.course_id = s.course_id)
         GROUP BY l.user_id, k.course_id, k.lessons HAVING count(*) = k.lessons"""),
+    # The base leaves every journey at its first stage; put each where its milestones say
+    # (the stage of its first open milestone, done when none is open), as signing off does.
+    ("journey states", """
+        UPDATE journey j SET
+            stage_count = jsonb_array_length(v.stages::jsonb),
+            current_stage = coalesce(m.first_open_stage, jsonb_array_length(v.stages::jsonb)),
+            last_progress_at = coalesce(m.last_done, j.started_at),
+            stalls_at = coalesce(m.last_done, j.started_at)
+                        + make_interval(days => v.stalled_after_days),
+            completed_at = CASE WHEN m.first_open_stage IS NULL THEN m.last_done END
+        FROM journey_template_version v,
+             (SELECT journey_id, min(stage_index) FILTER (WHERE done_at IS NULL)
+                       AS first_open_stage, max(done_at) AS last_done
+              FROM journey_milestone GROUP BY journey_id) m
+        WHERE v.id = j.template_version_id AND m.journey_id = j.id"""),
     ("vendor staff", """
         INSERT INTO user_account (email, full_name, role, locale, active, created_at)
         VALUES ('admin@bench.example', 'Bench Vendor Admin', 'vendor_admin', 'en', true,
@@ -366,8 +382,10 @@ LEARNING = [
     # Named learners spread over the partners, active, signing in with PASSWORD.
     ("named learners", """
         UPDATE user_account u SET email = 'learner' || c.n || '@bench.example', active = true
-        FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM user_account
-              WHERE role = 'learner' AND id <= :people AND id % :step = 0
+        FROM (SELECT id, row_number() OVER (ORDER BY id) AS n
+              FROM (SELECT id, row_number() OVER (ORDER BY id) AS r, count(*) OVER () AS total
+                    FROM user_account WHERE role = 'learner' AND id <= :people) l
+              WHERE l.r % greatest(1, l.total / :learners) = 0
               ORDER BY id LIMIT :learners) c
         WHERE u.id = c.id"""),
     # The mail a platform of this size has sent: invitations, reminders, nudges; most
@@ -386,7 +404,7 @@ LEARNING = [
         WHERE u.organisation_id IS NOT NULL AND u.id % 2 = 0"""),
 ]
 
-LEARNING_FILLS = {"progress": h("a.user_id", "a.track_id", "23"), "sent": h("u.id", "29")}
+PAGE_DATA_FILLS = {"progress": h("a.user_id", "a.track_id", "23"), "sent": h("u.id", "29")}
 
 
 def passwords(parameters: dict) -> None:
@@ -463,15 +481,14 @@ def build(database_url: str = DEFAULT_URL, scale: float = 1.0, now: datetime | N
     build_base(app, scale, now, big_partner=True)
     size = sizing(scale)
     with app.app_context():
-        parameters = {"now": now, **size, "learners": NAMED_LEARNERS,
-                      "step": max(1, size["people"] // NAMED_LEARNERS)}
+        parameters = {"now": now, **size, "learners": NAMED_LEARNERS}
         db.session.execute(text("SET jit = off"))
         # Built consistent by construction: skip the per-row foreign key triggers, which
         # would cost more than the inserts (a superuser session setting, this build only).
         db.session.execute(text("SET session_replication_role = replica"))
-        for label, statement in LEARNING:
+        for label, statement in PAGE_DATA:
             step = time.perf_counter()
-            result = db.session.execute(text(statement.format(**FILLS, **LEARNING_FILLS)),
+            result = db.session.execute(text(statement.format(**FILLS, **PAGE_DATA_FILLS)),
                                         parameters)
             db.session.commit()
             log(f"  {label}: {result.rowcount:,} rows in {time.perf_counter() - step:.1f} s")

@@ -10,7 +10,8 @@ the bare route's requests/s; p95 at most 50 ms single-user."
    (`lms demo`), for a quick check.
 2. Starts gunicorn twice with the same settings (`serving.py`: N sync workers, no access
    log, no control socket): the LMS (`LMS_ENV=production`) and `bare_app.py`, whose
-   `/learning` returns a small HTML page with no database, session or template.
+   `/bench/page` returns a small HTML page with no database or session (the bare page
+   `pages.py` times too).
 3. Signs in `--learners` learners (default 50) through /login, each once, as a browser
    would (the session is recorded server-side; the cookie holds its secret), and for each
    picks an assigned track and a lesson it can open, from the links its My learning and
@@ -77,6 +78,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 BASE_URL = "https://academy.bench.example"
 DEMO_PASSWORD = "demo-password"
+BARE_PAGE = "/bench/page"  # bare_app.py's small HTML page
 RATIO_TARGET = 0.15
 P95_TARGET_MS = 50.0
 PAGES = ("my learning", "track", "lesson")
@@ -196,8 +198,8 @@ def run(args, folder: Path, servers: list[Gunicorn], client: str) -> int:
     servers += [app, bare]
     for server in servers:
         server.start()
-    for server in servers:
-        server.wait_ready("/learning")
+    app.wait_ready("/login")
+    bare.wait_ready(BARE_PAGE)
 
     rng = random.Random(args.seed)
     targets: dict[str, list[Request]] = {"bare": [], **{page: [] for page in PAGES}}
@@ -208,7 +210,7 @@ def run(args, folder: Path, servers: list[Gunicorn], client: str) -> int:
         targets["my learning"].append(("/learning", cookie))
         targets["track"].append((track, cookie))
         targets["lesson"].append((lesson, cookie))
-        targets["bare"].append(("/learning", cookie))
+        targets["bare"].append((BARE_PAGE, cookie))
         if number % 10 == 0:
             log(f"signed in {number} / {len(emails)} learners")
     for label, requests in targets.items():
