@@ -16,7 +16,8 @@ bare Flask route under the same gunicorn settings; target at least 0.5 of the ba
 3. Picks a random sample of certificate IDs (default 10,000, so lookups spread over the
    whole table and index, superseded ones included), and counts the SQL statements one
    lookup issues, in-process through the test client.
-4. Starts gunicorn twice with identical settings: once with the LMS (`lms:create_app()`,
+4. Starts gunicorn twice with identical settings (`serving.py`: no access log, no control
+   socket): once with the LMS (`lms:create_app()`,
    LMS_ENV=production) and once with `benchmarks/bare_app.py`, which answers the same URL
    with a JSON document of the same shape and no database. The verification rate limit is
    raised to 100,000,000 a minute, so it never answers 429 but still does its work.
@@ -49,7 +50,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import http.client
 import io
 import itertools
 import json
@@ -58,12 +58,8 @@ import multiprocessing
 import os
 import pstats
 import random
-import resource
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -75,6 +71,17 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 import flask_migrate  # noqa: E402
 import psycopg  # noqa: E402
+import serving  # noqa: E402  (benchmarks/serving.py, beside this script)
+from serving import (  # noqa: E402
+    Gunicorn,
+    LoadGenerator,
+    describe_gunicorn,
+    get,
+    gunicorn_settings,
+    libpq_url,
+    lms_env,
+    log,
+)
 from sqlalchemy import create_engine, event, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -112,52 +119,6 @@ STATUS_SQL = """CASE WHEN revoked_at IS NOT NULL THEN 'revoked'
     WHEN now() < renewal_opens_at THEN 'active'
     WHEN now() < expires_at THEN 'expiring' ELSE 'expired' END"""
 
-# A wrk script: every thread walks the sample from its own offset; answers other than 200 are
-# counted per thread and added up at the end, which prints one JSON line.
-WRK_SCRIPT = r"""
-local threads, next_id = {}, 0
-function setup(thread)
-  next_id = next_id + 1
-  thread:set("thread_no", next_id)
-  table.insert(threads, thread)
-end
-function init(args)
-  requests_ = {}
-  for path in io.lines(args[1]) do
-    requests_[#requests_ + 1] = wrk.format("GET", path)
-  end
-  position = (thread_no * 7919) % #requests_
-  ok, not_ok = 0, 0
-end
-function request()
-  position = position % #requests_ + 1
-  return requests_[position]
-end
-function response(status, headers, body)
-  if status == 200 then ok = ok + 1 else not_ok = not_ok + 1 end
-end
-function done(summary, latency, requests)
-  local ok_total, not_ok_total = 0, 0
-  for _, thread in ipairs(threads) do
-    ok_total = ok_total + thread:get("ok")
-    not_ok_total = not_ok_total + thread:get("not_ok")
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_RESULT {"requests": %d, "microseconds": %d, "ok": %d, "not_ok": %d, ' ..
-    '"connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, ' ..
-    '"p50": %d, "p90": %d, "p99": %d, "max": %d}\n',
-    summary.requests, summary.duration, ok_total, not_ok_total, e.connect, e.read, e.write,
-    e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency.max))
-end
-"""
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 # --- the database -------------------------------------------------------------------------------
 
 def admin_engine(url: str):
@@ -184,10 +145,6 @@ def recreate_database(url: str, *, drop_only: bool = False) -> None:
                 connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     finally:
         engine.dispose()
-
-
-def libpq_url(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def app_for(url: str, instance: Path, redis_url: str | None = None):
@@ -514,121 +471,6 @@ def in_process(url: str, instance: Path, sample: list[tuple[str, str]], count: i
     return result
 
 
-# --- CPU accounting (Linux /proc) --------------------------------------------------------------
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes so far (0 for any that is gone)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-def children(parent: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == parent:
-                pids.append(int(entry.name))
-    return pids
-
-
-def backends(url: str) -> list[int]:
-    """PostgreSQL server processes serving the benchmark database (local server)."""
-    with psycopg.connect(libpq_url(url)) as connection:
-        return [row[0] for row in connection.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()")]
-
-
-def client_cpu() -> float:
-    """CPU of the finished child processes (the load generator's runs)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
-    values = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]  # idle, iowait
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (sum(values[:8]) - idle) / ticks, sum(values[:8]) / ticks / (os.cpu_count() or 1)
-
-
-# --- gunicorn ------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Gunicorn:
-    """One gunicorn server in its own process group, stopped with SIGTERM (then SIGKILL)."""
-
-    def __init__(self, label: str, app: str, settings_args: list[str], env: dict,
-                 folder: Path):
-        self.label, self.app, self.port = label, app, free_port()
-        self.command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-                        *settings_args, app]
-        self.env = env
-        self.log_path = folder / f"gunicorn-{label}.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        log(f"starting {self.label}: {' '.join(self.command[1:])}")
-        self.log = open(self.log_path, "w")  # noqa: SIM115  (closed in stop())
-        self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, env=self.env,
-                                        stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-
-    def wait_ready(self, path: str, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                sys.exit(f"{self.label} gunicorn exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                status, _ = get(self.port, path)
-                if status < 500:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        sys.exit(f"{self.label} gunicorn not ready after {timeout} s")
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # the arbiter stops its workers
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
-        self.process = None
-
-
-def get(port: int, path: str) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
 def check_answers(port: int, sample: list[tuple[str, str]], per_status: int = 3) -> int:
     """Each status: a few IDs answer 200 with that status, the ID, and a renewal if superseded."""
     checked: dict[str, int] = {}
@@ -654,72 +496,6 @@ def check_answers(port: int, sample: list[tuple[str, str]], per_status: int = 3)
     if missing:
         log(f"note: the sample has no {', '.join(missing)} certificate to check")
     return sum(checked.values())
-
-
-# --- load generators -----------------------------------------------------------------------------
-
-def run_wrk(port: int, paths: Path, script: Path, threads: int, connections: int,
-            seconds: int) -> dict:
-    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-               "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}", "--",
-               str(paths)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_RESULT ")), None)
-    if done.returncode != 0 or line is None:
-        sys.exit(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
-    raw = json.loads(line.split(" ", 1)[1])
-    seconds_run = raw["microseconds"] / 1e6
-    return {"requests": raw["requests"], "rps": raw["requests"] / seconds_run,
-            "not_ok": raw["not_ok"], "errors": raw["connect_errors"] + raw["read_errors"]
-            + raw["write_errors"] + raw["timeouts"],
-            "p50": raw["p50"] / 1000, "p90": raw["p90"] / 1000, "p99": raw["p99"] / 1000}
-
-
-def _python_client(args: tuple) -> tuple[int, int, int, list[float]]:
-    port, paths, offset, deadline = args
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    ok = not_ok = errors = 0
-    latencies: list[float] = []
-    position = offset
-    while time.time() < deadline:
-        position = (position + 1) % len(paths)
-        started = time.perf_counter()
-        try:
-            connection.request("GET", paths[position])
-            response = connection.getresponse()
-            response.read()
-            if response.will_close:
-                connection.close()  # sync workers close; the next request reconnects
-        except (OSError, http.client.HTTPException):
-            errors += 1
-            connection.close()
-            continue
-        latencies.append(time.perf_counter() - started)
-        if response.status == 200:
-            ok += 1
-        else:
-            not_ok += 1
-    connection.close()
-    return ok, not_ok, errors, latencies
-
-
-def run_python(port: int, paths: list[str], connections: int, seconds: int) -> dict:
-    deadline = time.time() + seconds
-    started = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(connections) as pool:
-        results = pool.map(_python_client, [(port, paths, i * 7919, deadline)
-                                            for i in range(connections)])
-    elapsed = time.perf_counter() - started
-    latencies = sorted(itertools.chain.from_iterable(r[3] for r in results))
-    requests = sum(r[0] + r[1] for r in results)
-
-    def percentile(p: float) -> float:
-        return 1000 * latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] \
-            if latencies else math.nan
-
-    return {"requests": requests, "rps": requests / elapsed,
-            "not_ok": sum(r[1] for r in results), "errors": sum(r[2] for r in results),
-            "p50": percentile(50), "p90": percentile(90), "p99": percentile(99)}
 
 
 # --- running it ----------------------------------------------------------------------------------
@@ -814,25 +590,13 @@ def run(args, url: str, folder: Path, servers: list[Gunicorn], cores: int, conne
     log(f"in-process: {profile['statements']:.2f} SQL statements per lookup, "
         f"{profile['median_ms']:.2f} ms median")
 
-    paths_file = folder / "paths.txt"
     paths = [API + public_id.display(canonical) for canonical, _ in sample]
-    paths_file.write_text("\n".join(paths) + "\n")
-    script = folder / "rotate.lua"
-    script.write_text(WRK_SCRIPT)
+    generator = LoadGenerator(client, folder, "verification", [(p, None) for p in paths],
+                              args.client_threads)
 
-    settings_args = ["--workers", str(args.workers), "--worker-class", args.worker_class,
-                     "--chdir", str(PROJECT_ROOT), "--pythonpath", "benchmarks",
-                     "--log-level", "warning", "--backlog", "2048", "--timeout", "60"]
-    if args.worker_class == "gthread":
-        settings_args += ["--threads", str(args.threads)]
-    env = {**os.environ, "LMS_ENV": "production", "LMS_DATABASE_URL": url,
-           "LMS_SECRET_KEY": "benchmark-" + "x" * 40, "LMS_BASE_URL": BASE_URL,
-           "LMS_INSTANCE_PATH": str(folder / "instance"),
-           "LMS_VERIFY_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT)}
-    if args.redis_url != "none":
-        env["LMS_REDIS_URL"] = args.redis_url
-    else:
-        env.pop("LMS_REDIS_URL", None)
+    settings_args = gunicorn_settings(args.workers, args.worker_class, args.threads)
+    env = lms_env(url, folder, BASE_URL, VERIFY_RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT),
+                  REDIS_URL=None if args.redis_url == "none" else args.redis_url)
     verify = Gunicorn("verification", "lms:create_app()", settings_args, env, folder)
     bare = Gunicorn("bare", "bare_app:create_app()", settings_args, env, folder)
     servers += [verify, bare]
@@ -849,22 +613,8 @@ def run(args, url: str, folder: Path, servers: list[Gunicorn], cores: int, conne
 
     def measure(server: Gunicorn, seconds: int) -> dict:
         """One run, with the CPU its workers, PostgreSQL and the client used per request."""
-        workers = children(server.process.pid)
-        database = backends(url) if server is verify else []
-        before = (cpu_seconds(workers), cpu_seconds(database), client_cpu(), machine_cpu())
-        if client == "wrk":
-            result = run_wrk(server.port, paths_file, script, args.client_threads,
-                             connections, seconds)
-        else:
-            result = run_python(server.port, paths, connections, seconds)
-        after = (cpu_seconds(workers), cpu_seconds(database), client_cpu(), machine_cpu())
-        used = [b - a for a, b in zip(before[:3], after[:3], strict=True)]
-        busy, elapsed = (after[3][0] - before[3][0], after[3][1] - before[3][1])
-        per_request = 1000 / max(result["requests"], 1)
-        result.update(cpu_app=used[0] * per_request, cpu_db=used[1] * per_request,
-                      cpu_client=used[2] * per_request,
-                      cpu_others=max(0.0, busy - sum(used)) / max(elapsed, 1e-9))
-        return result
+        return serving.measure(server, lambda: generator.run(server.port, connections, seconds),
+                               url if server is verify else None)
 
     load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     for server in servers:
@@ -913,12 +663,9 @@ def run(args, url: str, folder: Path, servers: list[Gunicorn], cores: int, conne
         return (f"{s['rps']:.1f} req/s  (rounds: {runs}); latency p50 {s['p50']:.1f} ms, "
                 f"p90 {s['p90']:.1f} ms, p99 {s['p99']:.1f} ms")
 
-    gunicorn = (f"{args.workers} {args.worker_class} workers"
-                + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
-                + ", bind 127.0.0.1:<port>, no access log, same for both")
-    loader = (f"wrk, {args.client_threads} threads, {connections} connections"
-              if client == "wrk" else f"Python http.client, {connections} processes ("
-              + ("--client python)" if shutil.which("wrk") else "wrk not installed)"))
+    gunicorn = describe_gunicorn(args.workers, args.worker_class, args.threads) \
+        + ", same for both"
+    loader = generator.describe(connections)
     def cpu(s: dict) -> str:
         return (f"{s['cpu_app']:.2f} / {s['cpu_db']:.2f} / {s['cpu_client']:.2f} ms "
                 f"(= {s['cpu_app'] + s['cpu_db'] + s['cpu_client']:.2f} ms)")
