@@ -13,8 +13,9 @@ from tests.e2e.test_accessibility import PHONE, _no_sideways_scroll
 
 
 def _northwind(live_database) -> int:
-    return query(live_database, "SELECT id FROM organisation WHERE name LIKE 'Northwind%' "
-                                "ORDER BY id LIMIT 1")[0]["id"]
+    # A bound pattern: psycopg would read a literal % in the SQL as a placeholder.
+    return query(live_database, "SELECT id FROM organisation WHERE name LIKE ? "
+                                "ORDER BY id LIMIT 1", ("Northwind%",))[0]["id"]
 
 
 def test_the_register_filters_by_partner_name_and_pages_on_a_phone(new_page):
