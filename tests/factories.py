@@ -72,6 +72,14 @@ def assign(user: User, track: Track, **fields) -> Assignment:
     return assignment
 
 
+def counted_get(client: FlaskClient, count_queries, url: str) -> tuple[int, str]:
+    """GET `url` (it must answer 200) with the SQL statements it sent counted: (count, body)."""
+    with count_queries() as counter:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return counter.count, response.get_data(as_text=True)
+
+
 def login(client: FlaskClient, user: User) -> FlaskClient:
     """Sign in without the password round trip (argon2 is slow on purpose): a recorded
     session, its secret in the cookie, as the sign-in page does. A user given with a

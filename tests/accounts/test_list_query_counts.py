@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from lms.accounts import views
 from lms.accounts.models import Organisation, User
 from lms.extensions import db
-from tests.factories import login, make_organisation, make_user
+from tests.factories import counted_get, login, make_organisation, make_user
 
 PER_PAGE = 10
 
@@ -35,26 +35,20 @@ def _add_partners(count: int, prefix: str, tier: str = "gold") -> list[int]:
     return ids
 
 
-def _get(client, count_queries, url: str) -> tuple[int, str]:
-    with count_queries() as counter:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return counter.count, response.get_data(as_text=True)
-
-
 def test_partners_list_is_paged_with_constant_queries(client, count_queries, small_pages):
     login(client, make_user(role="vendor_admin"))
     _add_partners(5, "Few")
-    few, page = _get(client, count_queries, "/admin/organisations?q=few")
+    few, page = counted_get(client, count_queries, "/admin/organisations?q=few")
     assert page.count("data-organisation=") == 5 and "5 of 5 partners" in page
     _add_partners(60, "Many")
-    many, page = _get(client, count_queries, "/admin/organisations?q=many")
+    many, page = counted_get(client, count_queries, "/admin/organisations?q=many")
     assert page.count("data-organisation=") == PER_PAGE
     assert "10 of 60 partners" in page and "Page 1 of 6" in page
     assert few == many, (few, many)
     # A later page, and the filters, cost no more.
-    assert _get(client, count_queries, "/admin/organisations?q=many&page=4")[0] == many
-    assert _get(client, count_queries, "/admin/organisations?tier=gold&region=emea")[0] == many
+    assert counted_get(client, count_queries, "/admin/organisations?q=many&page=4")[0] == many
+    filtered = "/admin/organisations?tier=gold&region=emea"
+    assert counted_get(client, count_queries, filtered)[0] == many
 
 
 def test_partners_are_found_by_name_or_id_and_counted(client, small_pages):
@@ -87,14 +81,14 @@ def test_partners_list_past_the_end_shows_the_last_page(client, small_pages):
 def test_people_list_is_paged_with_constant_queries(client, count_queries, small_pages):
     login(client, make_user(role="vendor_admin"))
     _add_partners(3, "Few")  # 6 people
-    few, page = _get(client, count_queries, "/admin/users?q=few+staff")
+    few, page = counted_get(client, count_queries, "/admin/users?q=few+staff")
     assert page.count("data-user=") == 6 and "6 of 6 people" in page
     _add_partners(30, "Many")  # 60 people
-    many, page = _get(client, count_queries, "/admin/users?q=many+staff")
+    many, page = counted_get(client, count_queries, "/admin/users?q=many+staff")
     assert page.count("data-user=") == PER_PAGE and "10 of 60 people" in page
     assert few == many, (few, many)
     for url in ("/admin/users", "/admin/users?role=learner&page=3", "/admin/users?page=999"):
-        assert _get(client, count_queries, url)[0] == many, url
+        assert counted_get(client, count_queries, url)[0] == many, url
 
 
 def test_people_are_found_by_name_email_or_id_and_never_cut_off(client, small_pages):
@@ -158,10 +152,10 @@ def test_the_outbox_pages_newest_first_with_constant_queries(client, count_queri
 
     login(client, make_user(role="vendor_admin"))
     add(5, 0)
-    few, page = _get(client, count_queries, "/admin/outbox")
+    few, page = counted_get(client, count_queries, "/admin/outbox")
     assert page.count("data-message=") == 5
     add(55, 5)
-    many, page = _get(client, count_queries, "/admin/outbox")
+    many, page = counted_get(client, count_queries, "/admin/outbox")
     assert page.count("data-message=") == 50 and "page 1 of 2" in page
     assert page.index("Message 59") < page.index("Message 10")  # newest first
     assert few == many, (few, many)

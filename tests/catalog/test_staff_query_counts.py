@@ -15,7 +15,7 @@ from lms.catalog.progress import staff_progress
 from lms.catalog.staff_list import team_figures
 from lms.core import clock
 from lms.extensions import db
-from tests.factories import login, make_organisation, make_track, make_user
+from tests.factories import counted_get, login, make_organisation, make_track, make_user
 
 PER_PAGE = 10
 
@@ -55,13 +55,6 @@ def _add_staff(organisation, count: int, track, *, prefix: str = "Bulk") -> list
     return ids
 
 
-def _get(client, count_queries, url: str) -> tuple[int, str]:
-    with count_queries() as counter:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return counter.count, response.get_data(as_text=True)
-
-
 def test_staff_list_is_paged_with_constant_queries(client, count_queries, small_pages):
     track = make_track(lessons=2)
     small, large = make_organisation("Small Partner"), make_organisation("Large Partner")
@@ -74,7 +67,7 @@ def test_staff_list_is_paged_with_constant_queries(client, count_queries, small_
                 make_user(organisation, role="partner_admin", full_name="Zed Admin")
             login(client, viewer)
             url = f"/organisations/{organisation.id}/staff"
-            counts[who, organisation.name], page = _get(client, count_queries, url)
+            counts[who, organisation.name], page = counted_get(client, count_queries, url)
             staff = (5 if organisation is small else 60) + (who == "partner")  # + the admin
             assert page.count('data-person="') == min(staff, PER_PAGE)
             if who == "vendor":
@@ -83,7 +76,7 @@ def test_staff_list_is_paged_with_constant_queries(client, count_queries, small_
     # Later pages and searches cost no more.
     for url in (f"/organisations/{large.id}/staff?page=5",
                 f"/organisations/{large.id}/staff?q=bulk"):
-        assert _get(client, count_queries, url)[0] == counts["partner", "Large Partner"], url
+        assert counted_get(client, count_queries, url)[0] == counts["partner", "Large Partner"], url
 
 
 def test_team_figures_count_everyone_not_only_the_page(client, small_pages, frozen_clock):
