@@ -32,7 +32,7 @@ from lms.core import clock, sections, tokens
 from lms.core.errors import DomainError
 from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
-from lms.core.params import query_int
+from lms.core.params import query_int, query_text
 from lms.extensions import db, login_manager
 
 bp = Blueprint("accounts", __name__)
@@ -227,10 +227,6 @@ def _current_session_key() -> str | None:
 PER_PAGE = 50
 
 
-def _text_arg(name: str, limit: int = 200) -> str | None:
-    return (request.args.get(name) or "").strip()[:limit] or None  # NUL is refused app-wide
-
-
 @admin_bp.route("/organisations")
 @require("list_partners")
 def organisations():
@@ -241,7 +237,7 @@ def organisations():
         ("tier", tiers, request.args.get("tier")),
         ("partner_type", partner_types, request.args.get("partner_type")),
         ("region", regions, request.args.get("region")))}
-    search = _text_arg("q")
+    search = query_text("q")
     found = lists.organisations_page(search=search, **filters,
                                      page=query_int("page", 1, minimum=1), per_page=PER_PAGE)
     query = {key: value for key, value in {**filters, "q": search}.items() if value}
@@ -328,7 +324,7 @@ def _needs_confirmation(organisation: Organisation, proposed: dict) -> bool:
 @admin_bp.route("/users")
 @require("administer")
 def users():
-    search = _text_arg("q")
+    search = query_text("q")
     role = request.args.get("role") if request.args.get("role") in ROLES else None
     organisation_id = query_int("organisation", minimum=1)
     found = lists.people_page(search=search, role=role, organisation_id=organisation_id,
@@ -400,10 +396,7 @@ def outbox():
     args = request.args
     status = args.get("status") if args.get("status") in OUTBOX_STATUSES else None
 
-    def text(name: str, limit: int) -> str | None:
-        return (args.get(name) or "").strip()[:limit] or None  # NUL is refused for every page
-
-    filters = {"template": text("template", 100), "recipient": text("recipient", 320),
+    filters = {"template": query_text("template", 100), "recipient": query_text("recipient", 320),
                "status": status}
     found = outbox_page(**filters, page=query_int("page", 1, minimum=1), per_page=50)
     return render_template("admin/outbox.html", found=found, filters=filters,

@@ -17,7 +17,7 @@ from lms.catalog.progress import knowledge_check_outcomes
 from lms.core import clock
 from lms.core.errors import DomainError, wants_json
 from lms.core.jobs import commit
-from lms.core.params import parse_int, query_int
+from lms.core.params import parse_int, query_int, query_text
 from lms.extensions import db
 
 bp = Blueprint("assessments", __name__)
@@ -259,7 +259,7 @@ def _review(attempt_item: AttemptItem) -> dict:
 def index():
     page = query_int("page", 1, minimum=1)
     if current_user.is_vendor_staff:
-        search = (request.args.get("q") or "").strip()[:200] or None
+        search = query_text("q")
         return render_template("assessments/index_vendor.html", search=search,
                                found=service.overview_page(page=page, search=search))
     return render_template("assessments/index.html",

@@ -26,7 +26,7 @@ from lms.core import clock, sections
 from lms.core.errors import DomainError, PermissionDenied
 from lms.core.forms import attach_error, options
 from lms.core.jobs import commit
-from lms.core.params import query_int
+from lms.core.params import query_int, query_text
 from lms.extensions import db
 
 bp = Blueprint("partner", __name__)
@@ -46,7 +46,7 @@ PER_PAGE = 50
 @require("read_partners", hide=True)
 def staff(organisation_id: int):
     organisation = scoping.get_organisation_for(current_user, organisation_id)
-    search = (request.args.get("q") or "").strip()[:200] or None  # NUL is refused app-wide
+    search = query_text("q")
     found = staff_list.staff_page(organisation.id, actor=current_user, search=search,
                                   page=query_int("page", 1, minimum=1), per_page=PER_PAGE)
     return render_template(

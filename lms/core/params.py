@@ -100,3 +100,10 @@ def query_date(name: str, default: date | None = None, *, earliest: date = EARLI
     """The query parameter `name` as a bounded ISO date; 422 naming it otherwise."""
     value = parse_date(request.args.get(name), name, earliest=earliest, latest=latest)
     return default if value is None else value
+
+
+def query_text(name: str, limit: int = 200) -> str | None:
+    """The query parameter `name` stripped and cut to `limit` characters; None when empty.
+
+    (NUL and other control characters are refused for every request in lms.core.web.)"""
+    return (request.args.get(name) or "").strip()[:limit] or None

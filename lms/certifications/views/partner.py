@@ -12,7 +12,7 @@ from lms.certifications import lifecycle, lists
 from lms.certifications import public_id as ids
 from lms.certifications.views import bp, countdown
 from lms.core import clock
-from lms.core.params import query_int
+from lms.core.params import query_int, query_text
 
 PER_PAGE = 50
 
@@ -31,7 +31,7 @@ def organisation(organisation_id: int):
     now = clock.now()
     view = request.args.get("show") if request.args.get("show") in lists.STAFF_VIEWS \
         else "everyone"
-    search = (request.args.get("q") or "").strip()[:lists.SEARCH_CHARACTERS] or None
+    search = query_text("q", lists.SEARCH_CHARACTERS)
     summary = lists.staff_summary(organisation.id, current_user, now)
     found = lists.staff_page(organisation.id, current_user, view=view, search=search,
                              page=query_int("page", 1, minimum=1), per_page=PER_PAGE, now=now,

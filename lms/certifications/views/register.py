@@ -27,7 +27,7 @@ from lms.core.errors import DomainError, PermissionDenied
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
 from lms.core.mail import OutboxMessage
-from lms.core.params import query_int
+from lms.core.params import query_int, query_text
 from lms.extensions import db
 
 PER_PAGE = 50
@@ -36,14 +36,12 @@ PER_PAGE = 50
 def _register_filters() -> dict:
     args = request.args
 
-    def text(name: str) -> str | None:
-        return (args.get(name) or "").strip()[:lists.SEARCH_CHARACTERS] or None
-
     status = args.get("status") if args.get("status") in STATUSES else None
     return {"status": status, "program": query_int("program", minimum=1),
             "organisation": query_int("organisation", minimum=1),
             "within": query_int("within", minimum=1, maximum=3650),
-            "q": text("q"), "partner": text("partner")}
+            "q": query_text("q", lists.SEARCH_CHARACTERS),
+            "partner": query_text("partner", lists.SEARCH_CHARACTERS)}
 
 
 @bp.route("/admin/certificates")

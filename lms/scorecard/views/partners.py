@@ -13,7 +13,7 @@ from lms.accounts.permissions import require
 from lms.accounts.scoping import get_organisation_for
 from lms.core import clock
 from lms.core.pages import window
-from lms.core.params import query_int
+from lms.core.params import query_int, query_text
 from lms.extensions import db
 from lms.scorecard import current, exports, gather, service
 from lms.scorecard.scoring import FLAG_KINDS
@@ -31,7 +31,7 @@ def _filters() -> current.Filters:
         partner_type=args.get("partner_type") or None,
         health=args.get("health") if args.get("health") in HEALTH_LABELS else None,
         flag=args.get("flag") if args.get("flag") in FLAG_KINDS else None,
-        q=(args.get("q") or "").strip()[:200] or None)
+        q=query_text("q"))
 
 
 @bp.route("")
