@@ -3,7 +3,8 @@
 `insert_new` adds a row unless one with the same key exists (a double click, two workers,
 a retried job), and says whether it was this call that added it, so only the first one
 announces it (`insert_new_rows` does the same for many rows in one statement).
-`insert_or_add` adds to counters in place.
+`insert_or_add` adds to counters in place; `insert_or_replace` overwrites the row's other
+columns (a recompute's latest result wins).
 """
 
 from __future__ import annotations
@@ -54,4 +55,17 @@ def insert_or_add(model, rows: list[dict], keys: list[str], counters: list[str])
         index_elements=keys,
         set_={name: getattr(model, name) + statement.excluded[name] for name in counters})
     # Rows as parameters, not inlined VALUES: the statement compiles once and is cached.
+    db.session.execute(statement, rows)
+
+
+def insert_or_replace(model, rows: list[dict], keys: list[str]) -> None:
+    """Insert each row, or overwrite the columns other than `keys` of the one it collides
+    with: two writers racing over one key both succeed, the later one's values standing."""
+    if not rows:
+        return
+    rows = sorted(rows, key=lambda row: tuple(row[key] for key in keys))  # lock order
+    statement = _insert(model)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={column: statement.excluded[column] for column in rows[0] if column not in keys})
     db.session.execute(statement, rows)

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, and_, case, delete, exists, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from lms.accounts.models import Organisation
+from lms.core.upsert import insert_or_replace
 from lms.extensions import db
 from lms.scorecard.models import CurrentFlag, CurrentMetric, CurrentScorecard
 from lms.scorecard.scoring import FLAG_KINDS
@@ -45,22 +45,10 @@ class Filters:
         return {key: value for key, value in vars(self).items() if value}
 
 
-def _upsert(model, rows: list[dict], keys: list[str]) -> None:
-    """Insert or overwrite: two recomputes racing over one partner both succeed."""
-    if not rows:
-        return
-    dialect = db.session.get_bind().dialect.name
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(model)
-    statement = statement.on_conflict_do_update(
-        index_elements=keys,
-        set_={column: statement.excluded[column] for column in rows[0] if column not in keys})
-    db.session.execute(statement, rows)
-
-
 def store(cards: list[dict], now: datetime, organisation_ids: Iterable[int] | None) -> None:
     """Keep the freshly computed `cards`; forget partners of the recomputed set (None:
     everyone) that are no longer scored."""
-    _upsert(CurrentScorecard, [{
+    insert_or_replace(CurrentScorecard, [{
         "organisation_id": card["organisation"]["id"],
         "name_key": card["organisation"]["name"].lower(),
         "tier": card["organisation"]["tier"], "region": card["organisation"]["region"],
@@ -68,11 +56,11 @@ def store(cards: list[dict], now: datetime, organisation_ids: Iterable[int] | No
         "score": card["score"], "coverage": card["coverage"], "flag_count": len(card["flags"]),
         "gap_count": len(card["gaps"]),
         "computed_at": now, "record": card} for card in cards], ["organisation_id"])
-    _upsert(CurrentMetric, [
+    insert_or_replace(CurrentMetric, [
         {"organisation_id": card["organisation"]["id"], "metric": metric["code"],
          "value": None if metric["status"] == "missing" else metric["value"]}
         for card in cards for metric in card["metrics"]], ["organisation_id", "metric"])
-    _upsert(CurrentFlag, [
+    insert_or_replace(CurrentFlag, [
         {"organisation_id": card["organisation"]["id"], "kind": kind,
          "raised": sum(1 for flag in card["flags"] if flag["kind"] == kind)}
         for card in cards for kind in FLAG_KINDS], ["organisation_id", "kind"])
