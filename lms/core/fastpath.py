@@ -9,6 +9,10 @@ cost, and they use what is here instead:
   `first_row` skip the pool checkout, BEGIN/ROLLBACK and SQLAlchemy's result layer, and on
   PostgreSQL run the SELECT as a prepared statement; `unsynchronised_commit` spares its
   rate-limit counter the wait for the write-ahead log;
+- the signed-in person behind every page's cookie (lms.accounts.sessions) and the learner
+  pages' progress reads (lms.catalog.progress), paid on every request a learner makes:
+  `quick_read`, `all_rows` and `attach_loaded`, which gives the session the person read
+  that way without a second query;
 - a full readiness recompute (lms.readiness.service), which builds about a million
   short-lived objects: `without_cycle_collection` pauses Python's cycle collector meanwhile.
 
@@ -20,41 +24,92 @@ from __future__ import annotations
 
 import functools
 import gc
-import threading
 from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import text
+from flask import g, has_app_context
+from sqlalchemy import event, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Select
-
-_reader = threading.local()
 
 
 @contextmanager
 def quick_read() -> Iterator[Connection]:
-    """A connection for one read outside the unit of work: autocommit, kept per thread.
+    """A connection for reads outside the unit of work: autocommit, one per request.
 
-    No pool checkout and no BEGIN and ROLLBACK round trips around one SELECT. It sees only
-    committed rows (the tests swap it for the session's connection). A connection that
-    broke is dropped and the next read opens another.
+    No BEGIN and ROLLBACK round trips around the reads, so PostgreSQL keeps the prepared
+    statements `first_row` and `all_rows` send (psycopg forgets them at every ROLLBACK). It
+    sees only committed rows (the tests swap it for the session's connection). In a
+    request (an app context) the connection is checked out once and goes back to the pool
+    when the request ends (`release_quick_read`); elsewhere, after each read. A connection
+    that broke is dropped and the next read opens another.
     """
     from lms.extensions import db  # extensions imports lms.core.db, which must not import us
 
-    engine = db.engine
-    connections = _reader.__dict__.setdefault("connections", {})
-    connection = connections.get(engine)
+    if not has_app_context():
+        with db.engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        return
+    connection = g.get(_QUICK_READ)
     if connection is None or connection.closed or connection.invalidated:
-        connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        connections[engine] = connection
+        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        setattr(g, _QUICK_READ, connection)
     try:
         yield connection
     except Exception:
-        connections.pop(engine, None)
-        connection.close()
+        release_quick_read()
         raise
+
+
+_QUICK_READ = "_lms_quick_read"
+
+
+def release_quick_read(_error=None) -> None:
+    """Give the request's quick-read connection back to the pool (an app teardown)."""
+    connection = g.pop(_QUICK_READ, None) if has_app_context() else None
+    if connection is not None:
+        connection.close()
+
+
+@contextmanager
+def read_connection(session) -> Iterator[Connection]:
+    """Where a read that must see the session's own work goes: the session's connection
+    once its unit of work has begun or holds changes (flushed first), else a quick read.
+
+    Before the unit of work begins there is nothing of this request's to see, and a quick
+    read sees what a new transaction would; a page that only reads never begins one (no
+    pool checkout, no BEGIN and ROLLBACK).
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    if session.info.get(_DATABASE_TRANSACTION):
+        yield session.connection()
+        return
+    with quick_read() as connection:
+        yield connection
+
+
+# Whether a session's unit of work holds a database transaction: `in_transaction()` is
+# already true once an object is added (as `attach_loaded` does), before any SQL is sent.
+_DATABASE_TRANSACTION = "fastpath.database_transaction"
+
+
+@event.listens_for(Session, "after_begin")
+def _database_transaction_begun(session, transaction, connection) -> None:
+    session.info[_DATABASE_TRANSACTION] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _database_transaction_ended(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_DATABASE_TRANSACTION, None)
 
 
 def first_row(connection: Connection, statement: Select, parameters: dict):
@@ -69,22 +124,67 @@ def first_row(connection: Connection, statement: Select, parameters: dict):
     """
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, parameters).first()
-    sql, Row = _prepared(statement)
+    sql, Row, constants = _prepared(statement)
     values = connection.connection.driver_connection.execute(
-        sql, parameters, prepare=True).fetchone()
+        sql, constants | parameters, prepare=True).fetchone()
     if values is None:
         return None
-    return Row(*(value.astimezone(UTC) if isinstance(value, datetime) else value
-                 for value in values))
+    return Row(*map(_as_utc, values))
+
+
+def all_rows(connection: Connection, statement: Select, parameters: dict) -> list:
+    """Every row of a SELECT, each as `first_row` gives one (same caveats)."""
+    if connection.dialect.name != "postgresql":
+        return connection.execute(statement, parameters).all()
+    sql, Row, constants = _prepared(statement)
+    cursor = connection.connection.driver_connection.execute(sql, constants | parameters,
+                                                             prepare=True)
+    return [Row(*map(_as_utc, values)) for values in cursor.fetchall()]
+
+
+def _as_utc(value):
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
 
 
 @functools.cache
 def _prepared(statement: Select):
-    """The psycopg SQL of a statement built once at import, and its row type (cached)."""
+    """The psycopg SQL of a statement built once at import, its row type and the values of
+    the parameters the statement itself fixes (`Setting.key == "vendor_name"`) (cached)."""
     from sqlalchemy.dialects.postgresql.psycopg import dialect
 
     row = namedtuple("Row", [column.key for column in statement.selected_columns])
-    return str(statement.compile(dialect=dialect())), row
+    compiled = statement.compile(dialect=dialect())
+    constants = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+    return str(compiled), row, constants
+
+
+def attach_loaded(session, entity: type, values: dict):
+    """The `entity` whose column values (attribute key -> value) a quick read brought back,
+    in `session` as if the session had loaded it: no SELECT, no change to flush.
+
+    Attributes not given are expired (read on first use). If the session already holds
+    that row's object, that object is returned and `values` are ignored. Relationships are
+    set with `set_loaded`.
+    """
+    mapper = sa_inspect(entity)
+    key = mapper.identity_key_from_primary_key(
+        [values[mapper.get_property_by_column(column).key] for column in mapper.primary_key])
+    held = session.identity_map.get(key)
+    if held is not None:
+        return held
+    instance = mapper.class_manager.new_instance()
+    # What the ORM's own loader does with a row: the values go straight into the instance's
+    # dict, with no attribute events and no history (set_committed_value, one attribute at
+    # a time, costs twice as much on a path every request takes).
+    instance.__dict__.update(values)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+def set_loaded(instance, relationship: str, value) -> None:
+    """Give a loaded instance a related object as if it had been loaded with it."""
+    set_committed_value(instance, relationship, value)
 
 
 def unsynchronised_commit(session) -> None:

@@ -6,6 +6,7 @@ from flask import g, has_app_context
 from sqlalchemy import JSON, String, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from lms.core import fastpath
 from lms.extensions import db
 
 DEFAULTS = {"vendor_name": "Kestrel Security"}
@@ -18,14 +19,39 @@ class Setting(db.Model):
     value: Mapped[object] = mapped_column(JSON)
 
 
+# Read by every page (the layout names the vendor): the session lookup reads them in the
+# same statement (`every_page_columns`, `remember`), so a signed-in page pays no query.
+EVERY_PAGE = ("vendor_name",)
+
+
 def get(key: str):
     """A setting's value, read once per app context (pages ask for the vendor name a lot)."""
-    cache = g.setdefault("lms_settings", {}) if has_app_context() else {}
+    cache = _request_cache()
     if key not in cache:
         # A plain select of the value: no entity to build and track for a read.
-        found = db.session.execute(_VALUE, {"key": key}).first()
+        with fastpath.read_connection(db.session) as connection:
+            found = fastpath.first_row(connection, _VALUE, {"key": key})
         cache[key] = found[0] if found is not None else DEFAULTS.get(key)
     return cache[key]
+
+
+def every_page_columns() -> list:
+    """Scalar subqueries of the EVERY_PAGE settings, labelled `setting_<key>`, for a select
+    that runs on every request anyway."""
+    return [select(Setting.value).where(Setting.key == key).scalar_subquery()
+            .label(f"setting_{key}") for key in EVERY_PAGE]
+
+
+def remember(row) -> None:
+    """Keep the EVERY_PAGE values a row of `every_page_columns` brought, for this request."""
+    cache = _request_cache()
+    for key in EVERY_PAGE:
+        value = getattr(row, f"setting_{key}")
+        cache[key] = value if value is not None else DEFAULTS.get(key)
+
+
+def _request_cache() -> dict:
+    return g.setdefault("lms_settings", {}) if has_app_context() else {}
 
 
 _VALUE = select(Setting.value).where(Setting.key == bindparam("key"))

@@ -9,7 +9,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from werkzeug.exceptions import UnsupportedMediaType
 
-from lms.core import clock, markdown, settings, text
+from lms.core import clock, fastpath, markdown, settings, text
 from lms.core.errors import Invalid
 from lms.core.json_body import GuardedJSONProvider
 from lms.core.markdown import render as render_markdown
@@ -62,6 +62,7 @@ def _nul_in(pairs) -> str | None:
 
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
+    app.teardown_appcontext(fastpath.release_quick_read)
     # Before any blueprint adds its routes: every <int:...> is bounded and named.
     app.url_rule_class = FieldRule
     app.url_map.converters["int"] = BoundedIntConverter
