@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, exists, func, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased, contains_eager
 
 from lms.accounts.models import User
 from lms.catalog.models import (
+    Asset,
     Assignment,
     Course,
     Lesson,
@@ -18,7 +19,7 @@ from lms.catalog.models import (
     TrackCompletion,
     TrackVersion,
 )
-from lms.core import clock
+from lms.core import clock, fastpath
 from lms.core.errors import NotFound
 from lms.extensions import db
 
@@ -115,8 +116,9 @@ def _completions(user_id: int) -> Completions:
     first: dict[int, datetime] = {}
     latest: dict[int, tuple[int, datetime]] = {}
     slugs = set()
-    for track_id, slug, number, completed_at in db.session.execute(
-            _COMPLETIONS, {"user_id": user_id}):
+    with fastpath.read_connection(db.session) as connection:
+        rows = fastpath.all_rows(connection, _COMPLETIONS, {"user_id": user_id})
+    for track_id, slug, number, completed_at in rows:
         slugs.add(slug)
         if track_id not in first or completed_at < first[track_id]:
             first[track_id] = completed_at
@@ -144,14 +146,15 @@ def prerequisite_reason(prerequisites: list[str] | None, completions: Completion
     return "Complete " + " and ".join(names) + " first"
 
 
-def _first_unfinished(column):
-    """`column` of the first lesson of the row's track version the person has not done."""
-    return (select(column)
-            .where(Lesson.track_version_id == TrackVersion.id,
-                   ~exists().where(LessonCompletion.lesson_id == Lesson.id,
-                                   LessonCompletion.user_id == USER))
-            .order_by(Lesson.position).limit(1).scalar_subquery())
-
+# The first lesson of the row's track version the person has not done, joined by its id:
+# one subquery gives both its slug and its title.
+_NEXT = aliased(Lesson, name="next_lesson")
+_FIRST_UNFINISHED = (
+    select(Lesson.id)
+    .where(Lesson.track_version_id == TrackVersion.id,
+           ~exists().where(LessonCompletion.lesson_id == Lesson.id,
+                           LessonCompletion.user_id == USER))
+    .order_by(Lesson.position).limit(1).scalar_subquery())
 
 # One row per assigned live track, with its lesson counts and the next lesson to do.
 _LEARNER_TRACKS = (
@@ -166,16 +169,19 @@ _LEARNER_TRACKS = (
            .where(Lesson.track_version_id == TrackVersion.id,
                   LessonCompletion.user_id == USER)
            .scalar_subquery().label("done_lessons"),
-           _first_unfinished(Lesson.slug).label("next_slug"),
-           _first_unfinished(Lesson.title).label("next_title"))
+           _NEXT.slug.label("next_slug"), _NEXT.title.label("next_title"))
     .join(Track, Track.id == Assignment.track_id)
     .join(TrackVersion, TrackVersion.id == Track.current_version_id)
+    .outerjoin(_NEXT, _NEXT.id == _FIRST_UNFINISHED)
     .where(Assignment.user_id == USER, Track.archived_at.is_(None)))
 
 
 def learner_tracks(user_id: int) -> list[TrackProgress]:
     """My learning: the person's assigned live tracks with progress, next lesson and locks."""
-    rows = db.session.execute(_LEARNER_TRACKS, {"user_id": user_id}).all()
+    # A page every learner opens first: prepared, and outside the unit of work when nothing
+    # of this request's is in it (lms.core.fastpath).
+    with fastpath.read_connection(db.session) as connection:
+        rows = fastpath.all_rows(connection, _LEARNER_TRACKS, {"user_id": user_id})
     if not rows:
         return []
     completions = _completions(user_id)
@@ -202,10 +208,63 @@ def learner_tracks(user_id: int) -> list[TrackProgress]:
 
 
 # --- one track, lesson by lesson -------------------------------------------------------------
+# Read as plain rows, not ORM entities: every lesson and track page builds an outline, and
+# loading a version's lessons as entities cost more than the rest of the page.
+
+@dataclass(frozen=True, slots=True)
+class TrackInfo:
+    id: int
+    slug: str
+    required: bool
+    sequential: bool
+    prerequisites: list
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    id: int
+    number: int
+    title: str
+    summary: str
+    estimated_minutes: int
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentInfo:
+    id: int
+    due_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CourseInfo:
+    id: int
+    slug: str
+    title: str
+    summary: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class LessonInfo:
+    """A lesson as an outline lists it (its body and download are read for its own page)."""
+
+    id: int
+    slug: str
+    title: str
+    position: int
+    minutes: int | None
+    video_url: str | None
+    asset_sha256: str | None
+    assessment_slug: str | None
+    course_id: int
+    track_version_id: int
+    course: CourseInfo
+
 
 @dataclass
 class LessonState:
-    lesson: Lesson
+    lesson: LessonInfo
     done: bool
     completed_at: datetime | None
     is_next: bool
@@ -214,7 +273,7 @@ class LessonState:
 
 @dataclass
 class CourseOutline:
-    course: Course
+    course: CourseInfo
     lessons: list[LessonState] = field(default_factory=list)
 
     @property
@@ -224,12 +283,12 @@ class CourseOutline:
 
 @dataclass
 class TrackOutline:
-    track: Track
-    version: TrackVersion
+    track: TrackInfo
+    version: VersionInfo
     courses: list[CourseOutline]
     locked_reason: str | None
     completed_at: datetime | None
-    assignment: Assignment | None
+    assignment: AssignmentInfo | None
     # The latest version the person completed, and when (None when never completed).
     completed_version: int | None = None
     completed_version_at: datetime | None = None
@@ -271,22 +330,47 @@ _LIVE_TRACK = (
 
 # The version's lessons in order, each with its course and the person's completion, if any.
 _OUTLINE = (
-    select(Lesson, LessonCompletion.completed_at)
-    .join(Lesson.course).options(contains_eager(Lesson.course))
+    select(Lesson.id, Lesson.slug, Lesson.title, Lesson.position, Lesson.minutes,
+           Lesson.video_url, Lesson.asset_sha256, Lesson.assessment_slug, Lesson.course_id,
+           Lesson.track_version_id, Course.slug.label("course_slug"),
+           Course.title.label("course_title"), Course.summary.label("course_summary"),
+           Course.position.label("course_position"), LessonCompletion.completed_at)
+    .join(Course, Course.id == Lesson.course_id)
     .outerjoin(LessonCompletion, and_(LessonCompletion.lesson_id == Lesson.id,
                                       LessonCompletion.user_id == USER))
     .where(Lesson.track_version_id == bindparam("version_id")).order_by(Lesson.position))
 
-_ASSIGNMENT = select(Assignment).where(Assignment.user_id == USER,
-                                       Assignment.track_id == bindparam("track_id"))
-
+_ASSIGNMENT = select(Assignment.id, Assignment.due_at).where(
+    Assignment.user_id == USER, Assignment.track_id == bindparam("track_id"))
 
 # The live track with its current version and the person's assignment (None if not theirs).
 _LIVE_TRACK_FOR = (
-    select(Track, Assignment)
-    .join(Track.current_version).options(contains_eager(Track.current_version))
+    select(Track.id, Track.slug, Track.required, Track.sequential, Track.prerequisites,
+           TrackVersion.id.label("version_id"), TrackVersion.number, TrackVersion.title,
+           TrackVersion.summary, TrackVersion.estimated_minutes, TrackVersion.published_at,
+           Assignment.id.label("assignment_id"), Assignment.due_at)
+    .join(TrackVersion, TrackVersion.id == Track.current_version_id)
     .outerjoin(Assignment, and_(Assignment.track_id == Track.id, Assignment.user_id == USER))
     .where(Track.slug == bindparam("slug"), Track.archived_at.is_(None)))
+
+# What a lesson's own page shows beyond the outline: its text and its download, if any.
+_LESSON_PAGE = (
+    select(Lesson.body_markdown, Asset.sha256, Asset.filename, Asset.size)
+    .outerjoin(Asset, Asset.sha256 == Lesson.asset_sha256)
+    .where(Lesson.id == bindparam("lesson_id")))
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    sha256: str
+    filename: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class LessonPage:
+    body_markdown: str
+    download: Download | None
 
 
 def get_live_track(slug: str) -> Track:
@@ -299,32 +383,71 @@ def get_live_track(slug: str) -> Track:
 
 def live_outline(user: User, slug: str) -> TrackOutline:
     """`track_outline` of the live track with this slug: what the learner pages show."""
-    row = db.session.execute(_LIVE_TRACK_FOR, {"slug": slug, "user_id": user.id}).first()
+    with fastpath.read_connection(db.session) as connection:
+        row = fastpath.first_row(connection, _LIVE_TRACK_FOR,
+                                 {"slug": slug, "user_id": user.id})
     if row is None:
         raise NotFound("No such track.")
-    return _outline(user, *row)
+    track = TrackInfo(row.id, row.slug, row.required, row.sequential, row.prerequisites or [])
+    version = VersionInfo(row.version_id, row.number, row.title, row.summary,
+                          row.estimated_minutes, row.published_at)
+    assignment = None if row.assignment_id is None else AssignmentInfo(row.assignment_id,
+                                                                       row.due_at)
+    return _outline(user.id, track, version, assignment)
 
 
 def track_outline(user: User, track: Track) -> TrackOutline:
     """Courses and lessons of the track's current version, with what is done, next, locked."""
-    return _outline(user, track, db.session.scalar(
-        _ASSIGNMENT, {"user_id": user.id, "track_id": track.id}))
-
-
-def _outline(user: User, track: Track, assignment: Assignment | None) -> TrackOutline:
     version = track.current_version
-    rows = db.session.execute(_OUTLINE, {"version_id": version.id, "user_id": user.id}).all()
-    lessons = [lesson for lesson, _ in rows]
-    completions = {lesson.id: completed_at for lesson, completed_at in rows
-                   if completed_at is not None}
-    track_completions = _completions(user.id)
+    with fastpath.read_connection(db.session) as connection:
+        found = fastpath.first_row(connection, _ASSIGNMENT,
+                                   {"user_id": user.id, "track_id": track.id})
+    return _outline(
+        user.id,
+        TrackInfo(track.id, track.slug, track.required, track.sequential,
+                  track.prerequisites or []),
+        VersionInfo(version.id, version.number, version.title, version.summary,
+                    version.estimated_minutes, version.published_at),
+        None if found is None else AssignmentInfo(found.id, found.due_at))
+
+
+def lesson_page(lesson_id: int) -> LessonPage:
+    """The text and download of one lesson (the outline lists lessons without them)."""
+    with fastpath.read_connection(db.session) as connection:
+        row = fastpath.first_row(connection, _LESSON_PAGE, {"lesson_id": lesson_id})
+    if row is None:
+        raise NotFound("No such lesson.")
+    download = None if row.sha256 is None else Download(row.sha256, row.filename, row.size)
+    return LessonPage(row.body_markdown, download)
+
+
+def _outline(user_id: int, track: TrackInfo, version: VersionInfo,
+             assignment: AssignmentInfo | None) -> TrackOutline:
+    with fastpath.read_connection(db.session) as connection:
+        rows = fastpath.all_rows(connection, _OUTLINE,
+                                 {"version_id": version.id, "user_id": user_id})
+    courses: dict[int, CourseInfo] = {}
+    lessons = []
+    completions = {}
+    for row in rows:
+        course = courses.get(row.course_id)
+        if course is None:
+            course = courses[row.course_id] = CourseInfo(
+                row.course_id, row.course_slug, row.course_title, row.course_summary,
+                row.course_position)
+        lessons.append(LessonInfo(
+            row.id, row.slug, row.title, row.position, row.minutes, row.video_url,
+            row.asset_sha256, row.assessment_slug, row.course_id, row.track_version_id,
+            course))
+        if row.completed_at is not None:
+            completions[row.id] = row.completed_at
+    track_completions = _completions(user_id)
     completed_version, completed_version_at = track_completions.latest.get(
         track.id, (None, None))
     track_lock = prerequisite_reason(track.prerequisites, track_completions)
 
-    courses = sorted({lesson.course.id: lesson.course for lesson in lessons}.values(),
-                     key=lambda course: course.position)
-    outlines = {course.id: CourseOutline(course) for course in courses}
+    outlines = {course.id: CourseOutline(course)
+                for course in sorted(courses.values(), key=lambda course: course.position)}
     first_unfinished = next((lesson for lesson in lessons if lesson.id not in completions), None)
     for lesson in lessons:
         done = lesson.id in completions
@@ -416,7 +539,7 @@ class CheckOutcome:
     course_title: str
     course_done: bool
     track_done: bool
-    next_lesson: Lesson | None  # the lesson now open after it, if any
+    next_lesson: LessonInfo | None  # the lesson now open after it, if any
     unlocked_tracks: list[tuple[str, str]]  # (slug, title): tracks now open thanks to it
 
 

@@ -61,6 +61,7 @@ def lesson(slug: str, lesson_slug: str):
     index = lessons.index(state)
     return render_template(
         "catalog/lesson.html", outline=outline, state=state,
+        page=progress.lesson_page(state.lesson.id),
         previous=lessons[index - 1] if index > 0 else None,
         following=lessons[index + 1] if index + 1 < len(lessons) else None,
         video=video_embed(state.lesson.video_url),
