@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import functools
 import gc
+import threading
 from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from flask import g, has_app_context
 from sqlalchemy import event, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection
@@ -37,43 +37,36 @@ from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import Select
 
+_reader = threading.local()
+
 
 @contextmanager
 def quick_read() -> Iterator[Connection]:
-    """A connection for reads outside the unit of work: autocommit, one per request.
+    """A connection for reads outside the unit of work: autocommit, kept per thread.
 
-    No BEGIN and ROLLBACK round trips around the reads, so PostgreSQL keeps the prepared
-    statements `first_row` and `all_rows` send (psycopg forgets them at every ROLLBACK). It
-    sees only committed rows (the tests swap it for the session's connection). In a
-    request (an app context) the connection is checked out once and goes back to the pool
-    when the request ends (`release_quick_read`); elsewhere, after each read. A connection
-    that broke is dropped and the next read opens another.
+    No pool checkout and no BEGIN and ROLLBACK round trips around the reads, so PostgreSQL
+    also keeps the prepared statements `first_row` and `all_rows` send (psycopg forgets
+    them at every ROLLBACK). It sees only committed rows (the tests swap it for the
+    session's connection). The connection is detached from the pool: a thread holding it
+    takes no pool slot from the unit of work (twenty threads, each with both, once
+    exhausted the pool), and it is closed with its thread. A connection that broke is
+    dropped and the next read opens another.
     """
     from lms.extensions import db  # extensions imports lms.core.db, which must not import us
 
-    if not has_app_context():
-        with db.engine.connect() as connection:
-            yield connection.execution_options(isolation_level="AUTOCOMMIT")
-        return
-    connection = g.get(_QUICK_READ)
+    engine = db.engine
+    connections = _reader.__dict__.setdefault("connections", {})
+    connection = connections.get(engine)
     if connection is None or connection.closed or connection.invalidated:
-        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        setattr(g, _QUICK_READ, connection)
+        connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        connection.detach()
+        connections[engine] = connection
     try:
         yield connection
     except Exception:
-        release_quick_read()
-        raise
-
-
-_QUICK_READ = "_lms_quick_read"
-
-
-def release_quick_read(_error=None) -> None:
-    """Give the request's quick-read connection back to the pool (an app teardown)."""
-    connection = g.pop(_QUICK_READ, None) if has_app_context() else None
-    if connection is not None:
+        connections.pop(engine, None)
         connection.close()
+        raise
 
 
 @contextmanager
@@ -125,7 +118,7 @@ def first_row(connection: Connection, statement: Select, parameters: dict):
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, parameters).first()
     sql, Row, constants = _prepared(statement)
-    values = connection.connection.driver_connection.execute(
+    values = connection.connection.dbapi_connection.execute(
         sql, constants | parameters, prepare=True).fetchone()
     if values is None:
         return None
@@ -137,7 +130,7 @@ def all_rows(connection: Connection, statement: Select, parameters: dict) -> lis
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, parameters).all()
     sql, Row, constants = _prepared(statement)
-    cursor = connection.connection.driver_connection.execute(sql, constants | parameters,
+    cursor = connection.connection.dbapi_connection.execute(sql, constants | parameters,
                                                              prepare=True)
     return [Row(*map(_as_utc, values)) for values in cursor.fetchall()]
 

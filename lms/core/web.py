@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from flask import Flask, request
+from flask import Flask, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from werkzeug.exceptions import UnsupportedMediaType
 
-from lms.core import clock, fastpath, markdown, settings, text
+from lms.core import clock, markdown, settings, text
 from lms.core.errors import Invalid
 from lms.core.json_body import GuardedJSONProvider
 from lms.core.markdown import render as render_markdown
@@ -52,6 +53,28 @@ class SessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+def template_url_for(endpoint: str, **values) -> str:
+    """`url_for` for templates, remembering the URLs it built.
+
+    A page builds the same few URLs on every view (the menu, the static files, a track's
+    lessons), and the URL map does not change while the app runs: building one costs about
+    as much as rendering the rest of a menu link. Only what the URL depends on is the key:
+    the app's script root, the endpoint and the values. Relative endpoints (".x") and
+    options ("_external", "_anchor", ...) are built every time.
+    """
+    if endpoint[0] == "." or any(name[0] == "_" for name in values):
+        return url_for(endpoint, **values)
+    try:
+        return _built_url(request.script_root, endpoint, tuple(sorted(values.items())))
+    except TypeError:  # an unhashable value: nothing to remember it by
+        return url_for(endpoint, **values)
+
+
+@functools.lru_cache(maxsize=4096)
+def _built_url(script_root: str, endpoint: str, values: tuple) -> str:
+    return url_for(endpoint, **dict(values))
+
+
 def _nul_in(pairs) -> str | None:
     """The name of the first field whose name or value holds a NUL character."""
     for name, value in pairs:
@@ -62,7 +85,7 @@ def _nul_in(pairs) -> str | None:
 
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
-    app.teardown_appcontext(fastpath.release_quick_read)
+    app.jinja_env.globals["url_for"] = template_url_for
     # Before any blueprint adds its routes: every <int:...> is bounded and named.
     app.url_rule_class = FieldRule
     app.url_map.converters["int"] = BoundedIntConverter
