@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import Flask, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import UnsupportedMediaType
 
 from lms.core import clock, markdown, settings, text
@@ -51,6 +52,22 @@ class SessionInterface(SecureCookieSessionInterface):
         if request.path.startswith("/api/"):
             return None  # Flask substitutes a null session
         return super().open_session(app, request)
+
+    def get_signing_serializer(self, app):
+        # Flask builds a new serializer to open the cookie and another to sign it, on every
+        # request; it holds nothing but the keys and settings, so one per set of keys does.
+        if not app.secret_key:
+            return None
+        return self._serializer(app.secret_key,
+                                tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019 - a handful of key sets, for the process's life
+    def _serializer(self, secret_key, fallbacks):
+        return URLSafeTimedSerializer(
+            [*fallbacks, secret_key],  # the current key last, as Flask orders them
+            salt=self.salt, serializer=self.serializer,
+            signer_kwargs={"key_derivation": self.key_derivation,
+                           "digest_method": self.digest_method})
 
 
 def template_url_for(endpoint: str, **values) -> str:
