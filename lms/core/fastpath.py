@@ -117,9 +117,8 @@ def first_row(connection: Connection, statement: Select, parameters: dict):
     """
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, parameters).first()
-    sql, Row, constants = _prepared(statement)
-    values = connection.connection.dbapi_connection.execute(
-        sql, constants | parameters, prepare=True).fetchone()
+    Row, cursor = _execute_prepared(connection, statement, parameters)
+    values = cursor.fetchone()
     if values is None:
         return None
     return Row(*map(_as_utc, values))
@@ -129,10 +128,19 @@ def all_rows(connection: Connection, statement: Select, parameters: dict) -> lis
     """Every row of a SELECT, each as `first_row` gives one (same caveats)."""
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, parameters).all()
-    sql, Row, constants = _prepared(statement)
-    cursor = connection.connection.dbapi_connection.execute(sql, constants | parameters,
-                                                             prepare=True)
+    Row, cursor = _execute_prepared(connection, statement, parameters)
     return [Row(*map(_as_utc, values)) for values in cursor.fetchall()]
+
+
+def _execute_prepared(connection: Connection, statement: Select, parameters: dict):
+    """(row type, psycopg cursor) of the statement run as a prepared statement."""
+    sql, Row, constants = _prepared(statement)
+    values = constants | parameters
+    if connection.dispatch.before_cursor_execute:
+        # What listens to the engine's statements (the tests' statement counts, tracing)
+        # sees these too, though they do not go through SQLAlchemy's execution.
+        connection.dispatch.before_cursor_execute(connection, None, sql, values, None, False)
+    return Row, connection.connection.dbapi_connection.execute(sql, values, prepare=True)
 
 
 def _as_utc(value):
