@@ -249,6 +249,7 @@ def apply(values: list[upload.Value], *, actor_id: int | None, source: str,
         db.session.execute(MetricValue.__table__.insert(), rows)
         db.session.execute(ImportChange.__table__.insert(), changes)
     record.changed = len(changes)
+    record.summary = _summary(changes)
     db.session.flush()
     touched = sorted({change["organisation_id"] for change in changes})
     if touched:
@@ -256,6 +257,17 @@ def apply(values: list[upload.Value], *, actor_id: int | None, source: str,
         # own commit (jobs.commit runs jobs that jobs queue).
         jobs.enqueue(service.recompute_partners, touched)
     return record
+
+
+def _summary(changes: list[dict]) -> dict[str, list[int]]:
+    """{metric: [changes, new values, history only]}, as change_summary counts them."""
+    found: dict[str, list[int]] = {}
+    for change in changes:
+        counts = found.setdefault(change["metric"], [0, 0, 0])
+        counts[0] += 1
+        counts[1] += change["old"] is None
+        counts[2] += not change["current"]
+    return found
 
 
 def reject(problems: list[dict], *, actor_id: int | None, source: str, rows: int,
@@ -388,8 +400,15 @@ class ChangeSummary:
         return sum(counts[2] for counts in self.by_metric.values())
 
 
+def summary_of(record: MetricImport) -> ChangeSummary:
+    """What the import changed, counted when it was written (no query)."""
+    return ChangeSummary({metric: tuple(counts)
+                          for metric, counts in sorted((record.summary or {}).items())})
+
+
 def change_summary(import_id: int) -> ChangeSummary:
-    """One grouped aggregate over the import's changes (a row per metric)."""
+    """The same counted again from the change rows, in one grouped aggregate (a row per
+    metric): what the stored summary must always equal."""
     rows = db.session.execute(
         select(ImportChange.metric, func.count(),
                func.count(case((ImportChange.old.is_(None), 1))),
@@ -403,8 +422,8 @@ def change_summary(import_id: int) -> ChangeSummary:
 def change_page(import_id: int, *, search: str | None, metric: str | None, page: int,
                 per_page: int, total: int) -> Window:
     """One page of an import's changes, searched by partner name or ID and filtered by
-    metric. `total` is the count of the unsearched list (from the summary): searching
-    costs one more COUNT."""
+    metric. `total` is the count of the unsearched list (from the stored summary):
+    searching costs one more COUNT."""
     statement = select(ImportChange).where(ImportChange.import_id == import_id)
     if metric is not None:
         statement = statement.where(ImportChange.metric == metric)

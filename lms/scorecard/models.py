@@ -63,6 +63,9 @@ class MetricImport(db.Model):
     status: Mapped[str] = mapped_column(String(10))
     rows: Mapped[int] = mapped_column(default=0)  # values read
     changed: Mapped[int] = mapped_column(default=0)  # values that differed from before
+    # The changes counted per metric when they were written (they never change after):
+    # {metric: [changes, values that were new, values older than the current one]}.
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
     # Why a rejected call was refused: [{"line" or "index", "field", "message"}]
     problems: Mapped[list] = mapped_column(JSON, default=list)
     definition_version: Mapped[int | None]

@@ -1,5 +1,7 @@
 """scorecard imports: what an import changed as rows of their own (scorecard_import_change)
-instead of one JSON value per import, so an import's page reads one page of them (issue 13)
+instead of one JSON value per import, so an import's page reads one page of them; the
+onboarding overview's medians read journeys' stages and first certifications by index
+(issue 13)
 
 Revision ID: e3b9d27a41f6
 Revises: c5a8e2f7d1b6
@@ -25,7 +27,7 @@ depends_on = None
 BATCH = 5000  # rows per INSERT while moving an import's changes
 
 imports = sa.table('scorecard_import', sa.column('id', sa.Integer),
-                   sa.column('changes', sa.JSON))
+                   sa.column('changes', sa.JSON), sa.column('summary', sa.JSON))
 changes = sa.table(
     'scorecard_import_change', sa.column('id', sa.Integer),
     sa.column('import_id', sa.Integer), sa.column('organisation_id', sa.Integer),
@@ -60,16 +62,37 @@ def upgrade():
         rows = [_row(import_id, change) for change in listed]
         for start in range(0, len(rows), BATCH):
             connection.execute(changes.insert(), rows[start:start + BATCH])
+    # Each import's changes counted per metric, kept with it (they never change after).
+    op.add_column('scorecard_import', sa.Column('summary', sa.JSON(), nullable=False,
+                                                server_default='{}'))
+    summaries: dict[int, dict] = {}
+    for import_id, metric, count, new, history in connection.execute(
+            sa.select(changes.c.import_id, changes.c.metric, sa.func.count(),
+                      sa.func.count(sa.case((changes.c.old.is_(None), 1))),
+                      sa.func.count(sa.case((changes.c.current.is_(False), 1))))
+            .group_by(changes.c.import_id, changes.c.metric)):
+        summaries.setdefault(import_id, {})[metric] = [count, new, history]
+    for import_id, summary in summaries.items():
+        connection.execute(imports.update().where(imports.c.id == import_id)
+                           .values(summary=summary))
     # Indexes after the rows: one sort each instead of an update per row.
     op.create_index('ix_scorecard_import_change_name', 'scorecard_import_change',
                     ['import_id', 'name_key', 'metric', 'as_of', 'id'], unique=False)
     op.create_index('ix_scorecard_import_change_metric', 'scorecard_import_change',
                     ['import_id', 'metric', 'name_key', 'as_of', 'id'], unique=False)
+    # The vendor overview's stage medians: (journey, stage, done) from the index alone. It
+    # serves every lookup the journey_id index served, which goes.
+    op.create_index('ix_journey_milestone_journey_stage', 'journey_milestone',
+                    ['journey_id', 'stage_index', 'done_at'], unique=False)
+    op.drop_index('ix_journey_milestone_journey_id', table_name='journey_milestone')
+    op.create_index('ix_journey_first_certified', 'journey', ['first_certified_at'],
+                    unique=False)
     if connection.dialect.name == 'sqlite':
         # SQLite drops a plain column in place; a batch copy would rebuild scorecard_import,
         # which values and changes refer to (refused with foreign keys on).
         op.execute('ALTER TABLE scorecard_import DROP COLUMN changes')
     else:
+        op.alter_column('scorecard_import', 'summary', server_default=None)
         op.drop_column('scorecard_import', 'changes')
 
 
@@ -86,6 +109,10 @@ def _row(import_id: int, change: dict) -> dict:
 
 
 def downgrade():
+    op.drop_index('ix_journey_first_certified', table_name='journey')
+    op.create_index('ix_journey_milestone_journey_id', 'journey_milestone', ['journey_id'],
+                    unique=False)
+    op.drop_index('ix_journey_milestone_journey_stage', table_name='journey_milestone')
     op.add_column('scorecard_import', sa.Column('changes', sa.JSON(), nullable=False,
                                                 server_default='[]'))
     connection = op.get_bind()
@@ -102,8 +129,11 @@ def downgrade():
                           changes.c.id))]
         connection.execute(imports.update().where(imports.c.id == import_id)
                            .values(changes=listed))
-    if connection.dialect.name != 'sqlite':  # (SQLite cannot drop a default in place)
+    if connection.dialect.name == 'sqlite':  # (in place, as the upgrade dropped changes)
+        op.execute('ALTER TABLE scorecard_import DROP COLUMN summary')
+    else:  # (SQLite cannot drop a default in place)
         op.alter_column('scorecard_import', 'changes', server_default=None)
+        op.drop_column('scorecard_import', 'summary')
     op.drop_index('ix_scorecard_import_change_metric', table_name='scorecard_import_change')
     op.drop_index('ix_scorecard_import_change_name', table_name='scorecard_import_change')
     op.drop_table('scorecard_import_change')

@@ -41,8 +41,11 @@ def import_all(partners, *, value: float = 10.0, days_ago: int = 0, actor=None):
     as_of = clock.now().date() - timedelta(days=days_ago)
     values = [upload.Value(n, organisation_id, name, code, value + n, as_of)
               for n, (organisation_id, name) in enumerate(partners) for code in METRICS]
-    return imports.apply(values, actor_id=actor.id if actor else None, source="csv",
-                         file_name="bulk.csv")
+    record = imports.apply(values, actor_id=actor.id if actor else None, source="csv",
+                           file_name="bulk.csv")
+    # The counts kept with the import always equal a recount of its change rows.
+    assert imports.summary_of(record) == imports.change_summary(record.id)
+    return record
 
 
 @pytest.fixture
@@ -101,7 +104,7 @@ def test_summary_counts_new_values_and_history_only(client, manager):
     partners = bulk_partners(3)
     import_all(partners[:2], days_ago=5)
     later = import_all(partners, days_ago=10, value=20)  # older than two partners' values
-    assert imports.change_summary(later.id).by_metric == {
+    assert imports.summary_of(later).by_metric == {
         "co_sell_success": (3, 1, 2), "mdf_spend": (3, 1, 2)}
     page = client.get(f"/scorecard/imports/{later.id}").get_data(as_text=True)
     assert re.search(r'data-count="new"><strong>2</strong>', page)
@@ -209,3 +212,7 @@ def test_put_values_still_records_rows_through_the_service(frozen_clock):
             for c in db.session.scalars(select(ImportChange).where(
                 ImportChange.import_id == record.id))] == [
         (partner.id, "Support Partner", "support partner", "mdf_spend", 40.0, None, True)]
+    assert record.summary == {"mdf_spend": [1, 1, 0]}
+    unchanged = put_values(partner, {"mdf_spend": 40})  # the same figure: nothing changed
+    assert (unchanged.changed, unchanged.summary) == (0, {})
+    assert imports.change_summary(unchanged.id).by_metric == {}

@@ -34,7 +34,7 @@ scorecard_import = sa.table("scorecard_import", sa.column("id", sa.Integer),
                             sa.column("source", sa.String), sa.column("status", sa.String),
                             sa.column("created_at", sa.DateTime), sa.column("rows", sa.Integer),
                             sa.column("changed", sa.Integer), sa.column("changes", sa.JSON),
-                            sa.column("problems", sa.JSON))
+                            sa.column("problems", sa.JSON), sa.column("summary", sa.JSON))
 
 
 def _scratch_url(tmp_path) -> str:
@@ -92,6 +92,13 @@ def test_json_changes_become_rows_and_come_back(tmp_path, app):
                     "new, old, old_as_of, current FROM scorecard_import_change "
                     "ORDER BY id")).all()
             assert "changes" not in columns
+            with engine.connect() as connection:
+                summaries = dict(connection.execute(
+                    sa.select(scorecard_import.c.id, scorecard_import.c.summary)).all())
+            assert summaries == {import_ids[0]: {"co_sell_success": [1, 1, 0],
+                                                 "mdf_spend": [1, 0, 1],
+                                                 "pipeline_velocity": [1, 0, 0]},
+                                 import_ids[1]: {}}
             as_dates = [(r[:5] + (_date(r.as_of),) + r[6:8] + (_date(r.old_as_of), bool(r[9])))
                         for r in rows]
             assert as_dates == [

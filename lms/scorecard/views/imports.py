@@ -152,7 +152,7 @@ def import_detail(import_id: int):
 def _import_page(record, form: RevertImportForm, status: int = 200):
     """An import's record: its counts, then one page of its changes (searched by partner
     name or ID, filtered by metric) or, when refused, why."""
-    summary = imports.change_summary(record.id)
+    summary = imports.summary_of(record)
     metric = request.args.get("metric")
     metric = metric if metric in summary.by_metric else None
     search = query_text("q")
