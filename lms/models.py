@@ -57,6 +57,7 @@ from lms.readiness.models import (  # noqa: F401  (after accounts: scores name o
 from lms.scorecard.models import (  # noqa: F401  (after readiness: it sits on top of it)
     ApiToken,
     DeliveryAttempt,
+    ImportChange,
     ImportMapping,
     MetricDefinitionSet,
     MetricImport,

@@ -420,3 +420,10 @@ def test_numbers_from_requests_are_parsed_in_one_place():
             if match and not any(name == file and text in line for file, text in TRUSTED):
                 found.append(f"{name}:{number}: {line.strip()}")
     assert not found, "use lms.core.params.query_int/query_date/parse_int:\n" + "\n".join(found)
+
+
+def test_the_walk_reaches_parameters_read_in_a_views_helpers(app):
+    """An import's page reads its search and metric filter in a helper the view and the
+    revert share: the walk still sends them hostile values (q and page are generic)."""
+    for endpoint in ("scorecard.import_detail", "scorecard.revert_import"):
+        assert "metric" in query_names(app.view_functions[endpoint]), endpoint

@@ -81,6 +81,8 @@ class Journey(db.Model):
         UniqueConstraint("template_id", "subject_key"),
         CheckConstraint("(scope = 'person') = (user_id IS NOT NULL)", name="subject"),
         Index("ix_journey_open", "completed_at", "stalls_at"),
+        # The overview's median days to a first certification reads the certified only.
+        Index("ix_journey_first_certified", "first_certified_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,10 +126,14 @@ class JourneyMilestone(db.Model):
         # A partner's sign-offs for people who have since left it, newest first.
         Index("ix_journey_milestone_evidence_organisation", "evidence_organisation_id",
               "done_at", "id"),
+        # A journey's milestones, and the overview's stage medians: when each stage of the
+        # template's journeys finished, read from the index alone (not the milestones of
+        # every person's journey too).
+        Index("ix_journey_milestone_journey_stage", "journey_id", "stage_index", "done_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    journey_id: Mapped[int] = mapped_column(ForeignKey("journey.id"), index=True)
+    journey_id: Mapped[int] = mapped_column(ForeignKey("journey.id"))
     key: Mapped[str] = mapped_column(String(100))
     stage_index: Mapped[int]
     stage_name: Mapped[str] = mapped_column(String(200))

@@ -1,19 +1,20 @@
 """Read models for the pages: journey rows with their counts, the vendor's onboarding table,
 its funnel and the median days per stage. A fixed number of queries for any number of
-partners: counts are grouped in SQL, medians taken from one grouped result.
+partners: counts are grouped in SQL, and medians taken in SQL too (lms.core.medians), so
+only a row per stage leaves the database however many partners there are.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from statistics import median
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal_column, select, union_all
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Organisation, User
 from lms.core.db import days_since
+from lms.core.medians import mean_of_middle, middle_values
 from lms.core.pages import Window
 from lms.core.pages import clamp as pages_of
 from lms.extensions import db
@@ -187,18 +188,7 @@ def _summarise(overview: Overview, template: JourneyTemplate, now: datetime) -> 
         .group_by(Journey.current_stage)).all())
     overview.started = sum(at_stage.values())
     overview.completed = sum(n for index, n in at_stage.items() if index >= len(stages))
-    # Days from the journey's start to each finished stage, as numbers: one row per partner
-    # and stage, so no datetime is parsed per row.
-    stage_rows = db.session.execute(
-        select(JourneyMilestone.journey_id, JourneyMilestone.stage_index,
-               case((func.count(JourneyMilestone.done_at) == func.count(),
-                     days_since(Journey.started_at, func.max(JourneyMilestone.done_at))),
-                    else_=None))
-        .join(Journey, Journey.id == JourneyMilestone.journey_id)
-        .where(Journey.template_id == template.id)
-        .group_by(JourneyMilestone.journey_id, JourneyMilestone.stage_index,
-                  Journey.started_at)).all()
-    medians = timeline.stage_medians([tuple(row) for row in stage_rows])
+    medians = _stage_medians(template.id)
     overview.funnel = [
         FunnelStep(index, stage["name"],
                    reached=sum(n for at, n in at_stage.items() if at >= index),
@@ -211,24 +201,70 @@ def _summarise(overview: Overview, template: JourneyTemplate, now: datetime) -> 
         select(func.count()).select_from(Journey)
         .where(Journey.template_id == template.id, Journey.completed_at.is_(None),
                Journey.stalls_at <= now)) or 0
-    times = db.session.execute(
-        select(Journey.scope, days_since(Journey.started_at, Journey.completed_at),
-               days_since(Journey.started_at, Journey.first_certified_at))
-        .where(Journey.completed_at.is_not(None) | Journey.first_certified_at.is_not(None))
-        .where((Journey.template_id == template.id) | (Journey.scope == "person"))).all()
+    _journey_medians(overview, template.id)
+
+
+def _stage_medians(template_id: int) -> dict[int, float]:
+    """Median days each stage took, over the journeys that finished it, as
+    timeline.stage_durations takes them, in one statement: only the middle values leave
+    the database.
+
+    A stage starts when the stages before it finished (the first at the journey's start),
+    counts only while every stage before it is finished, and work done before it began
+    counts as no time at all.
+    """
+    # Days from the journey's start to each stage's finish (None while unfinished).
+    finished = (
+        select(JourneyMilestone.journey_id, JourneyMilestone.stage_index,
+               case((func.count(JourneyMilestone.done_at) == func.count(),
+                     days_since(Journey.started_at, func.max(JourneyMilestone.done_at))),
+                    else_=None).label("finished_after"))
+        .join(Journey, Journey.id == JourneyMilestone.journey_id)
+        .where(Journey.template_id == template_id)
+        .group_by(JourneyMilestone.journey_id, JourneyMilestone.stage_index,
+                  Journey.started_at)
+        .subquery("finished"))
+    journey_order = {"partition_by": finished.c.journey_id,
+                     "order_by": finished.c.stage_index}
+    stages = select(
+        finished.c.stage_index, finished.c.finished_after,
+        # Unfinished stages up to this one: a stage counts only while this is 0.
+        func.count(case((finished.c.finished_after.is_(None), 1)))
+        .over(**journey_order).label("unfinished"),
+        # When the stages before it were done: the latest finish among them.
+        func.max(finished.c.finished_after).over(**journey_order, rows=(None, -1))
+        .label("before")).subquery("stages")
+    began = case((stages.c.before > 0, stages.c.before), else_=0.0)
+    took = stages.c.finished_after - began
+    durations = (select(stages.c.stage_index, case((took > 0, took), else_=0.0).label("days"))
+                 .where(stages.c.unfinished == 0).subquery("durations"))
+    return {stage_index: round(mean_of_middle(lower, upper), 1)
+            for stage_index, lower, upper in db.session.execute(
+                middle_values(durations, "days", ("stage_index",)))}
+
+
+def _journey_medians(overview: Overview, template_id: int) -> None:
+    """Median days to complete and to a first certification: of this template's partner
+    journeys and of every person's journey, in one statement (the middle values only)."""
+    spans = [
+        select(Journey.scope, literal_column(f"'{kind}'").label("kind"),
+               days_since(Journey.started_at, ended).label("days"))
+        .where(ended.is_not(None))
+        .where((Journey.template_id == template_id) | (Journey.scope == "person"))
+        for kind, ended in (("complete", Journey.completed_at),
+                            ("certified", Journey.first_certified_at))]
+    found = {(scope, kind): (lower, upper) for scope, kind, lower, upper in db.session.execute(
+        middle_values(union_all(*spans).subquery("spans"), "days", ("scope", "kind")))}
     for scope, prefix in (("organisation", ""), ("person", "person_")):
-        mine = [(completed, certified) for kind, completed, certified in times if kind == scope]
-        setattr(overview, f"{prefix}median_days_to_complete",
-                _median(_days(completed) for completed, _ in mine))
-        setattr(overview, f"{prefix}median_days_to_first_certification",
-                _median(_days(certified) for _, certified in mine))
+        for kind, name in (("complete", "median_days_to_complete"),
+                           ("certified", "median_days_to_first_certification")):
+            middle = found.get((scope, kind))
+            # Each value as the page shows durations (a tenth of a day, never negative),
+            # then their median: as statistics.median of the rounded values would give.
+            setattr(overview, prefix + name, None if middle is None else round(
+                mean_of_middle(_days(middle[0]), _days(middle[1])), 1))
 
 
 def _days(value: float | None) -> float | None:
     """As timeline.days_between: never negative, to a tenth of a day."""
     return None if value is None else round(max(0.0, value), 1)
-
-
-def _median(values) -> float | None:
-    present = [value for value in values if value is not None]
-    return round(median(present), 1) if present else None

@@ -97,7 +97,11 @@ def stage_durations(stage_rows: list[tuple[int, int, datetime, datetime | None]]
 
 def stage_medians(stage_rows: list[tuple[int, int, float | None]]) -> dict[int, float]:
     """`stage_durations` from (journey_id, stage_index, days from the journey's start to the
-    stage's finish, or None): what SQL hands over without a datetime per row."""
+    stage's finish, or None).
+
+    The rule in plain Python: the vendor overview takes the same medians in SQL
+    (lms.journeys.overview._stage_medians) and tests/journeys/test_overview_medians.py
+    proves the two agree to the last digit."""
     by_journey: dict[int, list[tuple[int, float | None]]] = {}
     for journey_id, stage_index, finished_after in stage_rows:
         by_journey.setdefault(journey_id, []).append((stage_index, finished_after))

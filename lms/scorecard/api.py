@@ -84,6 +84,7 @@ def push_metrics():
     record = imports.apply(values, actor_id=g.api_user.id, token_id=g.api_token.id,
                            source="api", file_name=name, now=now,
                            definition_version=definitions.version)
+    changes = imports.changes_of(record.id)
     commit()
     return jsonify(import_id=record.id, rows=record.rows, changed=record.changed,
-                   unchanged=record.rows - record.changed, changes=record.changes), 201
+                   unchanged=record.rows - record.changed, changes=changes), 201

@@ -50,6 +50,17 @@ def as_csv(cards: list[dict], *, period: ReviewPeriod | None = None) -> str:
     return "".join(csv_lines(cards, period=period, codes=codes))
 
 
+def csv_text(rows: Iterable[list]) -> Iterator[str]:
+    """CSV a line at a time, writing each row as it is read (so a download can stream)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
 def csv_lines(cards: Iterable[dict], *, period: ReviewPeriod | None = None,
               codes: list[str] | None = None) -> Iterator[str]:
     """The CSV a line at a time, reading `cards` as it goes (so it can stream).
@@ -61,23 +72,24 @@ def csv_lines(cards: Iterable[dict], *, period: ReviewPeriod | None = None,
     first = next(cards, None)
     if codes is None:
         codes = [m["code"] for m in first["metrics"]] if first is not None else []
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    header = (["period", "partner_id", "partner", "tier", "partner_type", "region", "health",
+               "score", "coverage_percent", "readiness"]
+              + [f"{code}_{part}" for code in codes for part in ("value", "status", "as_of")]
+              + ["flags", "checkpoints", "definitions_version", "rubric_version",
+                 "computed_at"])
+    rows = ([_cell(value) for value in _csv_row(card, codes, period)]
+            for card in itertools.chain([first] if first is not None else [], cards))
+    yield from csv_text(itertools.chain([header], rows))
 
-    def line(row: list) -> str:
-        writer.writerow(row)
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
 
-    yield line(
-        ["period", "partner_id", "partner", "tier", "partner_type", "region", "health",
-         "score", "coverage_percent", "readiness"]
-        + [f"{code}_{part}" for code in codes for part in ("value", "status", "as_of")]
-        + ["flags", "checkpoints", "definitions_version", "rubric_version", "computed_at"])
-    for card in itertools.chain([first] if first is not None else [], cards):
-        yield line([_cell(value) for value in _csv_row(card, codes, period)])
+def template_lines(names: Iterable[str], metric_codes: list[str]) -> Iterator[str]:
+    """The import template: a row per partner name, an empty cell per metric to fill in.
+
+    Names are written as they are (not made spreadsheet-safe like the exports): the file
+    comes back as an import, where the name must match the partner's."""
+    blanks = [""] * (len(metric_codes) + 1)  # the as-of date, then the metrics
+    yield from csv_text(itertools.chain([["partner", "as_of", *metric_codes]],
+                                        ([name, *blanks] for name in names)))
 
 
 def _csv_row(card: dict, codes: list[str], period: ReviewPeriod | None) -> list:

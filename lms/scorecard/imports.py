@@ -6,22 +6,26 @@ them with `apply`. Explicit arguments only; flushes, never commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, case, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, joinedload
 
 from lms.accounts.models import Organisation
 from lms.core import clock, jobs
 from lms.core.errors import Conflict, Invalid, NotFound
+from lms.core.pages import Window, window
 from lms.extensions import db
 from lms.scorecard import service, upload
 from lms.scorecard.gather import current_values
 from lms.scorecard.loader import Definitions
-from lms.scorecard.models import ImportMapping, MetricImport, MetricValue
+from lms.scorecard.models import ImportChange, ImportMapping, MetricImport, MetricValue
+
+NAMES_BATCH = 1000
 
 
 class RowsInvalid(Invalid):
@@ -42,6 +46,12 @@ def partner_lookup() -> dict[str, tuple[int, str]]:
             select(Organisation.id, Organisation.name)):
         found[name.lower()] = found[str(organisation_id)] = (organisation_id, name)
     return found
+
+
+def partner_names() -> Iterator[str]:
+    """Every partner's name in name order, fetched in batches (the template streams them)."""
+    yield from db.session.scalars(select(Organisation.name).order_by(Organisation.name_key)
+                                  .execution_options(yield_per=NAMES_BATCH))
 
 
 @dataclass
@@ -229,14 +239,17 @@ def apply(values: list[upload.Value], *, actor_id: int | None, source: str,
                      "value": value.value, "as_of": value.as_of, "recorded_at": now,
                      "import_id": record.id})
         changes.append({
-            "organisation_id": value.organisation_id, "partner": value.partner,
-            "metric": value.metric, "as_of": value.as_of.isoformat(), "new": value.value,
-            "old": old[0] if old else None, "old_as_of": old[1].isoformat() if old else None,
+            "import_id": record.id, "organisation_id": value.organisation_id,
+            "partner": value.partner, "name_key": value.partner.lower(),
+            "metric": value.metric, "as_of": value.as_of, "new": value.value,
+            "old": old[0] if old else None, "old_as_of": old[1] if old else None,
             # An older date than the current value's fills in history; it changes no score.
             "current": old is None or value.as_of >= old[1]})
     if rows:
         db.session.execute(MetricValue.__table__.insert(), rows)
-    record.changed, record.changes = len(changes), changes
+        db.session.execute(ImportChange.__table__.insert(), changes)
+    record.changed = len(changes)
+    record.summary = _summary(changes)
     db.session.flush()
     touched = sorted({change["organisation_id"] for change in changes})
     if touched:
@@ -244,6 +257,17 @@ def apply(values: list[upload.Value], *, actor_id: int | None, source: str,
         # own commit (jobs.commit runs jobs that jobs queue).
         jobs.enqueue(service.recompute_partners, touched)
     return record
+
+
+def _summary(changes: list[dict]) -> dict[str, list[int]]:
+    """{metric: [changes, new values, history only]}, as change_summary counts them."""
+    found: dict[str, list[int]] = {}
+    for change in changes:
+        counts = found.setdefault(change["metric"], [0, 0, 0])
+        counts[0] += 1
+        counts[1] += change["old"] is None
+        counts[2] += not change["current"]
+    return found
 
 
 def reject(problems: list[dict], *, actor_id: int | None, source: str, rows: int,
@@ -301,18 +325,20 @@ def revert(import_id: int, *, actor_id: int | None, now: datetime | None = None
                        f"{record.reverted_at:%d %b %Y}.")
     record.reverted_at, record.reverted_by_id = now or clock.now(), actor_id
     db.session.flush()
-    touched = sorted({change["organisation_id"] for change in record.changes})
+    touched = list(db.session.scalars(
+        select(ImportChange.organisation_id).where(ImportChange.import_id == record.id)
+        .distinct().order_by(ImportChange.organisation_id)))
     if touched:
         jobs.enqueue(service.recompute_partners, touched)
     return record
 
 
 def listed() -> Select:
-    """Every import, newest first, to page through. What an import changed can run to
-    thousands of values: lists never read it."""
+    """Every import, newest first, to page through (without what each changed, which has
+    rows of its own, or why a refused one was refused)."""
     return (select(MetricImport)
             .options(joinedload(MetricImport.actor),  # named on the page
-                     defer(MetricImport.changes), defer(MetricImport.problems))
+                     defer(MetricImport.problems))
             .order_by(MetricImport.id.desc()))
 
 
@@ -331,3 +357,81 @@ def organisations_of(ids: Iterable[int]) -> dict[int, str]:
         return {}
     return dict(db.session.execute(
         select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all())
+
+
+# --- what an import changed ------------------------------------------------------------------
+
+CHANGE_FIELDS = ("organisation_id", "partner", "metric", "as_of", "new", "old", "old_as_of",
+                 "current")
+
+
+def _in_order(statement: Select) -> Select:
+    """By partner name, then metric and date: as the import read them (index order)."""
+    return statement.order_by(ImportChange.name_key, ImportChange.metric, ImportChange.as_of,
+                              ImportChange.id)
+
+
+def changes_of(import_id: int) -> list[dict]:
+    """Every change of an import as the API answers it (dates as ISO text), in order."""
+    columns = [getattr(ImportChange, name) for name in CHANGE_FIELDS]
+    return [{name: value.isoformat() if isinstance(value, date) else value
+             for name, value in zip(CHANGE_FIELDS, row, strict=True)}
+            for row in db.session.execute(_in_order(
+                select(*columns).where(ImportChange.import_id == import_id)))]
+
+
+@dataclass(frozen=True)
+class ChangeSummary:
+    """What an import changed, counted: per metric (changes, values that were new, values
+    older than the current one), and the totals."""
+
+    by_metric: dict[str, tuple[int, int, int]]
+
+    @property
+    def changed(self) -> int:
+        return sum(counts[0] for counts in self.by_metric.values())
+
+    @property
+    def new(self) -> int:
+        return sum(counts[1] for counts in self.by_metric.values())
+
+    @property
+    def history_only(self) -> int:
+        return sum(counts[2] for counts in self.by_metric.values())
+
+
+def summary_of(record: MetricImport) -> ChangeSummary:
+    """What the import changed, counted when it was written (no query)."""
+    return ChangeSummary({metric: tuple(counts)
+                          for metric, counts in sorted((record.summary or {}).items())})
+
+
+def change_summary(import_id: int) -> ChangeSummary:
+    """The same counted again from the change rows, in one grouped aggregate (a row per
+    metric): what the stored summary must always equal."""
+    rows = db.session.execute(
+        select(ImportChange.metric, func.count(),
+               func.count(case((ImportChange.old.is_(None), 1))),
+               func.count(case((ImportChange.current.is_(False), 1))))
+        .where(ImportChange.import_id == import_id)
+        .group_by(ImportChange.metric).order_by(ImportChange.metric))
+    return ChangeSummary({metric: (changed, new, history)
+                          for metric, changed, new, history in rows})
+
+
+def change_page(import_id: int, *, search: str | None, metric: str | None, page: int,
+                per_page: int, total: int) -> Window:
+    """One page of an import's changes, searched by partner name or ID and filtered by
+    metric. `total` is the count of the unsearched list (from the stored summary):
+    searching costs one more COUNT."""
+    statement = select(ImportChange).where(ImportChange.import_id == import_id)
+    if metric is not None:
+        statement = statement.where(ImportChange.metric == metric)
+    if search:
+        named = ImportChange.name_key.contains(search.lower(), autoescape=True)
+        # Digits may also be a partner's ID (ASCII only: int() refuses "²").
+        is_id = re.fullmatch(r"[0-9]{1,9}", search)
+        statement = statement.where(
+            or_(named, ImportChange.organisation_id == int(search)) if is_id else named)
+    return window(db.session, _in_order(statement), page=page, per_page=per_page,
+                  total=None if search else total, scalars=True)

@@ -45,7 +45,8 @@ class MetricDefinitionSet(db.Model):
 
 
 class MetricImport(db.Model):
-    """One CSV upload or API call: who, when, which file, and what it changed."""
+    """One CSV upload or API call: who, when, which file, and what it changed (its
+    ImportChange rows)."""
 
     __tablename__ = "scorecard_import"
     __table_args__ = (
@@ -62,8 +63,9 @@ class MetricImport(db.Model):
     status: Mapped[str] = mapped_column(String(10))
     rows: Mapped[int] = mapped_column(default=0)  # values read
     changed: Mapped[int] = mapped_column(default=0)  # values that differed from before
-    # [{"organisation_id", "partner", "metric", "as_of", "old", "old_as_of", "new"}]
-    changes: Mapped[list] = mapped_column(JSON, default=list)
+    # The changes counted per metric when they were written (they never change after):
+    # {metric: [changes, values that were new, values older than the current one]}.
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
     # Why a rejected call was refused: [{"line" or "index", "field", "message"}]
     problems: Mapped[list] = mapped_column(JSON, default=list)
     definition_version: Mapped[int | None]
@@ -74,6 +76,35 @@ class MetricImport(db.Model):
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     reverted_by: Mapped[User | None] = relationship(foreign_keys=[reverted_by_id])
+
+
+class ImportChange(db.Model):
+    """One value an import changed: what it was before and what it became. Rows of their
+    own (an import of every partner changes tens of thousands), so its page reads one page
+    of them, searched and filtered in SQL; written with the import, never changed."""
+
+    __tablename__ = "scorecard_import_change"
+    __table_args__ = (
+        # The import's page: by partner name (all, or of one metric), then metric and date.
+        Index("ix_scorecard_import_change_name", "import_id", "name_key", "metric", "as_of",
+              "id"),
+        Index("ix_scorecard_import_change_metric", "import_id", "metric", "name_key",
+              "as_of", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("scorecard_import.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    partner: Mapped[str] = mapped_column(String(200))  # the name as the import matched it
+    name_key: Mapped[str] = mapped_column(String(200))  # the same, lower-cased, to sort by
+    metric: Mapped[str] = mapped_column(String(50))
+    as_of: Mapped[date]
+    new: Mapped[float] = mapped_column(Float)
+    # The value it replaced as a current value (None: the partner had none).
+    old: Mapped[float | None] = mapped_column(Float)
+    old_as_of: Mapped[date | None]
+    # False when older than the current value: it fills in history and changes no score.
+    current: Mapped[bool]
 
 
 class ImportMapping(db.Model):

@@ -166,7 +166,7 @@ def evidence_imports(organisation_id: int) -> Select:
         MetricValue.organisation_id == organisation_id).distinct()
     return (select(MetricImport).where(MetricImport.id.in_(touched))
             .options(joinedload(MetricImport.actor),  # the page names who imported each
-                     defer(MetricImport.changes), defer(MetricImport.problems))
+                     defer(MetricImport.problems))
             .order_by(MetricImport.id.desc()))
 
 

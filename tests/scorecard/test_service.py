@@ -98,7 +98,7 @@ def test_an_import_records_what_changed(frozen_clock):
                                                                          actor.id)
     second = put_values(partner, {"mdf_spend": 40, "co_sell_success": 30}, actor=actor)
     assert (second.rows, second.changed) == (2, 1)  # the same figure again changes nothing
-    assert second.changes == [{
+    assert imports.changes_of(second.id) == [{
         "organisation_id": partner.id, "partner": "Changing Partner",
         "metric": "co_sell_success", "as_of": today.isoformat(), "new": 30.0, "old": 25.0,
         "old_as_of": today.isoformat(), "current": True}]

@@ -3,7 +3,7 @@ import all or nothing; the record of every import."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
 from lms.accounts.permissions import require
@@ -12,9 +12,9 @@ from lms.core.errors import DomainError, Invalid
 from lms.core.forms import attach_error
 from lms.core.jobs import commit
 from lms.core.pages import window
-from lms.core.params import query_int
+from lms.core.params import query_int, query_text
 from lms.extensions import db
-from lms.scorecard import imports, service, upload
+from lms.scorecard import exports, imports, service, upload
 from lms.scorecard.forms import PreviewForm, RevertImportForm, UploadForm
 from lms.scorecard.views import bp, download
 
@@ -22,6 +22,7 @@ UPLOAD_BYTES = 5 * 1024 * 1024
 SHOWN_ROWS = 15  # of the file, in the preview
 BAD_ROWS_SHOWN = 50  # further rows with problems shown below those, their cells marked
 PER_PAGE = 50  # imports in the list
+CHANGES_PER_PAGE = 50  # changes on an import's page
 
 
 @bp.url_value_preprocessor
@@ -49,14 +50,13 @@ def imports_page():
 @bp.route("/imports/template.csv")
 @require("import_metrics", hide=True)
 def import_template():
-    """A wide file to fill in: one row per partner, one column per importable metric."""
-    definitions = service.definitions()
-    names = sorted({name for _, name in imports.partner_lookup().values()}, key=str.lower)
-    header = ["partner", "as_of"] + [metric.code for metric in definitions.importable]
-    lines = [",".join(header)] + [
-        ",".join([f'"{name}"' if "," in name or '"' in name else name] + [""] * (len(header) - 1))
-        for name in (n.replace('"', '""') for n in names)]
-    return download("\n".join(lines) + "\n", "scorecard-metrics-template.csv", "text/csv")
+    """A wide file to fill in: one row per partner, one column per importable metric.
+
+    Streamed like the exports: the header goes out at once, the partners' names follow
+    as they are fetched in batches, so a platform of thousands never builds the file."""
+    codes = [metric.code for metric in service.definitions().importable]
+    return download(stream_with_context(exports.template_lines(imports.partner_names(), codes)),
+                    "scorecard-metrics-template.csv", "text/csv")
 
 
 @bp.route("/imports/preview", methods=["POST"])
@@ -150,8 +150,20 @@ def import_detail(import_id: int):
 
 
 def _import_page(record, form: RevertImportForm, status: int = 200):
+    """An import's record: its counts, then one page of its changes (searched by partner
+    name or ID, filtered by metric) or, when refused, why."""
+    summary = imports.summary_of(record)
+    metric = request.args.get("metric")
+    metric = metric if metric in summary.by_metric else None
+    search = query_text("q")
+    shown = imports.change_page(
+        record.id, search=search, metric=metric, page=query_int("page", 1, minimum=1),
+        per_page=CHANGES_PER_PAGE,
+        total=summary.by_metric[metric][0] if metric else summary.changed)
+    query = {key: value for key, value in (("q", search), ("metric", metric)) if value}
     return render_template("scorecard/import.html", record=record, form=form,
-                           definitions=service.definitions()), status
+                           summary=summary, shown=shown, search=search, metric=metric,
+                           query=query, definitions=service.definitions()), status
 
 
 @bp.route("/imports/<int:import_id>/revert", methods=["POST"])
