@@ -77,14 +77,18 @@ def template_url_for(endpoint: str, **values) -> str:
     lessons), and the URL map does not change while the app runs: building one costs about
     as much as rendering the rest of a menu link. Only what the URL depends on is the key:
     the app's script root, the endpoint and the values. Relative endpoints (".x") and
-    options ("_external", "_anchor", ...) are built every time.
+    options ("_external", "_anchor", ...) are built every time. The values keep their order:
+    it is the order of a query string's parameters.
     """
-    if endpoint[0] == "." or any(name[0] == "_" for name in values):
+    if endpoint[0] == "." or not all(name[0] != "_" and type(value) in _REMEMBERED
+                                     for name, value in values.items()):
         return url_for(endpoint, **values)
-    try:
-        return _built_url(request.script_root, endpoint, tuple(sorted(values.items())))
-    except TypeError:  # an unhashable value: nothing to remember it by
-        return url_for(endpoint, **values)
+    return _built_url(request.script_root, endpoint, tuple(values.items()))
+
+
+# Values remembered by: texts and whole numbers (not True, which equals 1 as a key, nor
+# anything unhashable).
+_REMEMBERED = frozenset({str, int})
 
 
 @functools.lru_cache(maxsize=4096)
