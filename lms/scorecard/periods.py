@@ -7,6 +7,7 @@ the values, definitions or rubric change afterwards. Explicit arguments; flushes
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
@@ -17,7 +18,7 @@ from lms.core import clock
 from lms.core.errors import Conflict, Invalid, NotFound
 from lms.core.pages import Window, window
 from lms.extensions import db
-from lms.scorecard import service
+from lms.scorecard import current, service
 from lms.scorecard.models import ReviewPeriod, Snapshot
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -77,7 +78,8 @@ def close(starts_on: date, *, actor_id: int | None, now: datetime | None = None)
     cards = service.scorecards(now, using=definitions)
     period = ReviewPeriod(name=name, starts_on=starts, ends_on=ends, closed_at=now,
                           closed_by_id=actor_id, definition_version=definitions.version,
-                          definition_hash=definitions.content_hash, partners=len(cards))
+                          definition_hash=definitions.content_hash, partners=len(cards),
+                          health_counts=dict(Counter(card["health"] for card in cards)))
     try:
         with db.session.begin_nested():  # someone closing it at the same moment wins
             db.session.add(period)
@@ -95,6 +97,19 @@ def close(starts_on: date, *, actor_id: int | None, now: datetime | None = None)
         db.session.execute(insert(Snapshot), rows[start:start + 1000])
     db.session.flush()
     return period
+
+
+def recount_health() -> None:
+    """Rebuild every closed period's partners per health from its snapshots (they never
+    change after closing: this is for periods that arrived another way)."""
+    counts: dict[int, dict[str, int]] = {}
+    for period_id, health, partners in db.session.execute(
+            select(Snapshot.period_id, Snapshot.health, func.count())
+            .group_by(Snapshot.period_id, Snapshot.health)):
+        counts.setdefault(period_id, {})[health] = partners
+    for period in db.session.scalars(select(ReviewPeriod)):
+        period.health_counts = counts.get(period.id, {})
+    db.session.flush()
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -123,9 +138,18 @@ def records(period_id: int, *, health: str | None = None,
     return statement.order_by(Snapshot.name_key, Snapshot.organisation_id)
 
 
+def shown_total(period: ReviewPeriod, *, health: str | None,
+                organisation_id: int | None) -> int | None:
+    """How many partners `records` gives when the period already says (all of them, or
+    one health's); None when it has to be counted (one partner's: at most one row)."""
+    if organisation_id is not None:
+        return None
+    return period.health_counts.get(health, 0) if health else period.partners
+
+
 def stream(period_id: int) -> Iterator[dict]:
-    """Every frozen scorecard of a period by name, fetched in batches (for exports)."""
-    yield from db.session.scalars(records(period_id).execution_options(yield_per=500))
+    """Every frozen scorecard of a period by name, fetched in growing batches (exports)."""
+    yield from current.streamed(records(period_id))
 
 
 def trends() -> list[dict]:
