@@ -31,8 +31,9 @@ def outbox() -> None:
 @recount_command.command("scorecard")
 @with_appcontext
 def scorecard() -> None:
-    """The scorecard tiles' summary and each closed period's partners per health."""
+    """The scorecard tiles' summary, and per closed period its partners per health and
+    those it shares with earlier periods."""
     current.summarise()
-    periods.recount_health()
+    periods.recount()
     commit()
     click.echo("Recounted the scorecard summaries.")

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, case, delete, exists, func, or_, select
+from sqlalchemy import Select, and_, case, delete, exists, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from lms.accounts.models import Organisation
@@ -192,6 +192,22 @@ def total(filters: Filters, summary: dict) -> int | None:
     if set(narrowing) == {"health"}:
         return summary["counts"].get(filters.health, 0)
     return None
+
+
+def after(position: tuple[str, int] | None, limit: int) -> tuple[list[dict], tuple | None]:
+    """Up to `limit` stored scorecards by name, those after `position` (a name key and an
+    organisation ID, from the previous call); and the position to ask for next, or None
+    after the last. A keyset read: the thousandth page costs what the first does."""
+    card = CurrentScorecard
+    statement = _scored().add_columns(card.name_key, card.organisation_id)
+    if position is not None:
+        statement = statement.where(
+            tuple_(card.name_key, card.organisation_id) > tuple_(*position))
+    rows = db.session.execute(
+        statement.order_by(card.name_key, card.organisation_id).limit(limit + 1)).all()
+    last = rows[limit - 1] if len(rows) > limit else None
+    return ([row.record for row in rows[:limit]],
+            (last.name_key, last.organisation_id) if last else None)
 
 
 def stream(filters: Filters) -> Iterator[dict]:

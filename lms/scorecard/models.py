@@ -158,6 +158,21 @@ class Snapshot(db.Model):
     record: Mapped[dict] = mapped_column(JSON)
 
 
+class PeriodOverlap(db.Model):
+    """How many partners two closed periods share, written when the later one closes: a
+    comparison of the two then knows how many rows it has (those of either period)
+    without matching thousands of snapshots on every view. No row: none shared."""
+
+    __tablename__ = "scorecard_period_overlap"
+    __table_args__ = (CheckConstraint("other_period_id < period_id", name="earlier"),)
+
+    period_id: Mapped[int] = mapped_column(ForeignKey("scorecard_period.id"), primary_key=True,
+                                           autoincrement=False)
+    other_period_id: Mapped[int] = mapped_column(ForeignKey("scorecard_period.id"),
+                                                 primary_key=True, autoincrement=False)
+    partners: Mapped[int]
+
+
 class PartnerState(db.Model):
     """The health and flag keys last seen per partner: a change fires the webhooks."""
 

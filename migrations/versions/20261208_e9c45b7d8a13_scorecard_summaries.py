@@ -1,6 +1,6 @@
 """summaries kept by the writes (issue 13): the scorecard tiles' summary of the stored
-scorecards, each closed period's partners per health, and the outbox's messages per kind
-and status; all filled from what is stored now
+scorecards, each closed period's partners per health and those it shares with earlier
+periods, and the outbox's messages per kind and status; all filled from what is stored now
 
 Revision ID: e9c45b7d8a13
 Revises: c5a8e2f7d1b6
@@ -67,6 +67,24 @@ def upgrade():
         connection.execute(period.update().where(period.c.id == period_id)
                            .values(health_counts=counts.get(period_id, {})))
 
+    op.create_table('scorecard_period_overlap',
+    sa.Column('period_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('other_period_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('partners', sa.Integer(), nullable=False),
+    sa.CheckConstraint('other_period_id < period_id', name=op.f('ck_scorecard_period_overlap_earlier')),
+    sa.ForeignKeyConstraint(['other_period_id'], ['scorecard_period.id'], name=op.f('fk_scorecard_period_overlap_other_period_id_scorecard_period')),
+    sa.ForeignKeyConstraint(['period_id'], ['scorecard_period.id'], name=op.f('fk_scorecard_period_overlap_period_id_scorecard_period')),
+    sa.PrimaryKeyConstraint('period_id', 'other_period_id', name=op.f('pk_scorecard_period_overlap'))
+    )
+    # The same count as lms.scorecard.periods.close.
+    op.execute("""
+        INSERT INTO scorecard_period_overlap (period_id, other_period_id, partners)
+        SELECT s.period_id, o.period_id, count(*)
+        FROM scorecard_snapshot s
+        JOIN scorecard_snapshot o ON o.organisation_id = s.organisation_id
+                                 AND o.period_id < s.period_id
+        GROUP BY s.period_id, o.period_id""")
+
     op.create_table('outbox_tally',
     sa.Column('template', sa.String(length=100), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
@@ -87,5 +105,6 @@ def upgrade():
 
 def downgrade():
     op.drop_table('outbox_tally')
+    op.drop_table('scorecard_period_overlap')
     op.drop_column('scorecard_period', 'health_counts')
     op.drop_table('scorecard_current_summary')

@@ -5,6 +5,7 @@ them, and the pages show them."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 from sqlalchemy import select
 
@@ -12,7 +13,7 @@ from lms.accounts import service as accounts
 from lms.core import clock
 from lms.extensions import db
 from lms.scorecard import current, periods, service
-from lms.scorecard.models import CurrentSummary, ReviewPeriod, Snapshot
+from lms.scorecard.models import CurrentSummary, PeriodOverlap, ReviewPeriod, Snapshot
 from tests.factories import login, make_organisation, make_user
 from tests.scorecard.support import ALL_GREEN, put_readiness, put_values
 
@@ -92,4 +93,42 @@ def test_recounting_rebuilds_the_same_summaries(app, frozen_clock):
     db.session.expire_all()
     assert _agrees() == kept
     assert db.session.get(ReviewPeriod, period.id).health_counts == counts
+    assert db.session.scalars(select(PeriodOverlap)).all() == []  # one period: none shared
     assert periods.shown_total(period, health=None, organisation_id=None) == period.partners
+
+
+def test_a_comparison_counts_the_partners_of_either_period_from_what_closing_kept(
+        frozen_clock):
+    """Partners that left between two periods, and one that joined: the rows are those of
+    either period, by name, and their count is the one kept when the periods closed."""
+    from datetime import UTC, datetime
+
+    stay = [make_organisation(f"Compared {n}") for n in range(3)]
+    leaving = make_organisation("Compared Leaving")
+    for partner in [*stay, leaving]:
+        put_readiness(partner, 60, "yellow")
+    earlier = periods.close(date(2025, 1, 1), actor_id=None,
+                            now=datetime(2025, 1, 2, 9, tzinfo=UTC))
+    accounts.update_organisation(leaving.id, name=leaving.name, tier=leaving.tier,
+                                 partner_type=leaving.partner_type, region=leaving.region,
+                                 status="inactive")
+    joined = make_organisation("Compared Joined")
+    put_readiness(joined, 60, "yellow")
+    later = periods.close(date(2025, 4, 1), actor_id=None,
+                          now=datetime(2025, 4, 2, 9, tzinfo=UTC))
+    both = {row.organisation_id for row in db.session.scalars(select(Snapshot).where(
+        Snapshot.period_id == earlier.id))} & {row.organisation_id for row in db.session.scalars(
+            select(Snapshot).where(Snapshot.period_id == later.id))}
+    assert periods.shared(earlier, later) == periods.shared(later, earlier) == len(both)
+    a, b, shown = periods.compare(later.id, earlier.id, page=1, per_page=500)
+    ids = [(row["b"] or row["a"])["organisation"]["id"] for row in shown.rows]
+    assert (a.id, b.id) == (earlier.id, later.id)
+    assert shown.total == len(ids) == earlier.partners + later.partners - len(both)
+    assert leaving.id in ids and joined.id in ids and len(set(ids)) == len(ids)
+    assert [row["name"].lower() for row in shown.rows] == sorted(
+        row["name"].lower() for row in shown.rows)
+    gone = next(row for row in shown.rows if row["a"] and row["a"]["organisation"]["id"]
+                == leaving.id)
+    assert gone["b"] is None
+    one, two, second_page = periods.compare(earlier.id, later.id, page=2, per_page=2)
+    assert [(r["b"] or r["a"])["organisation"]["id"] for r in second_page.rows] == ids[2:4]
