@@ -22,9 +22,11 @@ def register_commands(app: Flask) -> None:
     from lms.accounts.cli import users
     from lms.content import content_command
     from lms.demo import demo_command
+    from lms.recounts import recount_command
     from lms.schedule import tick_command
 
     app.cli.add_command(content_command)
     app.cli.add_command(users)
     app.cli.add_command(demo_command)
     app.cli.add_command(tick_command)
+    app.cli.add_command(recount_command)

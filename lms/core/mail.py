@@ -14,12 +14,24 @@ from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
 from flask import current_app, render_template
-from sqlalchemy import Index, String, Text, func, select, text
+from sqlalchemy import (
+    CheckConstraint,
+    Index,
+    String,
+    Text,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.core import clock, jobs
 from lms.core.db import utcnow
 from lms.core.pages import clamp as pages_of
+from lms.core.upsert import insert_or_add
 from lms.extensions import db
 
 
@@ -47,6 +59,61 @@ class OutboxMessage(db.Model):
     sensitive: Mapped[bool] = mapped_column(default=False)
 
 
+OUTBOX_STATUSES = ("queued", "sent", "failed")
+
+
+class OutboxTally(db.Model):
+    """How many messages of each kind are in each status: the outbox page's totals, kept
+    by the writes that record and deliver messages, in their transaction (counting
+    100,000 messages on every view grew with the outbox). `recount()` rebuilds it."""
+
+    __tablename__ = "outbox_tally"
+    # No CHECK (messages >= 0): a move is added as -1 and +1 by INSERT ... ON CONFLICT,
+    # and both databases check the -1 as a new row before finding the one it adds to.
+    __table_args__ = (CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status"),)
+
+    template: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), primary_key=True)
+    messages: Mapped[int] = mapped_column(default=0)
+
+
+def status_of(message: OutboxMessage) -> str:
+    """queued (not sent, no error), sent, or failed (not sent, the last try failed)."""
+    if message.sent_at is not None:
+        return "sent"
+    return "failed" if message.last_error is not None else "queued"
+
+
+# status_of in SQL, to recount.
+_STATUS_SQL = case((OutboxMessage.sent_at.is_not(None), "sent"),
+                   (OutboxMessage.last_error.is_not(None), "failed"), else_="queued")
+
+
+def _tally(moves: list[tuple[str, str | None, str]]) -> None:
+    """Count each (template, old status or None for a new message, new status)."""
+    changes: dict[tuple[str, str], int] = {}
+    for template, before, after in moves:
+        if before == after:
+            continue
+        if before is not None:
+            changes[template, before] = changes.get((template, before), 0) - 1
+        changes[template, after] = changes.get((template, after), 0) + 1
+    insert_or_add(OutboxTally, [
+        {"template": template, "status": status, "messages": change}
+        for (template, status), change in changes.items() if change],
+        ["template", "status"], ["messages"])
+
+
+def recount() -> None:
+    """Rebuild the outbox's tallies from the messages (after a bulk insert, or to check)."""
+    db.session.execute(delete(OutboxTally))
+    db.session.execute(insert(OutboxTally).from_select(
+        ["template", "status", "messages"],
+        select(OutboxMessage.template, _STATUS_SQL, func.count())
+        .group_by(OutboxMessage.template, _STATUS_SQL)))
+    db.session.flush()
+
+
 def send(to: str, subject: str, template: str, *, sensitive: bool = False,
          **context) -> OutboxMessage:
     """Render `templates/emails/<template>.txt` and queue it in the outbox."""
@@ -55,11 +122,9 @@ def send(to: str, subject: str, template: str, *, sensitive: bool = False,
                             sensitive=sensitive)
     db.session.add(message)
     db.session.flush()
+    _tally([(template, None, "queued")])
     jobs.enqueue(deliver_pending)
     return message
-
-
-OUTBOX_STATUSES = ("queued", "sent", "failed")
 
 
 @dataclass(frozen=True)
@@ -91,7 +156,14 @@ def outbox_page(*, template: str | None = None, recipient: str | None = None,
     elif status == "queued":
         conditions.append(OutboxMessage.sent_at.is_(None))
         conditions.append(OutboxMessage.last_error.is_(None))
-    total = db.session.scalar(select(func.count(OutboxMessage.id)).where(*conditions))
+    if recipient:
+        total = db.session.scalar(select(func.count(OutboxMessage.id)).where(*conditions))
+    else:
+        # By kind and status, the tallies say: a sum over a few rows, not a count of
+        # every message.
+        total = db.session.scalar(select(func.coalesce(func.sum(OutboxTally.messages), 0))
+                                  .where(*([OutboxTally.template == template] if template else []),
+                                         *([OutboxTally.status == status] if status else [])))
     page, pages, offset = pages_of(total, page, per_page)
     messages = db.session.scalars(
         select(OutboxMessage).where(*conditions)
@@ -121,9 +193,13 @@ def deliver_pending(limit: int = 100) -> int:
     pending = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id)
         .limit(limit)
+        # Two deliveries at once take different messages: none is sent twice, and each
+        # status change is tallied once, from the status it really had.
+        .with_for_update(skip_locked=True)
     ).all()
     if not pending:
         return 0
+    before = [(message, status_of(message)) for message in pending]
     sent = 0
     try:
         smtp = _connect(smtp_url)
@@ -133,6 +209,7 @@ def deliver_pending(limit: int = 100) -> int:
         current_app.logger.warning("SMTP unavailable, %d message(s) wait: %s", len(pending), error)
         for message in pending:
             message.last_error = f"SMTP unavailable: {error}"
+        _tally([(message.template, status, status_of(message)) for message, status in before])
         return 0
     with smtp:
         for message in pending:
@@ -151,6 +228,7 @@ def deliver_pending(limit: int = 100) -> int:
             if message.sensitive:
                 message.body_text = redact(message.body_text)
             sent += 1
+    _tally([(message.template, status, status_of(message)) for message, status in before])
     return sent
 
 

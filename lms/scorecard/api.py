@@ -7,13 +7,17 @@ cookies. Errors are JSON naming the field (and for values, each bad row's index)
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+import base64
+import json
+
+from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from lms.core import clock
 from lms.core.errors import DomainError, Invalid
 from lms.core.jobs import commit
 from lms.core.params import query_int
 from lms.extensions import csrf, db
+from lms.scorecard import current as stored
 from lms.scorecard import exports, imports, service, tokens
 
 bp = Blueprint("scorecard_api", __name__, url_prefix="/api/v1/scorecard")
@@ -40,14 +44,56 @@ def _authenticate():
     g.api_user, g.api_token = tokens.authenticate(request.headers.get("Authorization"))
 
 
+PER_PAGE = 100
+MAX_PER_PAGE = 500
+
+
+def _cursor(position: tuple[str, int]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(position)).encode()).decode().rstrip("=")
+
+
+def _position(cursor: str | None) -> tuple[str, int] | None:
+    """The position a `next_cursor` stands for; 422 naming `cursor` for anything else."""
+    if not cursor:
+        return None
+    try:
+        name_key, organisation_id = json.loads(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(name_key, str) and type(organisation_id) is int:
+            return name_key, organisation_id
+    except (ValueError, TypeError):
+        pass
+    raise Invalid("Give the cursor exactly as next_cursor returned it.", field="cursor")
+
+
 @bp.route("", methods=["GET"])
 def current():
-    """Every partner's scorecard now (?partner_id= for one)."""
+    """The partners' current scorecards, as the last recompute stored them, a page at a
+    time by name (?per_page=, then ?cursor= from next_cursor); ?partner_id= for one."""
     now = clock.now()
     partner = query_int("partner_id", minimum=1)
-    cards = service.scorecards(now, [partner] if partner is not None else None)
+    per_page = query_int("per_page", PER_PAGE, minimum=1, maximum=MAX_PER_PAGE)
+    summary = stored.tiles()
+    if partner is not None:
+        # One partner: the stored card, or (new since the last recompute) scored now.
+        card = stored.card(partner)
+        cards = [card] if card is not None else service.scorecards(now, [partner])
+        following = None
+    else:
+        cards, following = stored.after(_position(request.args.get("cursor")), per_page)
     commit()  # the token's last use
-    return jsonify(exports.as_json(cards, generated_at=now))
+    body = exports.as_json(cards, generated_at=now)
+    body["page"] = {
+        "per_page": per_page,
+        "total": len(cards) if partner is not None else summary["scored"],
+        # Partners added since the last recompute: listed once it has scored them.
+        "not_scored_yet": 0 if partner is not None else summary["unscored"],
+        "next_cursor": _cursor(following) if following else None,
+        "next": current_app.config["BASE_URL"].rstrip("/") + url_for(
+            "scorecard_api.current", cursor=_cursor(following), per_page=per_page)
+        if following else None,
+    }
+    return jsonify(body)
 
 
 @bp.route("/metrics", methods=["POST"])

@@ -16,13 +16,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, case, delete, exists, func, or_, select
+from sqlalchemy import Select, and_, case, delete, exists, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from lms.accounts.models import Organisation
-from lms.core.upsert import insert_or_replace
+from lms.core.upsert import insert_new, insert_or_replace
 from lms.extensions import db
-from lms.scorecard.models import CurrentFlag, CurrentMetric, CurrentScorecard
+from lms.scorecard.models import CurrentFlag, CurrentMetric, CurrentScorecard, CurrentSummary
 from lms.scorecard.scoring import FLAG_KINDS
 
 SORTS = ("partner", "score", "coverage", "flags")
@@ -78,6 +78,7 @@ def store(cards: list[dict], now: datetime, organisation_ids: Iterable[int] | No
         # Metrics the definitions no longer have: nothing to sort by any more.
         db.session.execute(delete(CurrentMetric).where(CurrentMetric.metric.not_in(codes)))
     db.session.flush()
+    summarise()
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -130,9 +131,12 @@ def table(filters: Filters, sort: str = "partner", descending: bool = False) -> 
     return statement.order_by(ordered.nulls_last(), *by_name)
 
 
-def tiles() -> dict:
-    """Every scored partner by health, how many have flags or gaps, and partners not
-    scored yet (new since the last recompute): one aggregate query."""
+HEALTHS = ("green", "yellow", "red", "unknown")
+
+
+def recounted() -> dict:
+    """The summary's figures counted now: one aggregate over every partner (what the
+    writes that keep the summary run, and the pages before the first of them)."""
     card = CurrentScorecard
     rows = db.session.execute(
         select(card.health, func.count(Organisation.id),
@@ -143,17 +147,87 @@ def tiles() -> dict:
         .where(Organisation.status != "inactive")
         .group_by(card.health)).all()
     counts = {row[0]: row[1] for row in rows if row[0] is not None}
-    return {"counts": counts, "flagged": sum(int(row[2] or 0) for row in rows),
+    return {**{health: counts.get(health, 0) for health in HEALTHS},
+            "flagged": sum(int(row[2] or 0) for row in rows),
             "gapped": sum(int(row[4] or 0) for row in rows),
-            "scored": sum(counts.values()),
             "unscored": sum(row[1] for row in rows if row[0] is None),
             "computed_at": max((row[3] for row in rows if row[3] is not None), default=None)}
 
 
+def summarise() -> None:
+    """Recount the tiles' summary (CurrentSummary) after a write that changes it.
+
+    The row is locked first: two transactions recounting at once (a recompute, a partner
+    deactivated) then run one after the other, and the second counts what the first
+    committed, so the summary never keeps a count that misses either write.
+    """
+    row = db.session.scalar(select(CurrentSummary).with_for_update())
+    if row is None:
+        insert_new(CurrentSummary, {"id": 1}, ["id"])
+        row = db.session.scalar(select(CurrentSummary).with_for_update())
+    for name, value in recounted().items():
+        setattr(row, name, value)
+    db.session.flush()
+
+
+def tiles() -> dict:
+    """Every scored partner by health, how many have flags or gaps, and partners not
+    scored yet (new since the last recompute): the summary the writes keep (one row)."""
+    row = db.session.scalar(select(CurrentSummary))
+    found = recounted() if row is None else {  # None: nothing has written it yet
+        name: getattr(row, name) for name in (*HEALTHS, "flagged", "gapped", "unscored",
+                                              "computed_at")}
+    counts = {health: found[health] for health in HEALTHS if found[health]}
+    return {"counts": counts, "flagged": found["flagged"], "gapped": found["gapped"],
+            "scored": sum(counts.values()), "unscored": found["unscored"],
+            "computed_at": found["computed_at"]}
+
+
+def total(filters: Filters, summary: dict) -> int | None:
+    """How many rows `table(filters)` has, when the tiles' summary already says (no
+    filter, or only a health): None when it has to be counted."""
+    narrowing = filters.query()
+    if not narrowing:
+        return summary["scored"]
+    if set(narrowing) == {"health"}:
+        return summary["counts"].get(filters.health, 0)
+    return None
+
+
+def after(position: tuple[str, int] | None, limit: int) -> tuple[list[dict], tuple | None]:
+    """Up to `limit` stored scorecards by name, those after `position` (a name key and an
+    organisation ID, from the previous call); and the position to ask for next, or None
+    after the last. A keyset read: the thousandth page costs what the first does."""
+    card = CurrentScorecard
+    statement = _scored().add_columns(card.name_key, card.organisation_id)
+    if position is not None:
+        statement = statement.where(
+            tuple_(card.name_key, card.organisation_id) > tuple_(*position))
+    rows = db.session.execute(
+        statement.order_by(card.name_key, card.organisation_id).limit(limit + 1)).all()
+    last = rows[limit - 1] if len(rows) > limit else None
+    return ([row.record for row in rows[:limit]],
+            (last.name_key, last.organisation_id) if last else None)
+
+
 def stream(filters: Filters) -> Iterator[dict]:
     """Every stored scorecard passing `filters`, by name, fetched in batches."""
-    statement = table(filters).execution_options(yield_per=EXPORT_BATCH)
-    yield from db.session.scalars(statement)
+    yield from streamed(table(filters))
+
+
+def streamed(statement: Select) -> Iterator:
+    """The first column of `statement`'s rows, from a server-side cursor whose batches
+    grow (1, 5, 25, ... up to EXPORT_BATCH rows): the first row, and with it the first
+    line of an export, comes as soon as the query starts instead of after a whole batch
+    of scorecards has been read and parsed. (Core execution on the session's connection:
+    the ORM's own `yield_per` fetches fixed batches.)"""
+    result = db.session.connection().execute(statement.execution_options(
+        stream_results=True, max_row_buffer=EXPORT_BATCH))
+    try:
+        for row in result:
+            yield row[0]
+    finally:
+        result.close()
 
 
 def card(organisation_id: int) -> dict | None:

@@ -155,6 +155,9 @@ class ReviewPeriod(db.Model):
     definition_version: Mapped[int | None]
     definition_hash: Mapped[str | None] = mapped_column(String(64))
     partners: Mapped[int] = mapped_column(default=0)
+    # Partners per health as frozen, written with the snapshots: the period's page counts
+    # one health's partners without counting thousands of snapshots on every view.
+    health_counts: Mapped[dict] = mapped_column(JSON, default=dict)
 
     closed_by: Mapped[User | None] = relationship()
 
@@ -184,6 +187,21 @@ class Snapshot(db.Model):
     rubric_version: Mapped[int | None]
     rubric_hash: Mapped[str | None] = mapped_column(String(64))
     record: Mapped[dict] = mapped_column(JSON)
+
+
+class PeriodOverlap(db.Model):
+    """How many partners two closed periods share, written when the later one closes: a
+    comparison of the two then knows how many rows it has (those of either period)
+    without matching thousands of snapshots on every view. No row: none shared."""
+
+    __tablename__ = "scorecard_period_overlap"
+    __table_args__ = (CheckConstraint("other_period_id < period_id", name="earlier"),)
+
+    period_id: Mapped[int] = mapped_column(ForeignKey("scorecard_period.id"), primary_key=True,
+                                           autoincrement=False)
+    other_period_id: Mapped[int] = mapped_column(ForeignKey("scorecard_period.id"),
+                                                 primary_key=True, autoincrement=False)
+    partners: Mapped[int]
 
 
 class PartnerState(db.Model):
@@ -234,6 +252,31 @@ class CurrentScorecard(db.Model):
     gap_count: Mapped[int]  # metrics missing or stale
     computed_at: Mapped[datetime]
     record: Mapped[dict] = mapped_column(JSON)
+
+
+class CurrentSummary(db.Model):
+    """What the scorecard's tiles show, kept by the writes that change it: partners still
+    scored by health, how many have flags or data-quality gaps, partners not scored yet,
+    and the last recompute. One row.
+
+    Recounted from scorecard_current and the organisations (so it is exact by
+    construction) by every recompute that stores scorecards and by every creation or
+    change of status of an organisation, in the same transaction; the pages then read one
+    row instead of aggregating every partner per view.
+    """
+
+    __tablename__ = "scorecard_current_summary"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    green: Mapped[int] = mapped_column(default=0)
+    yellow: Mapped[int] = mapped_column(default=0)
+    red: Mapped[int] = mapped_column(default=0)
+    unknown: Mapped[int] = mapped_column(default=0)
+    flagged: Mapped[int] = mapped_column(default=0)  # scored partners with a risk flag
+    gapped: Mapped[int] = mapped_column(default=0)  # ... with a metric missing or stale
+    unscored: Mapped[int] = mapped_column(default=0)  # active, not scored yet
+    computed_at: Mapped[datetime | None]  # the latest stored scorecard's
 
 
 class CurrentMetric(db.Model):

@@ -7,18 +7,20 @@ the values, definitions or rubric change afterwards. Explicit arguments; flushes
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, and_, delete, exists, func, insert, select, union_all
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from lms.core import clock
 from lms.core.errors import Conflict, Invalid, NotFound
 from lms.core.pages import Window, window
 from lms.extensions import db
-from lms.scorecard import service
-from lms.scorecard.models import ReviewPeriod, Snapshot
+from lms.scorecard import current, service
+from lms.scorecard.models import PeriodOverlap, ReviewPeriod, Snapshot
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -77,7 +79,8 @@ def close(starts_on: date, *, actor_id: int | None, now: datetime | None = None)
     cards = service.scorecards(now, using=definitions)
     period = ReviewPeriod(name=name, starts_on=starts, ends_on=ends, closed_at=now,
                           closed_by_id=actor_id, definition_version=definitions.version,
-                          definition_hash=definitions.content_hash, partners=len(cards))
+                          definition_hash=definitions.content_hash, partners=len(cards),
+                          health_counts=dict(Counter(card["health"] for card in cards)))
     try:
         with db.session.begin_nested():  # someone closing it at the same moment wins
             db.session.add(period)
@@ -93,8 +96,37 @@ def close(starts_on: date, *, actor_id: int | None, now: datetime | None = None)
              "record": card} for card in cards]
     for start in range(0, len(rows), 1000):
         db.session.execute(insert(Snapshot), rows[start:start + 1000])
+    _count_overlaps(period.id)
     db.session.flush()
     return period
+
+
+def _count_overlaps(period_id: int) -> None:
+    """Partners this period shares with each period closed before it (PeriodOverlap)."""
+    other = aliased(Snapshot)
+    db.session.execute(insert(PeriodOverlap).from_select(
+        ["period_id", "other_period_id", "partners"],
+        select(Snapshot.period_id, other.period_id, func.count())
+        .join(other, and_(other.organisation_id == Snapshot.organisation_id,
+                          other.period_id < Snapshot.period_id))
+        .where(Snapshot.period_id == period_id)
+        .group_by(Snapshot.period_id, other.period_id)))
+
+
+def recount() -> None:
+    """Rebuild every closed period's partners per health and the partners each shares
+    with those before it, from the snapshots (which never change after closing: this is
+    for periods that arrived another way)."""
+    counts: dict[int, dict[str, int]] = {}
+    for period_id, health, partners in db.session.execute(
+            select(Snapshot.period_id, Snapshot.health, func.count())
+            .group_by(Snapshot.period_id, Snapshot.health)):
+        counts.setdefault(period_id, {})[health] = partners
+    db.session.execute(delete(PeriodOverlap))
+    for period in db.session.scalars(select(ReviewPeriod).order_by(ReviewPeriod.id)):
+        period.health_counts = counts.get(period.id, {})
+        _count_overlaps(period.id)
+    db.session.flush()
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -123,9 +155,18 @@ def records(period_id: int, *, health: str | None = None,
     return statement.order_by(Snapshot.name_key, Snapshot.organisation_id)
 
 
+def shown_total(period: ReviewPeriod, *, health: str | None,
+                organisation_id: int | None) -> int | None:
+    """How many partners `records` gives when the period already says (all of them, or
+    one health's); None when it has to be counted (one partner's: at most one row)."""
+    if organisation_id is not None:
+        return None
+    return period.health_counts.get(health, 0) if health else period.partners
+
+
 def stream(period_id: int) -> Iterator[dict]:
-    """Every frozen scorecard of a period by name, fetched in batches (for exports)."""
-    yield from db.session.scalars(records(period_id).execution_options(yield_per=500))
+    """Every frozen scorecard of a period by name, fetched in growing batches (exports)."""
+    yield from current.streamed(records(period_id))
 
 
 def trends() -> list[dict]:
@@ -157,18 +198,42 @@ def trends() -> list[dict]:
             for e in periods.values()]
 
 
+def shared(first: ReviewPeriod, second: ReviewPeriod) -> int:
+    """How many partners two closed periods both froze (PeriodOverlap)."""
+    if first.id == second.id:
+        return first.partners
+    return db.session.scalar(select(PeriodOverlap.partners).where(
+        PeriodOverlap.period_id == max(first.id, second.id),
+        PeriodOverlap.other_period_id == min(first.id, second.id))) or 0
+
+
 def compare(first_id: int, second_id: int, *, page: int, per_page: int
             ) -> tuple[ReviewPeriod, ReviewPeriod, Window]:
     """Two closed periods side by side, a page of partners at a time: one row per partner
-    found in either, by name."""
+    found in either, by name (as the later period has it, else as the earlier had it)."""
     first, second = get(first_id), get(second_id)
     if first.starts_on > second.starts_on:
         first, second = second, first  # earlier on the left, whichever order was asked
-    partners = (select(Snapshot.organisation_id, func.max(Snapshot.name_key).label("name_key"))
-                .where(Snapshot.period_id.in_([first.id, second.id]))
-                .group_by(Snapshot.organisation_id)
-                .order_by(func.max(Snapshot.name_key), Snapshot.organisation_id))
-    shown = window(db.session, partners, page=page, per_page=per_page)
+    # The later period's partners, then those only the earlier one has (partners who left
+    # between them): how many of those there are is known from the counts kept at
+    # closing, and when there are none (the usual case) the rows are an index read of
+    # the later period's snapshots by name, with no matching of the two periods at all.
+    left = first.partners - shared(first, second)
+    later = select(Snapshot.organisation_id, Snapshot.name_key).where(
+        Snapshot.period_id == second.id)
+    if left:
+        other = aliased(Snapshot)
+        gone = select(Snapshot.organisation_id, Snapshot.name_key).where(
+            Snapshot.period_id == first.id,
+            ~exists().where(other.period_id == second.id,
+                            other.organisation_id == Snapshot.organisation_id))
+        either = union_all(later, gone).subquery()
+        partners = select(either.c.organisation_id, either.c.name_key).order_by(
+            either.c.name_key, either.c.organisation_id)
+    else:
+        partners = later.order_by(Snapshot.name_key, Snapshot.organisation_id)
+    shown = window(db.session, partners, page=page, per_page=per_page,
+                   total=second.partners + left)
     ids = [row.organisation_id for row in shown.rows]
     found = {(period_id, organisation_id): record for period_id, organisation_id, record in
              db.session.execute(select(Snapshot.period_id, Snapshot.organisation_id,

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from lms.accounts import service as accounts
 from lms.accounts.models import Organisation, User
 from lms.catalog.models import Assignment, Track
-from lms.core.mail import OutboxMessage
+from lms.core.mail import OutboxMessage, recount
 from lms.extensions import db
 from tests.factories import login, make_organisation, make_user
 
@@ -294,6 +294,7 @@ def _recorded(to: str, template: str, created_at, *, sent=False, error=None) -> 
                             sent_at=created_at if sent else None, last_error=error)
     db.session.add(message)
     db.session.flush()
+    recount()  # recorded directly, in any status: the outbox's tallies counted again
     return message
 
 
@@ -322,6 +323,10 @@ def test_the_outbox_is_newest_first_filtered_and_paginated(client, frozen_clock)
     assert later.id in shown(status="queued") and failed.id not in shown(status="queued")
     assert shown(recipient="%") == [] and shown(recipient="_") == []  # no wildcards
     assert shown(status="bogus") == everything  # an unknown status is no filter
+    # The totals come from the tallies: one kind and status, and everything.
+    failed_invitations = client.get("/admin/outbox", query_string={
+        "template": "invitation", "status": "failed"}).get_data(as_text=True)
+    assert "1 message matching" in failed_invitations
     # Out-of-range numbers and NUL are refused for every page, naming the parameter.
     for query in ({"page": "99999999999999999999999"}, {"recipient": "north\x00"}):
         refused = client.get("/admin/outbox", query_string=query,

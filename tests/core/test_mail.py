@@ -2,10 +2,11 @@
 
 
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from lms.accounts import service as accounts
-from lms.core.mail import OutboxMessage, deliver_pending, redact
+from lms.core import mail
+from lms.core.mail import OutboxMessage, OutboxTally, deliver_pending, redact
 from lms.extensions import db
 from tests.factories import login, make_organisation, make_user
 
@@ -49,3 +50,50 @@ def test_messages_go_out_over_smtp_and_keep_no_secret(app, smtp_server):
     assert message.sent_at is not None and secret not in message.body_text
 
 
+
+
+def _kept() -> dict:
+    return {(row.template, row.status): row.messages
+            for row in db.session.scalars(select(OutboxTally)) if row.messages}
+
+
+def _counted() -> dict:
+    counts: dict = {}
+    for message in db.session.scalars(select(OutboxMessage)):
+        key = (message.template, mail.status_of(message))
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def test_the_outbox_tallies_match_a_recount_after_every_kind_of_write(app, smtp_server):
+    """Recording, a delivery that fails (mail server down), one that succeeds: the counts
+    the outbox page shows stay those of the messages, and a recount rebuilds the same."""
+    url, _received = smtp_server
+    person = make_user(make_organisation())
+    words = {"user": person, "inviter": person, "team": "Team", "link": "http://lms.test/x"}
+    for n in range(3):
+        mail.send(f"p{n}@example.com", "Hello", "invitation" if n else "password_reset",
+                  **words)
+    assert _kept() == _counted() == {("invitation", "queued"): 2,
+                                     ("password_reset", "queued"): 1}
+    app.config["SMTP_URL"] = "smtp://127.0.0.1:1"  # nothing listens there
+    try:
+        assert deliver_pending() == 0
+    finally:
+        app.config["SMTP_URL"] = None
+    assert _kept() == _counted() == {("invitation", "failed"): 2,
+                                     ("password_reset", "failed"): 1}
+    mail.send("late@example.com", "Hello", "invitation", **words)
+    app.config["SMTP_URL"] = url
+    try:
+        assert deliver_pending(limit=2) == 2  # two of four: the rest wait
+        assert _kept() == _counted()
+        assert deliver_pending() == 2
+    finally:
+        app.config["SMTP_URL"] = None
+    assert _kept() == _counted() == {("invitation", "sent"): 3, ("password_reset", "sent"): 1}
+    total = db.session.scalar(select(func.sum(OutboxTally.messages)))
+    db.session.execute(delete(OutboxTally))  # as after a bulk load
+    result = app.test_cli_runner().invoke(args=["recount", "outbox"])
+    assert result.exit_code == 0, result.output
+    assert _kept() == _counted() and total == 4

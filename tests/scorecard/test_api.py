@@ -150,3 +150,55 @@ def test_values_out_of_bounds_are_refused_naming_the_field(client, api):
     refused = db.session.scalar(select(MetricImport))
     assert (refused.status, refused.rows, refused.changed, refused.problems) == (
         "rejected", 4, 0, body["problems"])
+
+
+def test_the_list_reads_stored_scorecards_a_page_at_a_time(client, api, count_queries):
+    """By name, per_page at a time, following next_cursor to the end: every stored
+    scorecard once, in the statements of one page whatever the number of partners; a
+    partner new since the last recompute is counted as not scored yet, and scored on its
+    own when asked for by ID."""
+    from lms.scorecard import current, service
+
+    for number in range(2):
+        make_organisation(f"Paged {number:02d}")
+    service.recompute_all()
+
+    def walk(per_page: int) -> tuple[list[int], list[int]]:
+        ids, counts, url = [], [], f"/api/v1/scorecard?per_page={per_page}"
+        while url:
+            with count_queries() as counter:
+                body = client.get(url, headers=api["headers"]).json
+            counts.append(counter.count)
+            assert body["period"] is None and len(body["partners"]) <= per_page
+            ids += [card["organisation"]["id"] for card in body["partners"]]
+            url = body["page"]["next"]
+            assert (url is None) == (body["page"]["next_cursor"] is None)
+            if url:
+                assert url.startswith("http") and "cursor=" in url
+                url = url[url.index("/api/"):]
+        return ids, counts
+
+    few_ids, few = walk(2)
+    for number in range(2, 12):
+        make_organisation(f"Paged {number:02d}")
+    service.recompute_all()
+    ids, many = walk(5)
+    stored = [card["organisation"]["id"] for card in current.stream(current.Filters())]
+    assert ids == stored and len(set(ids)) == len(ids) >= 13 and set(few_ids) < set(ids)
+    # Each page the same statements (the very first call also notes the token's use).
+    assert len(set(few[1:] + many)) == 1, (few, many)
+    first = client.get("/api/v1/scorecard?per_page=5", headers=api["headers"]).json
+    assert first["page"]["total"] == len(ids) and first["page"]["not_scored_yet"] == 0
+
+    newcomer = make_organisation("Paged Newcomer")
+    listed = client.get("/api/v1/scorecard", headers=api["headers"]).json
+    assert listed["page"]["not_scored_yet"] == 1 and listed["page"]["next"] is None
+    assert newcomer.id not in [card["organisation"]["id"] for card in listed["partners"]]
+    one = client.get(f"/api/v1/scorecard?partner_id={newcomer.id}",
+                     headers=api["headers"]).json
+    assert [card["organisation"]["id"] for card in one["partners"]] == [newcomer.id]
+
+    for query, field in (("cursor=nonsense", "cursor"), ("cursor=WzEsMl0", "cursor"),
+                         ("per_page=501", "per_page"), ("per_page=0", "per_page")):
+        refused = client.get(f"/api/v1/scorecard?{query}", headers=api["headers"])
+        assert refused.status_code == 422 and refused.json["field"] == field, query

@@ -43,13 +43,16 @@ def index():
     sort = request.args.get("sort") if request.args.get("sort") in (*current.SORTS, *codes) \
         else "partner"
     descending = request.args.get("dir") == "desc"
+    tiles = current.tiles()
+    # Unfiltered (or by health alone), the tiles already say how many rows there are.
     shown = window(db.session, current.table(filters, sort, descending),
-                   page=query_int("page", 1, minimum=1), per_page=PER_PAGE, scalars=True)
+                   page=query_int("page", 1, minimum=1), per_page=PER_PAGE, scalars=True,
+                   total=current.total(filters, tiles))
     return render_template(
         "scorecard/index.html", cards=shown.rows, shown=shown, definitions=definitions,
         filters=filters, query=filters.query(), sort=sort, descending=descending,
         labels=gather.term_labels(), flag_kinds=FLAG_KINDS, health_labels=HEALTH_LABELS,
-        tiles=current.tiles())
+        tiles=tiles)
 
 
 @bp.route("/export.<any(csv, json):fmt>")

@@ -90,7 +90,8 @@ def period(period_id: int):
     partner = query_int("partner", minimum=1)
     shown = window(db.session, periods.records(found.id, health=health,
                                                organisation_id=partner),
-                   page=query_int("page", 1, minimum=1), per_page=FROZEN_PER_PAGE, scalars=True)
+                   page=query_int("page", 1, minimum=1), per_page=FROZEN_PER_PAGE, scalars=True,
+                   total=periods.shown_total(found, health=health, organisation_id=partner))
     return render_template(
         "scorecard/period.html", period=found, cards=shown.rows, shown=shown, health=health,
         partner=partner,
