@@ -21,6 +21,7 @@ def main() -> None:
 def register_commands(app: Flask) -> None:
     from lms.accounts.cli import users
     from lms.content import content_command
+    from lms.core.tallies import tallies_command
     from lms.demo import demo_command
     from lms.schedule import tick_command
 
@@ -28,3 +29,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(demo_command)
     app.cli.add_command(tick_command)
+    app.cli.add_command(tallies_command)
