@@ -89,13 +89,14 @@ def platform_status_counts(now: datetime) -> dict[str, int]:
     def tally(name, *condition):
         return func.coalesce(func.sum(Tally.count).filter(Tally.name == name, *condition), 0)
 
-    revoked, superseded, live, opened, expired = db.session.execute(
+    # (PostgreSQL sums bigints as numeric: read back as int.)
+    revoked, superseded, live, opened, expired = (int(number) for number in db.session.execute(
         select(tally(ENDED, Tally.key == "revoked"), tally(ENDED, Tally.key == "superseded"),
                tally(LIVE_BY_EXPIRY_DAY),
                tally(LIVE_BY_RENEWAL_DAY, Tally.key < today),
                tally(LIVE_BY_EXPIRY_DAY, Tally.key < today))
         .where(Tally.name.in_((ENDED, LIVE_BY_RENEWAL_DAY, LIVE_BY_EXPIRY_DAY)),
-               Tally.scope == PLATFORM)).one()
+               Tally.scope == PLATFORM)).one())
 
     def since_midnight(column):
         return select(func.count()).select_from(Certificate).where(

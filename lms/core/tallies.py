@@ -81,8 +81,9 @@ def by_scope(name: str, key: str = "") -> dict[int, int]:
 
 
 def total(name: str, scope: int = PLATFORM) -> int:
-    return db.session.scalar(select(func.coalesce(func.sum(Tally.count), 0)).where(
-        Tally.name == name, Tally.scope == scope)) or 0
+    """The sum of tally `name` over its keys in `scope`."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(Tally.count), 0)).where(
+        Tally.name == name, Tally.scope == scope)) or 0)
 
 
 # --- keys by day ----------------------------------------------------------------------------
