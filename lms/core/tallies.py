@@ -6,7 +6,8 @@ whole platform, else the id of the thing it belongs to, e.g. a track) and which 
 e.g. a status, or a day for counts that time moves from one status to another). The
 service that makes a change adds to the tallies it moves with `add`, in the same
 transaction (the caller commits once), through an atomic INSERT ... ON CONFLICT DO UPDATE
-so that concurrent writers add up instead of overwriting each other.
+so that concurrent writers add up instead of overwriting each other (they do wait for each
+other's commit on a row they share, e.g. the people count: keep the transactions short).
 
 Each tally's owner registers its recount (`@recount("name")`: a SELECT of scope, key and
 count over the rows themselves). `rebuild` replaces the stored tallies with the recounts
