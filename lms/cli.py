@@ -21,6 +21,7 @@ def main() -> None:
 def register_commands(app: Flask) -> None:
     from lms.accounts.cli import users
     from lms.content import content_command
+    from lms.core.tallies import tallies_command
     from lms.demo import demo_command
     from lms.recounts import recount_command
     from lms.schedule import tick_command
@@ -30,3 +31,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(tick_command)
     app.cli.add_command(recount_command)
+    app.cli.add_command(tallies_command)

@@ -40,6 +40,7 @@ from lms.certifications.models import (  # noqa: F401
 )
 from lms.core.mail import OutboxMessage  # noqa: F401
 from lms.core.settings import Setting  # noqa: F401
+from lms.core.tallies import Tally  # noqa: F401
 from lms.journeys.models import (  # noqa: F401
     EvidenceFile,
     Journey,

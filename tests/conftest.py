@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from lms import create_app
 from lms.config import PROJECT_ROOT
-from lms.core import clock, fastpath
+from lms.core import clock, fastpath, tallies
 from lms.extensions import db
 
 CONTENT = PROJECT_ROOT / "content"
@@ -178,6 +178,8 @@ def _delete_rows_added_since(marks: dict[str, tuple[str, object]]) -> None:
             for values in set(connection.execute(select(*key)).tuples()) - mark:
                 connection.execute(delete(table).where(
                     *(column == value for column, value in zip(key, values, strict=True))))
+        # The rows just deleted went behind the services' back: recount what they counted.
+        tallies.rebuild(connection=connection)
 
 
 class RequestClient(FlaskClient):

@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from lms.accounts import service as accounts
 from lms.accounts.models import Organisation, User
+from lms.catalog.assignments import ASSIGNMENTS
 from lms.catalog.models import Assignment, Course, Lesson, Track, TrackVersion
+from lms.core import tallies
 from lms.extensions import db
 
 _sequence = itertools.count(1)
@@ -69,6 +71,7 @@ def assign(user: User, track: Track, **fields) -> Assignment:
         assignment = Assignment(user_id=user.id, track_id=track.id, manual=True, **fields)
         db.session.add(assignment)
         db.session.flush()
+        tallies.add_one(ASSIGNMENTS, scope=track.id)  # as the assignment services do
     return assignment
 
 

@@ -14,7 +14,7 @@ from lms.assessments.models import Assessment, Attempt
 from lms.catalog.models import LessonCompletion
 from lms.certifications.lifecycle import status
 from lms.certifications.models import Certificate
-from lms.core import clock
+from lms.core import clock, tallies
 from lms.core.db import UTCDateTime
 from lms.demo import EXAM, EXAM_CANDIDATES, candidate_names
 from lms.demo.certificates import HISTORIES, REVOKED
@@ -52,6 +52,8 @@ def test_demo_creates_the_documented_accounts_once(app):
     _check_demo_history()
     _check_demo_journeys()
     _check_demo_forecast(northwind)
+
+    assert tallies.differences() == {}  # the demo loads through the services
 
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "already present" in again.output
@@ -207,6 +209,7 @@ def test_users_create_and_list(app):
                                  "--password", "long-enough-password"])
     assert result.exit_code == 0, result.output
     assert "created ops@vendor.example" in result.output
+    assert tallies.differences() == {}
     listing = runner.invoke(args=["users", "list"])
     assert "ops@vendor.example" in listing.output
 

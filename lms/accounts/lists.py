@@ -3,7 +3,8 @@
 Every filter and the sort are served by an index declared on the models (organisation
 name_key with each of tier, type and region; people by lower(full_name), alone and within a
 role or a partner), so the first page of 5,000 partners or 200,000 people costs a few
-index reads and one count, not a scan and a sort of the whole table.
+index reads and one count, not a scan and a sort of the whole table; the unfiltered people
+list does not even count, it reads the people tally (lms.core.tallies).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 
+from lms.accounts import service as accounts
 from lms.accounts.models import ROLES, Organisation, User
+from lms.core import tallies
 from lms.core.errors import Invalid
 from lms.core.pages import Window, window
 from lms.core.params import parse_int
@@ -76,8 +79,10 @@ def people_page(*, search: str | None, role: str | None, organisation_id: int | 
         if number is not None:
             matches.append(User.id == number)
         conditions.append(or_(*matches))
-    # Counted without the organisation: the outer join never adds or removes a person.
-    total = db.session.scalar(select(func.count(User.id)).where(*conditions))
+    # Everyone is the tally kept by create_user; a filter or a search counts its matches,
+    # without the organisation (the outer join never adds or removes a person).
+    total = db.session.scalar(select(func.count(User.id)).where(*conditions)) if conditions \
+        else tallies.total(accounts.PEOPLE)
     # The id breaks ties between namesakes so pages never overlap or skip anyone.
     statement = (select(User, Organisation.name)
                  .outerjoin(Organisation, Organisation.id == User.organisation_id)

@@ -6,15 +6,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, literal, select
 
 from lms.accounts.models import PARTNER_ROLES, Organisation, User
 from lms.catalog.audience import Person, matches
 from lms.catalog.models import Assignment, Lesson, LessonCompletion, Track, TrackVersion
-from lms.core import clock, mail
+from lms.core import clock, mail, tallies
 from lms.core.errors import Invalid, NotFound
 from lms.core.upsert import insert_new, insert_new_rows
 from lms.extensions import db
+
+# Each track's assignments (scope: the track), kept by the only two writers below: the
+# catalogue shows every track's learners without counting a row per person and track.
+ASSIGNMENTS = "assignments"
+
+
+@tallies.recount(ASSIGNMENTS)
+def _recount_assignments():
+    return select(Assignment.track_id, literal(""), func.count()).group_by(Assignment.track_id)
 
 
 @dataclass
@@ -117,9 +126,15 @@ def reevaluate(*, user_ids: list[int] | None = None,
         assignment.by_rule = True
     for assignment in plan.now_manual_only:
         assignment.by_rule = False
+    removed = []
     if plan.delete:
-        db.session.execute(delete(Assignment).where(
-            Assignment.id.in_([assignment.id for assignment in plan.delete])))
+        # Only the rows this statement deleted are taken off the tally (a concurrent
+        # re-evaluation may have deleted some already).
+        removed = db.session.scalars(delete(Assignment).where(
+            Assignment.id.in_([assignment.id for assignment in plan.delete]))
+            .returning(Assignment.track_id)).all()
+    tallies.add([(ASSIGNMENTS, track_id, "", 1) for _, track_id in added]
+                + [(ASSIGNMENTS, track_id, "", -1) for track_id in removed])
     db.session.flush()
     return changes
 
@@ -205,9 +220,10 @@ def assign_manually(*, user_id: int, track_id: int, due_at: datetime | None,
     if due_at is not None and due_at <= clock.now():
         raise Invalid("The due date must be in the future.", field="due_at")
     # Present or not (a rule, or a second click, may have added it meanwhile), then update.
-    insert_new(Assignment, {"user_id": user_id, "track_id": track_id, "manual": True,
-                            "by_rule": False, "assigned_at": clock.now()},
-               ["user_id", "track_id"])
+    if insert_new(Assignment, {"user_id": user_id, "track_id": track_id, "manual": True,
+                               "by_rule": False, "assigned_at": clock.now()},
+                  ["user_id", "track_id"]):
+        tallies.add_one(ASSIGNMENTS, scope=track_id)
     assignment = db.session.scalar(
         select(Assignment).where(Assignment.user_id == user_id, Assignment.track_id == track_id))
     assignment.manual = True

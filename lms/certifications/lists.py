@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from lms.accounts import scoping
 from lms.accounts.models import Organisation, User, active_staff
 from lms.certifications import public_id
+from lms.certifications.counts import platform_status_counts
 from lms.certifications.models import STATUSES, Certificate
 from lms.core.pages import Window, window
 from lms.extensions import db
@@ -140,8 +141,10 @@ def register_page(*, status: str | None, program_id: int | None,
         conditions += [Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None),
                        Certificate.expires_at > now,
                        Certificate.expires_at <= now + timedelta(days=within_days)]
-    # Every status's count under the other filters, in one pass over the rows.
-    counts = status_counts(conditions, now)
+    # Every status's count under the other filters, in one pass over the rows; unfiltered,
+    # from the tallies the writes keep (a pass over every certificate grew with them).
+    counts = status_counts(conditions, now) if conditions \
+        else platform_status_counts(now)
     if status:
         conditions.append(status_condition(status, now))
     total = counts[status] if status else sum(counts.values())

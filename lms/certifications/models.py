@@ -100,6 +100,11 @@ class Certificate(db.Model):
         Index("ix_certificate_live_expiry", "expires_at", "id",
               sqlite_where=text("revoked_at IS NULL AND superseded_at IS NULL"),
               postgresql_where=text("revoked_at IS NULL AND superseded_at IS NULL")),
+        # The platform's status counts (counts.py): live certificates whose renewal window
+        # opened today, counted from the rows.
+        Index("ix_certificate_live_renewal", "renewal_opens_at",
+              sqlite_where=text("revoked_at IS NULL AND superseded_at IS NULL"),
+              postgresql_where=text("revoked_at IS NULL AND superseded_at IS NULL")),
         # The status counts: everything a status needs, narrow enough to count from the
         # index alone (the rows are wide with their evidence); a program filter is a range.
         Index("ix_certificate_status", "program_id", "revoked_at", "superseded_at",

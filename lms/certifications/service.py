@@ -18,7 +18,7 @@ from lms.accounts.models import User
 from lms.assessments.access import Refusal
 from lms.assessments.models import Assessment, AssessmentVersion, Attempt
 from lms.catalog.models import Lesson, LessonCompletion, Track, TrackCompletion, TrackVersion
-from lms.certifications import eligibility, lifecycle, notices, public_id
+from lms.certifications import counts, eligibility, lifecycle, notices, public_id
 from lms.certifications.eligibility import (
     AssessmentFact,
     AttemptFact,
@@ -258,9 +258,12 @@ def _issue(user: User, version: ProgramVersion, standing: Standing,
                                 version.program.code, certificate.cycle, user.id,
                                 error.orig)
         return None
+    counts.issued(certificate)
     display = public_id.display(certificate.public_id)
     if renews is not None:
+        was = counts.state(renews)
         renews.superseded_at = now
+        counts.moved(renews, was)
         _log(renews, "superseded", f"renewed as {display}", at=now)
         _log(certificate, "issued", f"renewal of {public_id.display(renews.public_id)}", at=now)
     else:
@@ -429,11 +432,15 @@ def revoke(certificate_id: int, *, reason: str, actor: User) -> Certificate:
         raise Invalid("Give the reason for revoking (at least a few words); it is logged.",
                       field="reason")
     certificate = get_certificate(certificate_id)
+    # Read again under a row lock: two admins revoking at once must not both count it.
+    db.session.refresh(certificate, with_for_update=True)
     if certificate.revoked_at is not None:
         raise Conflict(f"This certificate was already revoked on "
                        f"{certificate.revoked_at:%-d %B %Y}.")
     now = clock.now()
+    was = counts.state(certificate)
     certificate.revoked_at = now
+    counts.moved(certificate, was)
     certificate.revoked_reason = reason
     certificate.revoked_by_id = actor.id
     _log(certificate, "revoked", reason, actor=actor, at=now)

@@ -3,11 +3,11 @@
 from sqlalchemy import func, select
 
 from lms.catalog import progress
-from lms.catalog.models import CourseCompletion, LessonCompletion, TrackCompletion
+from lms.catalog.models import Assignment, CourseCompletion, LessonCompletion, TrackCompletion
 from lms.catalog.service import complete_lesson
 from lms.core import events
 from lms.extensions import db
-from tests.factories import assign, login, make_organisation, make_track, make_user
+from tests.factories import assign, counted_get, login, make_organisation, make_track, make_user
 
 
 def _percent_on_my_learning(client, slug):
@@ -171,3 +171,18 @@ def test_catalogue_lists_tracks_for_vendor_staff(client):
     page = response.get_data(as_text=True)
     assert "Solution Architecture" in page and "Gold, Platinum" in page
     assert "Everyone" in page  # onboarding has no audience restriction
+
+
+def test_catalogue_shows_each_tracks_learners_in_constant_queries(client, count_queries):
+    login(client, make_user(role="author"))
+    track = make_track("Counted Track", lessons=2)
+    few, _ = counted_get(client, count_queries, "/catalogue")
+    organisation = make_organisation()
+    for _ in range(3):
+        assign(make_user(organisation), track)
+    many, page = counted_get(client, count_queries, "/catalogue")
+    assert few == many, (few, many)
+    row = page[page.index("Counted Track"):].split("</tr>")[0]
+    learners = db.session.scalar(select(func.count()).select_from(Assignment)
+                                 .where(Assignment.track_id == track.id))
+    assert learners >= 3 and row.rstrip().endswith(f'<td class="num">{learners}</td>')

@@ -1,4 +1,5 @@
 """Certificates written straight to the tables, for page tests that need many or odd ones.
+Like any bulk load that bypasses the services, each helper rebuilds the tallies after it.
 
 (The helpers that earn certificates for real, through exams and tracks, live at the top of
 test_issuing.py.)
@@ -15,6 +16,7 @@ from lms.accounts.models import Organisation, User
 from lms.assessments.models import Assessment, Attempt
 from lms.certifications import lifecycle, public_id
 from lms.certifications.models import Certificate, Program, ProgramVersion
+from lms.core import tallies
 from lms.extensions import db
 from tests.assessments.support import current_version
 
@@ -54,6 +56,7 @@ def insert_certificate(user: User, code: str, *, issued_at: datetime, cycle: int
                                                    renews=renews), **fields})
     db.session.add(certificate)
     db.session.flush()
+    tallies.rebuild()
     return certificate
 
 
@@ -65,7 +68,7 @@ def insert_cycles(user: User, code: str, count: int, *, first_issued: datetime) 
         rows.append(certificate_row(user, code, issued_at=first_issued
                                     + timedelta(days=30 * (cycle - 1)), cycle=cycle))
     db.session.execute(insert(Certificate), rows)
-    db.session.flush()
+    tallies.rebuild()
 
 
 def insert_staff_with_certificates(organisation: Organisation, count: int, code: str, *,
@@ -80,7 +83,7 @@ def insert_staff_with_certificates(organisation: Organisation, count: int, code:
     db.session.execute(insert(Certificate), [
         certificate_row(user, code, issued_at=issued_at + timedelta(minutes=i))
         for i, user in enumerate(users)])
-    db.session.flush()
+    tallies.rebuild()
     return [user.id for user in users]
 
 
