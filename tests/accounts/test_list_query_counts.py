@@ -8,8 +8,7 @@ from sqlalchemy import func, insert, select
 
 from lms.accounts import views
 from lms.accounts.models import Organisation, User
-from lms.core import mail
-from lms.core import tallies
+from lms.core import mail, tallies
 from lms.extensions import db
 from tests.factories import counted_get, login, make_organisation, make_user
 
