@@ -279,7 +279,9 @@ def run_statements(statements, parameters: dict) -> None:
 
 def rebuild_tallies() -> None:
     """The bulk INSERT ... SELECTs bypass the services that keep the tallies (people,
-    assignments, certificates by status and day): recount them, as `lms tallies rebuild`."""
+    assignments, certificates by status and day, the outbox's messages by kind and status):
+    recount them, as `lms tallies rebuild` does (the scorecard's summaries, which it also
+    rebuilds, come from the recomputes and period closings the build runs)."""
     from lms.core import tallies
 
     step = time.perf_counter()
@@ -505,12 +507,8 @@ def build(database_url: str = DEFAULT_URL, scale: float = 1.0, now: datetime | N
             db.session.commit()
             log(f"  {label}: {result.rowcount:,} rows in {time.perf_counter() - step:.1f} s")
         db.session.execute(text("SET session_replication_role = DEFAULT"))
-        # The outbox's tallies, which the app keeps as it records mail, for the messages
-        # inserted above.
-        from lms.core import mail
-
-        mail.recount()
-        db.session.commit()
+        # The tallies (among them the outbox's, which the app keeps as it records mail) for
+        # the rows inserted above.
         rebuild_tallies()
         typical = typical_partner(size["people"], size["partners"])
         big = size["partners"] + 1

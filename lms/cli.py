@@ -23,12 +23,10 @@ def register_commands(app: Flask) -> None:
     from lms.content import content_command
     from lms.core.tallies import tallies_command
     from lms.demo import demo_command
-    from lms.recounts import recount_command
     from lms.schedule import tick_command
 
     app.cli.add_command(content_command)
     app.cli.add_command(users)
     app.cli.add_command(demo_command)
     app.cli.add_command(tick_command)
-    app.cli.add_command(recount_command)
     app.cli.add_command(tallies_command)

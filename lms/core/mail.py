@@ -14,24 +14,12 @@ from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
 from flask import current_app, render_template
-from sqlalchemy import (
-    CheckConstraint,
-    Index,
-    String,
-    Text,
-    case,
-    delete,
-    func,
-    insert,
-    select,
-    text,
-)
+from sqlalchemy import Index, String, Text, func, literal, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lms.core import clock, jobs
+from lms.core import clock, jobs, tallies
 from lms.core.db import utcnow
 from lms.core.pages import clamp as pages_of
-from lms.core.upsert import insert_or_add
 from lms.extensions import db
 
 
@@ -62,19 +50,10 @@ class OutboxMessage(db.Model):
 OUTBOX_STATUSES = ("queued", "sent", "failed")
 
 
-class OutboxTally(db.Model):
-    """How many messages of each kind are in each status: the outbox page's totals, kept
-    by the writes that record and deliver messages, in their transaction (counting
-    100,000 messages on every view grew with the outbox). `recount()` rebuilds it."""
-
-    __tablename__ = "outbox_tally"
-    # No CHECK (messages >= 0): a move is added as -1 and +1 by INSERT ... ON CONFLICT,
-    # and both databases check the -1 as a new row before finding the one it adds to.
-    __table_args__ = (CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status"),)
-
-    template: Mapped[str] = mapped_column(String(100), primary_key=True)
-    status: Mapped[str] = mapped_column(String(10), primary_key=True)
-    messages: Mapped[int] = mapped_column(default=0)
+# How many messages of each kind are in each status, the outbox page's totals: tallies
+# "outbox.<status>" keyed by the kind (template), kept by the writes that record and deliver
+# messages, in their transaction (counting 100,000 messages on every view grew with the outbox).
+OUTBOX_TALLIES = {status: f"outbox.{status}" for status in OUTBOX_STATUSES}
 
 
 def status_of(message: OutboxMessage) -> str:
@@ -84,34 +63,34 @@ def status_of(message: OutboxMessage) -> str:
     return "failed" if message.last_error is not None else "queued"
 
 
-# status_of in SQL, to recount.
-_STATUS_SQL = case((OutboxMessage.sent_at.is_not(None), "sent"),
-                   (OutboxMessage.last_error.is_not(None), "failed"), else_="queued")
+def _in_status(status: str) -> list:
+    """status_of in SQL: the conditions on a message in `status`."""
+    return {"sent": [OutboxMessage.sent_at.is_not(None)],
+            "failed": [OutboxMessage.sent_at.is_(None), OutboxMessage.last_error.is_not(None)],
+            "queued": [OutboxMessage.sent_at.is_(None), OutboxMessage.last_error.is_(None)],
+            }[status]
 
 
 def _tally(moves: list[tuple[str, str | None, str]]) -> None:
     """Count each (template, old status or None for a new message, new status)."""
-    changes: dict[tuple[str, str], int] = {}
+    changes = []
     for template, before, after in moves:
         if before == after:
             continue
         if before is not None:
-            changes[template, before] = changes.get((template, before), 0) - 1
-        changes[template, after] = changes.get((template, after), 0) + 1
-    insert_or_add(OutboxTally, [
-        {"template": template, "status": status, "messages": change}
-        for (template, status), change in changes.items() if change],
-        ["template", "status"], ["messages"])
+            changes.append((OUTBOX_TALLIES[before], tallies.PLATFORM, template, -1))
+        changes.append((OUTBOX_TALLIES[after], tallies.PLATFORM, template, 1))
+    tallies.add(changes)
 
 
-def recount() -> None:
-    """Rebuild the outbox's tallies from the messages (after a bulk insert, or to check)."""
-    db.session.execute(delete(OutboxTally))
-    db.session.execute(insert(OutboxTally).from_select(
-        ["template", "status", "messages"],
-        select(OutboxMessage.template, _STATUS_SQL, func.count())
-        .group_by(OutboxMessage.template, _STATUS_SQL)))
-    db.session.flush()
+def _recount(status: str):
+    """SELECT scope, key, count: the messages of each kind in `status`."""
+    return (select(literal(tallies.PLATFORM), OutboxMessage.template, func.count())
+            .where(*_in_status(status)).group_by(OutboxMessage.template))
+
+
+for _status, _name in OUTBOX_TALLIES.items():
+    tallies.recount(_name)(lambda status=_status: _recount(status))
 
 
 def send(to: str, subject: str, template: str, *, sensitive: bool = False,
@@ -148,22 +127,15 @@ def outbox_page(*, template: str | None = None, recipient: str | None = None,
         # A part of the address is enough ("northwind" finds everyone there).
         conditions.append(func.lower(OutboxMessage.to_address).contains(
             recipient.lower(), autoescape=True))
-    if status == "sent":
-        conditions.append(OutboxMessage.sent_at.is_not(None))
-    elif status == "failed":
-        conditions.append(OutboxMessage.sent_at.is_(None))
-        conditions.append(OutboxMessage.last_error.is_not(None))
-    elif status == "queued":
-        conditions.append(OutboxMessage.sent_at.is_(None))
-        conditions.append(OutboxMessage.last_error.is_(None))
+    if status:
+        conditions.extend(_in_status(status))
     if recipient:
         total = db.session.scalar(select(func.count(OutboxMessage.id)).where(*conditions))
     else:
         # By kind and status, the tallies say: a sum over a few rows, not a count of
         # every message.
-        total = db.session.scalar(select(func.coalesce(func.sum(OutboxTally.messages), 0))
-                                  .where(*([OutboxTally.template == template] if template else []),
-                                         *([OutboxTally.status == status] if status else [])))
+        total = tallies.summed([OUTBOX_TALLIES[status]] if status else OUTBOX_TALLIES.values(),
+                               key=template or None)
     page, pages, offset = pages_of(total, page, per_page)
     messages = db.session.scalars(
         select(OutboxMessage).where(*conditions)

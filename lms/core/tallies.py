@@ -14,6 +14,11 @@ count over the rows themselves). `rebuild` replaces the stored tallies with the 
 (after a bulk load that bypassed the services, and in the migration that adds a tally);
 `differences` compares them, which is what the tests check after each kind of write and
 what `lms tallies check` reports.
+
+Some summaries kept by the writes live in their own tables instead (the scorecard's one-row
+summary of its tiles, its closed periods' counts): their owner registers how to rebuild
+them (`@summary("name")`), so that `lms tallies rebuild` rebuilds every count the writes
+keep, tallies and summaries, without core knowing the domains that keep them.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ class Tally(db.Model):
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     scope: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # As long as the longest key there is: an outbox message's kind (its template's name).
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -51,6 +57,19 @@ def recount(name: str):
     """Register the function whose SELECT (scope, key, count) recounts tally `name`."""
     def register(function: Callable[[], Select]) -> Callable[[], Select]:
         _RECOUNTS[name] = function
+        return function
+    return register
+
+
+# name -> a function that rebuilds a summary kept in its own table, on the session
+_SUMMARIES: dict[str, Callable[[], None]] = {}
+
+
+def summary(name: str):
+    """Register the function that rebuilds summary `name` (one the writes keep in its own
+    table, not as tallies) from the rows it summarises, on the session (the caller commits)."""
+    def register(function: Callable[[], None]) -> Callable[[], None]:
+        _SUMMARIES[name] = function
         return function
     return register
 
@@ -83,8 +102,15 @@ def by_scope(name: str, key: str = "") -> dict[int, int]:
 
 def total(name: str, scope: int = PLATFORM) -> int:
     """The sum of tally `name` over its keys in `scope`."""
+    return summed([name], scope=scope)
+
+
+def summed(names: Iterable[str], *, scope: int = PLATFORM, key: str | None = None) -> int:
+    """The sum of the tallies `names` in `scope`, over every key or only `key` (e.g. the
+    outbox's messages of one kind in any of the statuses asked for)."""
     return int(db.session.scalar(select(func.coalesce(func.sum(Tally.count), 0)).where(
-        Tally.name == name, Tally.scope == scope)) or 0)
+        Tally.name.in_(list(names)), Tally.scope == scope,
+        *([Tally.key == key] if key is not None else []))) or 0)
 
 
 # --- keys by day ----------------------------------------------------------------------------
@@ -161,22 +187,41 @@ def rebuild(only: Iterable[str] | None = None, *, connection=None) -> None:
         db.session.flush()
 
 
+def summary_names() -> list[str]:
+    return sorted(_SUMMARIES)
+
+
+def rebuild_summaries(only: Iterable[str] | None = None) -> None:
+    """Rebuild every registered summary (or those named) on the session; the caller commits."""
+    for name in only or summary_names():
+        _SUMMARIES[name]()
+    db.session.flush()
+
+
 @click.group("tallies")
 def tallies_command() -> None:
-    """Counts kept by the writes (tallies): check them against a recount, or rebuild them."""
+    """Counts kept by the writes (tallies, and summaries in their own tables): check the
+    tallies against a recount, or rebuild them all."""
 
 
 @tallies_command.command("rebuild")
 @click.argument("name", nargs=-1)
 @with_appcontext
 def rebuild_command(name: tuple[str, ...]) -> None:
-    """Recount every tally (or those NAMEd) from the rows themselves."""
-    unknown = set(name) - set(names())
+    """Recount every tally and summary (or those NAMEd) from the rows themselves: after
+    data arrived another way (a bulk load, a restored backup)."""
+    unknown = set(name) - set(names()) - set(summary_names())
     if unknown:
-        raise click.BadParameter(f"no tally named {', '.join(sorted(unknown))}", param_hint="NAME")
-    rebuild(name or None)
+        raise click.BadParameter(f"no tally or summary named {', '.join(sorted(unknown))}",
+                                 param_hint="NAME")
+    chosen_tallies = [each for each in name if each in _RECOUNTS] if name else names()
+    chosen_summaries = [each for each in name if each in _SUMMARIES] if name else summary_names()
+    if chosen_tallies:  # (an empty list would mean all of them to rebuild())
+        rebuild(chosen_tallies)
+    if chosen_summaries:
+        rebuild_summaries(chosen_summaries)
     db.session.commit()
-    click.echo(f"rebuilt {', '.join(name or names())}")
+    click.echo(f"rebuilt {', '.join([*chosen_tallies, *chosen_summaries])}")
 
 
 @tallies_command.command("check")

@@ -15,7 +15,7 @@ from sqlalchemy import Select, and_, delete, exists, func, insert, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from lms.core import clock
+from lms.core import clock, tallies
 from lms.core.errors import Conflict, Invalid, NotFound
 from lms.core.pages import Window, window
 from lms.extensions import db
@@ -111,6 +111,14 @@ def _count_overlaps(period_id: int) -> None:
                           other.period_id < Snapshot.period_id))
         .where(Snapshot.period_id == period_id)
         .group_by(Snapshot.period_id, other.period_id)))
+
+
+@tallies.summary("scorecard")
+def rebuild_summaries() -> None:
+    """The scorecard tiles' summary, and per closed period its partners per health and
+    those it shares with earlier periods (`lms tallies rebuild`)."""
+    current.summarise()
+    recount()
 
 
 def recount() -> None:

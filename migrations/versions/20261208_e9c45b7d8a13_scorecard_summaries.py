@@ -1,6 +1,7 @@
 """summaries kept by the writes (issue 13): the scorecard tiles' summary of the stored
 scorecards, each closed period's partners per health and those it shares with earlier
-periods, and the outbox's messages per kind and status; all filled from what is stored now
+periods; all filled from what is stored now (the outbox's messages per kind and status are
+tallies: the next migration counts them)
 
 Revision ID: e9c45b7d8a13
 Revises: e3b9d27a41f6
@@ -85,26 +86,8 @@ def upgrade():
                                  AND o.period_id < s.period_id
         GROUP BY s.period_id, o.period_id""")
 
-    op.create_table('outbox_tally',
-    sa.Column('template', sa.String(length=100), nullable=False),
-    sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('messages', sa.Integer(), nullable=False),
-    sa.CheckConstraint("status IN ('queued', 'sent', 'failed')", name=op.f('ck_outbox_tally_status')),
-    sa.PrimaryKeyConstraint('template', 'status', name=op.f('pk_outbox_tally'))
-    )
-    # The same count as lms.core.mail.recount.
-    op.execute("""
-        INSERT INTO outbox_tally (template, status, messages)
-        SELECT template, status, count(*) FROM (
-            SELECT template, CASE WHEN sent_at IS NOT NULL THEN 'sent'
-                                  WHEN last_error IS NOT NULL THEN 'failed'
-                                  ELSE 'queued' END AS status
-            FROM outbox_message) m
-        GROUP BY template, status""")
-
 
 def downgrade():
-    op.drop_table('outbox_tally')
     op.drop_table('scorecard_period_overlap')
     op.drop_column('scorecard_period', 'health_counts')
     op.drop_table('scorecard_current_summary')

@@ -88,7 +88,7 @@ def test_recounting_rebuilds_the_same_summaries(app, frozen_clock):
     summary.green, summary.unscored = 999, 999  # as if loaded another way
     period.health_counts = {}
     db.session.flush()
-    result = app.test_cli_runner().invoke(args=["recount", "scorecard"])
+    result = app.test_cli_runner().invoke(args=["tallies", "rebuild", "scorecard"])
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert _agrees() == kept
