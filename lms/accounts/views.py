@@ -27,6 +27,7 @@ from lms.accounts.forms import (
     UserForm,
 )
 from lms.accounts.models import ROLE_LABELS, ROLES, Organisation, User
+from lms.accounts.navigation import main_navigation
 from lms.accounts.permissions import can, require
 from lms.core import clock, sections, tokens
 from lms.core.errors import DomainError
@@ -63,6 +64,7 @@ def sign_out() -> None:
 admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
 # Templates show a link or an action only to those whose rights open it.
 bp.add_app_template_global(can, "can")
+bp.add_app_template_global(main_navigation, "main_navigation")
 
 def _choices(kind: str) -> list:
     return options(service.term_choices(kind))
