@@ -112,12 +112,16 @@ class Completions:
 
 
 def _completions(user_id: int) -> Completions:
+    with fastpath.read_connection(db.session) as connection:
+        return _completions_of(fastpath.all_rows(connection, _COMPLETIONS,
+                                                 {"user_id": user_id}))
+
+
+def _completions_of(rows) -> Completions:
     # One row per completed version: a handful per track, whatever the number of tracks.
     first: dict[int, datetime] = {}
     latest: dict[int, tuple[int, datetime]] = {}
     slugs = set()
-    with fastpath.read_connection(db.session) as connection:
-        rows = fastpath.all_rows(connection, _COMPLETIONS, {"user_id": user_id})
     for track_id, slug, number, completed_at in rows:
         slugs.add(slug)
         if track_id not in first or completed_at < first[track_id]:
@@ -180,11 +184,13 @@ def learner_tracks(user_id: int) -> list[TrackProgress]:
     """My learning: the person's assigned live tracks with progress, next lesson and locks."""
     # A page every learner opens first: prepared, and outside the unit of work when nothing
     # of this request's is in it (lms.core.fastpath).
+    # Its two reads go together (lms.core.fastpath.rows_together): one wait, not two.
     with fastpath.read_connection(db.session) as connection:
-        rows = fastpath.all_rows(connection, _LEARNER_TRACKS, {"user_id": user_id})
+        rows, completed = fastpath.rows_together(connection, [
+            (_LEARNER_TRACKS, {"user_id": user_id}), (_COMPLETIONS, {"user_id": user_id})])
     if not rows:
         return []
-    completions = _completions(user_id)
+    completions = _completions_of(completed)
     result = []
     for row in rows:
         completed_version, completed_version_at = completions.latest.get(row.id,
@@ -338,7 +344,8 @@ _OUTLINE = (
     .join(Course, Course.id == Lesson.course_id)
     .outerjoin(LessonCompletion, and_(LessonCompletion.lesson_id == Lesson.id,
                                       LessonCompletion.user_id == USER))
-    .where(Lesson.track_version_id == bindparam("version_id")).order_by(Lesson.position))
+    .order_by(Lesson.position))
+_VERSION_OUTLINE = _OUTLINE.where(Lesson.track_version_id == bindparam("version_id"))
 
 _ASSIGNMENT = select(Assignment.id, Assignment.due_at).where(
     Assignment.user_id == USER, Assignment.track_id == bindparam("track_id"))
@@ -358,6 +365,18 @@ _LESSON_PAGE = (
     select(Lesson.body_markdown, Asset.sha256, Asset.filename, Asset.size)
     .outerjoin(Asset, Asset.sha256 == Lesson.asset_sha256)
     .where(Lesson.id == bindparam("lesson_id")))
+
+# The same reads found by the live track's slug instead of its version's id, so that they
+# need no answer from _LIVE_TRACK_FOR and go to the database with it.
+_LIVE_VERSION_ID = (select(Track.current_version_id)
+                    .where(Track.slug == bindparam("slug"), Track.archived_at.is_(None))
+                    .scalar_subquery())
+_LIVE_OUTLINE = _OUTLINE.where(Lesson.track_version_id == _LIVE_VERSION_ID)
+_LIVE_LESSON_PAGE = (
+    select(Lesson.id, Lesson.body_markdown, Asset.sha256, Asset.filename, Asset.size)
+    .outerjoin(Asset, Asset.sha256 == Lesson.asset_sha256)
+    .where(Lesson.track_version_id == _LIVE_VERSION_ID,
+           Lesson.slug == bindparam("lesson_slug")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,17 +402,36 @@ def get_live_track(slug: str) -> Track:
 
 def live_outline(user: User, slug: str) -> TrackOutline:
     """`track_outline` of the live track with this slug: what the learner pages show."""
+    return _live(user, slug, None)[0]
+
+
+def live_lesson(user: User, slug: str,
+                lesson_slug: str) -> tuple[TrackOutline, LessonPage | None]:
+    """The live track's outline and the text and download of one of its lessons (None when
+    the track has no such lesson: `outline.state_of` says so)."""
+    return _live(user, slug, lesson_slug)
+
+
+def _live(user: User, slug: str, lesson_slug: str | None):
+    # Every learner page: the track, its lessons with what is done, the person's track
+    # completions (and the lesson's text) are read together, in one round trip.
+    keys = {"slug": slug, "user_id": user.id}
+    queries = [(_LIVE_TRACK_FOR, keys), (_LIVE_OUTLINE, keys), (_COMPLETIONS, keys)]
+    if lesson_slug is not None:
+        queries.append((_LIVE_LESSON_PAGE, {"slug": slug, "lesson_slug": lesson_slug}))
     with fastpath.read_connection(db.session) as connection:
-        row = fastpath.first_row(connection, _LIVE_TRACK_FOR,
-                                 {"slug": slug, "user_id": user.id})
-    if row is None:
+        found, lessons, completed, *text = fastpath.rows_together(connection, queries)
+    if not found:
         raise NotFound("No such track.")
+    row = found[0]
     track = TrackInfo(row.id, row.slug, row.required, row.sequential, row.prerequisites or [])
     version = VersionInfo(row.version_id, row.number, row.title, row.summary,
                           row.estimated_minutes, row.published_at)
     assignment = None if row.assignment_id is None else AssignmentInfo(row.assignment_id,
                                                                        row.due_at)
-    return _outline(user.id, track, version, assignment)
+    outline = _outline_of(track, version, assignment, lessons, _completions_of(completed))
+    page = _lesson_page_of(text[0][0]) if text and text[0] else None
+    return outline, page
 
 
 def track_outline(user: User, track: Track) -> TrackOutline:
@@ -417,6 +455,10 @@ def lesson_page(lesson_id: int) -> LessonPage:
         row = fastpath.first_row(connection, _LESSON_PAGE, {"lesson_id": lesson_id})
     if row is None:
         raise NotFound("No such lesson.")
+    return _lesson_page_of(row)
+
+
+def _lesson_page_of(row) -> LessonPage:
     download = None if row.sha256 is None else Download(row.sha256, row.filename, row.size)
     return LessonPage(row.body_markdown, download)
 
@@ -424,8 +466,14 @@ def lesson_page(lesson_id: int) -> LessonPage:
 def _outline(user_id: int, track: TrackInfo, version: VersionInfo,
              assignment: AssignmentInfo | None) -> TrackOutline:
     with fastpath.read_connection(db.session) as connection:
-        rows = fastpath.all_rows(connection, _OUTLINE,
-                                 {"version_id": version.id, "user_id": user_id})
+        rows, completed = fastpath.rows_together(connection, [
+            (_VERSION_OUTLINE, {"version_id": version.id, "user_id": user_id}),
+            (_COMPLETIONS, {"user_id": user_id})])
+    return _outline_of(track, version, assignment, rows, _completions_of(completed))
+
+
+def _outline_of(track: TrackInfo, version: VersionInfo, assignment: AssignmentInfo | None,
+                rows, track_completions: Completions) -> TrackOutline:
     courses: dict[int, CourseInfo] = {}
     lessons = []
     completions = {}
@@ -441,7 +489,6 @@ def _outline(user_id: int, track: TrackInfo, version: VersionInfo,
             course))
         if row.completed_at is not None:
             completions[row.id] = row.completed_at
-    track_completions = _completions(user_id)
     completed_version, completed_version_at = track_completions.latest.get(
         track.id, (None, None))
     track_lock = prerequisite_reason(track.prerequisites, track_completions)

@@ -39,9 +39,13 @@ def my_learning():
 def _outline_for_viewer(slug: str) -> progress.TrackOutline:
     """Learners see tracks assigned to them; vendor staff may preview any live track."""
     outline = progress.live_outline(current_user, slug)
+    _check_viewer(outline)
+    return outline
+
+
+def _check_viewer(outline: progress.TrackOutline) -> None:
     if outline.assignment is None and not current_user.is_vendor_staff:
         raise NotFound("This track is not assigned to you.")
-    return outline
 
 
 @bp.route("/tracks/<slug>")
@@ -54,15 +58,15 @@ def track(slug: str):
 @bp.route("/tracks/<slug>/lessons/<lesson_slug>")
 @login_required
 def lesson(slug: str, lesson_slug: str):
-    outline = _outline_for_viewer(slug)
+    outline, page = progress.live_lesson(current_user, slug, lesson_slug)
+    _check_viewer(outline)
     state = outline.state_of(lesson_slug)
     if state.locked_reason and not current_user.is_vendor_staff:
         return render_template("catalog/locked.html", outline=outline, state=state), 423
     lessons = outline.lessons
     index = lessons.index(state)
     return render_template(
-        "catalog/lesson.html", outline=outline, state=state,
-        page=progress.lesson_page(state.lesson.id),
+        "catalog/lesson.html", outline=outline, state=state, page=page,
         previous=lessons[index - 1] if index > 0 else None,
         following=lessons[index + 1] if index + 1 < len(lessons) else None,
         video=video_embed(state.lesson.video_url),
