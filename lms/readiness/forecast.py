@@ -11,9 +11,9 @@ new_staff_days) runs out: from then on an unfinished track counts against the ti
 completes anything new and onboarding stays where it is: the forecast answers "what does
 time alone do to this partner", not "what will people finish".
 
-`outlook` is the cheap part, the fall date and the sentence, which every recompute stores;
-`forecast` adds the horizons (six more scorings), which the readiness page works out for
-the one partner it shows.
+`outlook` is the fall date, what keeping the tier takes and the sentence; `forecast` adds
+the horizons (six more scorings). A recompute stores both, the horizons for the readiness
+page, which reads them instead of working them out.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Horizon:
     expiring: tuple[HeldCertificate, ...]  # live now, expired by `at` unless renewed
     text: str
     # Newcomers whose time to finish a tier track has run out by `at` while they have not
-    # finished it (ascending ids; facts with detail only).
+    # finished it (ascending ids).
     newcomers: tuple[int, ...] = ()
 
 
@@ -65,7 +65,7 @@ class TrackNeed:
     track: str  # slug
     count: int  # newcomers whose time runs out by then
     first_by: datetime  # when the first of them runs out of time
-    user_ids: tuple[int, ...] = ()  # who, soonest first (facts with detail only)
+    user_ids: tuple[int, ...] = ()  # who, soonest first
 
 
 @dataclass(frozen=True)
@@ -108,11 +108,8 @@ def forecast(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: da
              organisation: str, names: Names | None = None) -> Forecast:
     """Readiness and tier standing at each horizon, the fall date and the sentence.
 
-    Needs facts gathered with detail: "everyone in a renewal window renews" needs the
-    certificates' renewal windows."""
-    if not facts.detailed:
-        raise ValueError(f"the forecast of organisation {facts.organisation_id} needs its "
-                         "facts gathered with detail (renewal windows)")
+    `now` is the moment the facts were gathered for: facts without detail keep only the
+    renewal windows open then, all "everyone in a renewal window renews" asks for."""
     names = names or Names()
     renewed = facts.with_certificates(renew_open_windows(facts.certificates, now))
     horizons = []
@@ -187,7 +184,8 @@ def renew_open_windows(certificates: tuple[HeldCertificate, ...],
     """The certificates as if everyone whose renewal window is open at `now` renewed."""
     result = []
     for certificate in certificates:
-        if certificate.renewal_opens_at <= now < certificate.expires_at:
+        opens_at = certificate.renewal_opens_at
+        if opens_at is not None and opens_at <= now < certificate.expires_at:
             # Renewed before expiry, a certificate runs from its old expiry date.
             expires_at = add_months(certificate.expires_at, certificate.validity_months)
             window = certificate.expires_at - certificate.renewal_opens_at

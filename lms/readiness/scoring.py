@@ -130,9 +130,14 @@ def holder_count(facts: OrganisationFacts, rule: CertificationRule, at: datetime
 
 def rule_label(rule: CertificationRule, names: Names) -> str:
     """'Technical Associate', or 'Technical Associate (Technical or Presales staff)'."""
-    label = names.program(rule.program)
-    if rule.job_roles:
-        roles = " or ".join(names.job_role(role) for role in rule.job_roles)
+    return holders_label(rule.program, rule.job_roles, names)
+
+
+def holders_label(program: str, job_roles, names: Names) -> str:
+    """rule_label for a rule's program code and job role codes (as a stored score has them)."""
+    label = names.program(program)
+    if job_roles:
+        roles = " or ".join(names.job_role(role) for role in job_roles)
         label += f" ({roles} staff)"
     return label
 
