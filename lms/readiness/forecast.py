@@ -20,19 +20,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from lms.certifications.lifecycle import add_months
 from lms.readiness.facts import HeldCertificate, Names, OrganisationFacts
-from lms.readiness.gaps import TierStanding, standing
+from lms.readiness.gaps import TierStanding, meets, standing
 from lms.readiness.loader import CertificationRule, Rubric, TierRule, TierRules
-from lms.readiness.scoring import Readiness, holders, score
+from lms.readiness.scoring import Readiness, holders, score, total
 from lms.readiness.wording import day, plural
 
 
 @dataclass(frozen=True)
 class Scenario:
-    readiness: Readiness
-    standing: TierStanding  # against the partner's current tier, at the horizon
+    """One what-if at one horizon: its total, health and whether the partner keeps its
+    current tier, worked out without words (a recompute stores these for every partner);
+    the full score and standing when asked for."""
+
+    facts: OrganisationFacts  # as the what-if has them
+    rubric: Rubric
+    tiers: TierRules
+    at: datetime
+    names: Names
+    total: float
+    health: str
+    meets: bool
+
+    @classmethod
+    def at_moment(cls, facts: OrganisationFacts, rubric: Rubric, tiers: TierRules,
+                  at: datetime, names: Names) -> Scenario:
+        points = total(facts, rubric, tiers, at)
+        return cls(facts, rubric, tiers, at, names, points, rubric.health(points),
+                   meets(facts, tiers, facts.tier, at))
+
+    @cached_property
+    def readiness(self) -> Readiness:
+        return score(self.facts, self.rubric, self.tiers, self.at, names=self.names)
+
+    @cached_property
+    def standing(self) -> TierStanding:
+        """Against the partner's current tier, at the horizon."""
+        return standing(self.facts, self.tiers, self.facts.tier, self.at, names=self.names)
 
 
 @dataclass(frozen=True)
@@ -111,15 +138,15 @@ def forecast(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: da
     `now` is the moment the facts were gathered for: facts without detail keep only the
     renewal windows open then, all "everyone in a renewal window renews" asks for."""
     names = names or Names()
-    renewed = facts.with_certificates(renew_open_windows(facts.certificates, now))
+    renewing = renew_open_windows(facts.certificates, now)
+    # Nobody in a window (often, for a small partner): the same facts, scored once each.
+    renewed = facts if renewing is facts.certificates else facts.with_certificates(renewing)
     horizons = []
     for days in rubric.forecast_days:
         at = now + timedelta(days=days)
         # Scoring at `at` is "nobody renews": a certificate counts only while it is live.
-        nobody = Scenario(score(facts, rubric, tiers, at, names=names),
-                          standing(facts, tiers, facts.tier, at, names=names))
-        window = Scenario(score(renewed, rubric, tiers, at, names=names),
-                          standing(renewed, tiers, facts.tier, at, names=names))
+        nobody = Scenario.at_moment(facts, rubric, tiers, at, names)
+        window = Scenario.at_moment(renewed, rubric, tiers, at, names)
         expiring = facts.expiring_between(now, at)
         horizons.append(Horizon(days, at, nobody, window, expiring,
                                 _horizon_text(days, at, now, nobody, window, facts.tier,
@@ -181,8 +208,9 @@ def outlook(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: dat
 
 def renew_open_windows(certificates: tuple[HeldCertificate, ...],
                        now: datetime) -> tuple[HeldCertificate, ...]:
-    """The certificates as if everyone whose renewal window is open at `now` renewed."""
-    result = []
+    """The certificates as if everyone whose renewal window is open at `now` renewed (the
+    same tuple when nobody's is)."""
+    result, renewing = [], False
     for certificate in certificates:
         opens_at = certificate.renewal_opens_at
         if opens_at is not None and opens_at <= now < certificate.expires_at:
@@ -192,8 +220,9 @@ def renew_open_windows(certificates: tuple[HeldCertificate, ...],
             certificate = HeldCertificate(certificate.user_id, certificate.program_code,
                                           certificate.job_role, expires_at,
                                           expires_at - window, certificate.validity_months)
+            renewing = True
         result.append(certificate)
-    return tuple(result)
+    return tuple(result) if renewing else certificates
 
 
 def fall_date(facts: OrganisationFacts, rule: TierRule, now: datetime) -> datetime | None:
@@ -312,9 +341,8 @@ def _sentence(organisation: str, tier: str, current: TierStanding, rule: TierRul
 def _horizon_text(days: int, at: datetime, now: datetime, nobody: Scenario,
                   window: Scenario, tier: str, names: Names) -> str:
     def part(scenario: Scenario) -> str:
-        kept = "keeps" if scenario.standing.meets else "below"
-        return (f"{scenario.readiness.total:g} ({scenario.readiness.health}), "
-                f"{kept} {names.tier(tier)}")
+        kept = "keeps" if scenario.meets else "below"
+        return f"{scenario.total:g} ({scenario.health}), {kept} {names.tier(tier)}"
 
     return (f"In {days} days ({day(at, now)}): {part(nobody)} if nobody renews; "
             f"{part(window)} if everyone in a renewal window renews.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from lms.readiness.facts import Names, OrganisationFacts
+from lms.readiness.facts import Names, OrganisationFacts, TrackProgress
 from lms.readiness.loader import CertificationRule, TierRule, TierRules
 from lms.readiness.scoring import holder_count, holders
 from lms.readiness.wording import plural
@@ -85,17 +85,34 @@ def _standing(facts: OrganisationFacts, tiers: TierRules, tier: str, now: dateti
                         + "; ".join(gap.text for gap in found))
 
 
+def meets(facts: OrganisationFacts, tiers: TierRules, tier: str, at: datetime) -> bool:
+    """standing(...).meets alone, without the gaps' words and people: what a forecast
+    horizon keeps (a recompute asks it six times per partner)."""
+    rule = tiers.rule(tier)
+    if rule is None:
+        return True
+    return (all(holder_count(facts, requirement, at) >= requirement.count
+                for requirement in rule.certifications)
+            and not any(_progress(facts, rule, slug).behind_at(at) for slug in rule.tracks)
+            and not (rule.onboarding_complete and not facts.onboarding.complete))
+
+
+def _progress(facts: OrganisationFacts, rule: TierRule, slug: str) -> TrackProgress:
+    progress = facts.track(slug)
+    if progress is None:
+        # A gather that left the track out would read as "everyone finished it".
+        raise ValueError(f"the facts of organisation {facts.organisation_id} have no "
+                         f"progress for track '{slug}', which tier '{rule.tier}' requires")
+    return progress
+
+
 def _gaps(facts: OrganisationFacts, rule: TierRule, now: datetime, names: Names):
     for requirement in rule.certifications:
         gap = certification_gap(facts, requirement, now, names)
         if gap is not None:
             yield gap
     for slug in rule.tracks:
-        progress = facts.track(slug)
-        if progress is None:
-            # A gather that left the track out would read as "everyone finished it".
-            raise ValueError(f"the facts of organisation {facts.organisation_id} have no "
-                             f"progress for track '{slug}', which tier '{rule.tier}' requires")
+        progress = _progress(facts, rule, slug)
         # At a later moment (a forecast), newcomers whose time has run out count too.
         count = progress.behind_at(now)
         if count:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
@@ -117,7 +117,6 @@ def gather(now: datetime, tiers: TierRules, organisation_ids: Iterable[int] | No
     certificates = _certificates(now, staff_member, detail)
     tracks = _tracks(now, tiers, staff_member, detail)
     onboarding = _onboarding(now, only, detail)
-    candidates = {} if detail else _candidates(now, tiers, staff_member)
 
     facts = {}
     for organisation_id, _, tier in organisations:
@@ -127,7 +126,11 @@ def gather(now: datetime, tiers: TierRules, organisation_ids: Iterable[int] | No
             certificates=tuple(certificates.get(organisation_id, ())),
             tracks=tracks(organisation_id),
             onboarding=onboarding.get(organisation_id) or OnboardingFacts(),
-            detailed=detail, candidates=candidates.get(organisation_id, {}))
+            detailed=detail)
+    if not detail:
+        for organisation_id, candidates in _candidates(now, tiers, facts,
+                                                       staff_member).items():
+            facts[organisation_id] = replace(facts[organisation_id], candidates=candidates)
     return Gathered(facts, {row.id: row.name for row in organisations})
 
 
@@ -335,20 +338,30 @@ def _onboarding(now: datetime, only, detail: bool) -> dict[int, OnboardingFacts]
     return result
 
 
-def _candidates(now: datetime, tiers: TierRules, staff_member) -> dict[int, dict]:
-    """Without detail, for every certification rule a partner's tier or the next one has:
-    the staff with a qualifying job role who hold no live certificate of its program (who
-    could close a gap), the first NAMED by id and how many, numbered and counted in SQL
-    (one query). Keyed organisation -> (program, job_roles) -> (ids, count)."""
-    # Which tiers look at each rule: their own, and the tier below them (its next tier).
-    looking: dict[tuple[str, tuple[str, ...]], set[str]] = defaultdict(set)
-    for tier, rule in tiers.rules.items():
-        below = [lower for lower in tiers.order if tiers.above(lower) == tier]
-        for requirement in rule.certifications:
-            looking[(requirement.program, requirement.job_roles)].update([tier, *below])
-    if not looking:
+# Past this many organisations short of one rule, its candidates are read for everyone
+# (SQLite limits how many parameters a statement may have; extra rows are only unused).
+MANY_SHORT = 2000
+
+
+def _candidates(now: datetime, tiers: TierRules, facts: dict[int, OrganisationFacts],
+                staff_member) -> dict[int, dict]:
+    """Without detail, for each certification rule an organisation's tier or the next one
+    has and that it falls short of now: the staff with a qualifying job role who hold no
+    live certificate of its program (who could close the gap), the first NAMED by id and
+    how many, numbered and counted in SQL (one query, none when nobody falls short).
+    Keyed organisation -> (program, job_roles) -> (ids, count)."""
+    short: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
+    for organisation_id, found in facts.items():
+        for tier in (found.tier, tiers.above(found.tier)):
+            rule = tiers.rule(tier) if tier else None
+            for requirement in rule.certifications if rule else ():
+                key = (requirement.program, requirement.job_roles)
+                if found.holder_count(*key, now) < requirement.count and \
+                        organisation_id not in short[key][-1:]:
+                    short[key].append(organisation_id)
+    keys = sorted(key for key, ids in short.items() if ids)
+    if not keys:
         return {}
-    keys = sorted(looking)
     parts = []
     for number, (program, job_roles) in enumerate(keys):
         holds = exists().where(
@@ -357,15 +370,16 @@ def _candidates(now: datetime, tiers: TierRules, staff_member) -> dict[int, dict
             Certificate.issued_at <= now,
             Certificate.program_id == select(Program.id).where(Program.code == program)
             .scalar_subquery())
+        ids = short[(program, job_roles)]
         parts.append(
             select(User.organisation_id.label("organisation_id"),
                    literal(number).label("rule"), User.id.label("user_id"),
                    func.row_number().over(partition_by=User.organisation_id,
                                           order_by=User.id).label("rank"),
                    func.count().over(partition_by=User.organisation_id).label("people"))
-            .join(Organisation, Organisation.id == User.organisation_id)
-            .where(staff_member, Organisation.tier.in_(sorted(looking[(program, job_roles)])),
-                   User.job_role.in_(job_roles) if job_roles else true(), ~holds))
+            .where(staff_member, ~holds,
+                   User.organisation_id.in_(ids) if len(ids) <= MANY_SHORT else true(),
+                   User.job_role.in_(job_roles) if job_roles else true()))
     numbered = union_all(*parts).subquery()
     found: dict[int, dict] = defaultdict(dict)
     for organisation_id, number, user_id, people in _rows(

@@ -116,6 +116,19 @@ def score(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datet
                      tier_rules_hash=rule.content_hash if rule else None)
 
 
+def total(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, at: datetime) -> float:
+    """score(...).total alone, without the components' words: what a forecast horizon keeps
+    (a recompute asks it six times per partner)."""
+    values = {
+        COVERAGE: _coverage_value(facts, tiers.rule(facts.tier), at),
+        CURRENCY: _currency_value(facts, rubric.expiring_within_days, at),
+        TRACKS: _memo(facts, "tracks", _tracks)[0],
+        ONBOARDING: _memo(facts, "onboarding", _onboarding)[0],
+    }
+    # Summed in score()'s order, so the float comes out the same.
+    return round(sum(values[key] * rubric.weights[key] for key in COMPONENTS), 1)
+
+
 def holders(facts: OrganisationFacts, rule: CertificationRule, at: datetime) -> frozenset[int]:
     """Staff who count towards `rule` at `at`: a live certificate and a qualifying role."""
     return frozenset(user_id for user_id, expires_at
@@ -151,15 +164,24 @@ def _coverage(facts: OrganisationFacts, rule: TierRule | None, now: datetime,
         return 1.0, False, f"no tier rules for '{facts.tier}': nothing to cover"
     if not rule.certifications:
         return 1.0, False, f"{names.tier(facts.tier)} asks for no certifications"
-    shares, parts = [], []
-    for requirement in rule.certifications:
-        held = holder_count(facts, requirement, now)
-        shares.append(min(1.0, held / requirement.count))
-        parts.append(f"{rule_label(requirement, names)}: {held} held, {requirement.count} needed")
-    met = sum(1 for share in shares if share >= 1)
-    return (sum(shares) / len(shares), True,
-            f"{part_of(met, len(shares), 'requirement')} of {names.tier(facts.tier)} met "
+    parts = [f"{rule_label(requirement, names)}: {holder_count(facts, requirement, now)} "
+             f"held, {requirement.count} needed" for requirement in rule.certifications]
+    met = sum(1 for share in _shares(facts, rule, now) if share >= 1)
+    return (_coverage_value(facts, rule, now), True,
+            f"{part_of(met, len(parts), 'requirement')} of {names.tier(facts.tier)} met "
             f"({'; '.join(parts)})")
+
+
+def _shares(facts: OrganisationFacts, rule: TierRule, at: datetime) -> list[float]:
+    return [min(1.0, holder_count(facts, requirement, at) / requirement.count)
+            for requirement in rule.certifications]
+
+
+def _coverage_value(facts: OrganisationFacts, rule: TierRule | None, at: datetime) -> float:
+    if rule is None or not rule.certifications:
+        return 1.0
+    shares = _shares(facts, rule, at)
+    return sum(shares) / len(shares)
 
 
 def _currency(facts: OrganisationFacts, window_days: int, now: datetime) -> Measure:
@@ -179,7 +201,14 @@ def _currency(facts: OrganisationFacts, window_days: int, now: datetime) -> Meas
     if live > 0 and lasting < live:
         first = facts.expiries[held - live]  # the earliest still live
         explanation += f"; the first expires on {day(first, now)}"
-    return lasting / held, True, explanation
+    return _currency_value(facts, window_days, now), True, explanation
+
+
+def _currency_value(facts: OrganisationFacts, window_days: int, at: datetime) -> float:
+    held = len(facts.expiries)
+    if not held:
+        return 1.0
+    return facts.live_count(at + timedelta(days=window_days)) / held
 
 
 def _memo(facts: OrganisationFacts, key: str, measure) -> Measure:

@@ -117,8 +117,7 @@ def explanation_record(found: Gaps, ahead: Forecast) -> dict:
                 for gap in kept.gaps]
 
     def scenario(kept: Scenario) -> dict:
-        return {"total": kept.readiness.total, "health": kept.readiness.health,
-                "meets": kept.standing.meets}
+        return {"total": kept.total, "health": kept.health, "meets": kept.meets}
 
     def horizon(kept: Horizon) -> dict:
         expiring = sorted({certificate.user_id for certificate in kept.expiring})
