@@ -18,6 +18,7 @@ page, which reads them instead of working them out.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -30,13 +31,56 @@ from lms.readiness.scoring import Readiness, holders, score, total
 from lms.readiness.wording import day, plural
 
 
+class Renewal:
+    """"Everyone in a renewal window renews", answering for the certificates (see
+    scoring.Holding) from the few whose window is open at `now` and the facts as they are,
+    without rebuilding and sorting every certificate again: a recompute asks it of every
+    partner at every horizon."""
+
+    def __init__(self, facts: OrganisationFacts, now: datetime):
+        self.facts, self.now = facts, now
+        # (certificate, its expiry once renewed): renewed before expiry, a certificate runs
+        # on from its old expiry date (as lms.certifications.lifecycle dates it).
+        self.renewing = [(certificate, add_months(certificate.expires_at,
+                                                  certificate.validity_months))
+                         for certificate in facts.certificates
+                         if _window_open(certificate, now)]
+        self._old = sorted(certificate.expires_at for certificate, _ in self.renewing)
+        self._new = sorted(renewed for _, renewed in self.renewing)
+        self._holders: dict[tuple[str, tuple[str, ...]], list[datetime]] = {}
+
+    def live_count(self, moment: datetime) -> int:
+        """Certificates valid at `moment`: the facts' count, the renewed ones moved on."""
+        return (self.facts.live_count(moment)
+                - (len(self._old) - bisect_right(self._old, moment))
+                + (len(self._new) - bisect_right(self._new, moment)))
+
+    def holder_count(self, program: str, job_roles: tuple[str, ...], moment: datetime) -> int:
+        """Holders counting at `moment`: a holder's last expiry, later when they renew."""
+        ordered = self._holders.get((program, job_roles))
+        if ordered is None:
+            last = dict(self.facts.holder_expiries(program, job_roles))
+            for certificate, renewed in self.renewing:
+                if certificate.program_code == program and (
+                        not job_roles or certificate.job_role in job_roles):
+                    last[certificate.user_id] = max(last[certificate.user_id], renewed)
+            ordered = self._holders[(program, job_roles)] = sorted(last.values())
+        return len(ordered) - bisect_right(ordered, moment)
+
+    def facts_renewed(self) -> OrganisationFacts:
+        """The facts as if they renewed (to score and explain a what-if in full)."""
+        return self.facts.with_certificates(renew_open_windows(self.facts.certificates,
+                                                               self.now))
+
+
 @dataclass(frozen=True)
 class Scenario:
     """One what-if at one horizon: its total, health and whether the partner keeps its
     current tier, worked out without words (a recompute stores these for every partner);
     the full score and standing when asked for."""
 
-    facts: OrganisationFacts  # as the what-if has them
+    facts: OrganisationFacts  # as they are
+    renewal: Renewal | None  # None: nobody renews
     rubric: Rubric
     tiers: TierRules
     at: datetime
@@ -46,20 +90,24 @@ class Scenario:
     meets: bool
 
     @classmethod
-    def at_moment(cls, facts: OrganisationFacts, rubric: Rubric, tiers: TierRules,
-                  at: datetime, names: Names) -> Scenario:
-        points = total(facts, rubric, tiers, at)
-        return cls(facts, rubric, tiers, at, names, points, rubric.health(points),
-                   meets(facts, tiers, facts.tier, at))
+    def at_moment(cls, facts: OrganisationFacts, renewal: Renewal | None, rubric: Rubric,
+                  tiers: TierRules, at: datetime, names: Names) -> Scenario:
+        points = total(facts, rubric, tiers, at, holding=renewal)
+        return cls(facts, renewal, rubric, tiers, at, names, points, rubric.health(points),
+                   meets(facts, tiers, facts.tier, at, holding=renewal))
+
+    @cached_property
+    def what_if(self) -> OrganisationFacts:
+        return self.facts if self.renewal is None else self.renewal.facts_renewed()
 
     @cached_property
     def readiness(self) -> Readiness:
-        return score(self.facts, self.rubric, self.tiers, self.at, names=self.names)
+        return score(self.what_if, self.rubric, self.tiers, self.at, names=self.names)
 
     @cached_property
     def standing(self) -> TierStanding:
         """Against the partner's current tier, at the horizon."""
-        return standing(self.facts, self.tiers, self.facts.tier, self.at, names=self.names)
+        return standing(self.what_if, self.tiers, self.facts.tier, self.at, names=self.names)
 
 
 @dataclass(frozen=True)
@@ -138,15 +186,13 @@ def forecast(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: da
     `now` is the moment the facts were gathered for: facts without detail keep only the
     renewal windows open then, all "everyone in a renewal window renews" asks for."""
     names = names or Names()
-    renewing = renew_open_windows(facts.certificates, now)
-    # Nobody in a window (often, for a small partner): the same facts, scored once each.
-    renewed = facts if renewing is facts.certificates else facts.with_certificates(renewing)
+    renewal = Renewal(facts, now)
     horizons = []
     for days in rubric.forecast_days:
         at = now + timedelta(days=days)
         # Scoring at `at` is "nobody renews": a certificate counts only while it is live.
-        nobody = Scenario.at_moment(facts, rubric, tiers, at, names)
-        window = Scenario.at_moment(renewed, rubric, tiers, at, names)
+        nobody = Scenario.at_moment(facts, None, rubric, tiers, at, names)
+        window = Scenario.at_moment(facts, renewal, rubric, tiers, at, names)
         expiring = facts.expiring_between(now, at)
         horizons.append(Horizon(days, at, nobody, window, expiring,
                                 _horizon_text(days, at, now, nobody, window, facts.tier,
@@ -208,21 +254,23 @@ def outlook(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: dat
 
 def renew_open_windows(certificates: tuple[HeldCertificate, ...],
                        now: datetime) -> tuple[HeldCertificate, ...]:
-    """The certificates as if everyone whose renewal window is open at `now` renewed (the
-    same tuple when nobody's is)."""
-    result, renewing = [], False
+    """The certificates as if everyone whose renewal window is open at `now` renewed."""
+    result = []
     for certificate in certificates:
-        opens_at = certificate.renewal_opens_at
-        if opens_at is not None and opens_at <= now < certificate.expires_at:
+        if _window_open(certificate, now):
             # Renewed before expiry, a certificate runs from its old expiry date.
             expires_at = add_months(certificate.expires_at, certificate.validity_months)
             window = certificate.expires_at - certificate.renewal_opens_at
             certificate = HeldCertificate(certificate.user_id, certificate.program_code,
                                           certificate.job_role, expires_at,
                                           expires_at - window, certificate.validity_months)
-            renewing = True
         result.append(certificate)
-    return tuple(result) if renewing else certificates
+    return tuple(result)
+
+
+def _window_open(certificate: HeldCertificate, now: datetime) -> bool:
+    opens_at = certificate.renewal_opens_at
+    return opens_at is not None and opens_at <= now < certificate.expires_at
 
 
 def fall_date(facts: OrganisationFacts, rule: TierRule, now: datetime) -> datetime | None:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from lms.readiness.facts import Names, OrganisationFacts, TrackProgress
 from lms.readiness.loader import CertificationRule, TierRule, TierRules
-from lms.readiness.scoring import holder_count, holders
+from lms.readiness.scoring import Holding, holder_count, holders
 from lms.readiness.wording import plural
 
 LISTED_MILESTONES = 3  # outstanding onboarding milestones named in a gap; the rest counted
@@ -85,14 +85,17 @@ def _standing(facts: OrganisationFacts, tiers: TierRules, tier: str, now: dateti
                         + "; ".join(gap.text for gap in found))
 
 
-def meets(facts: OrganisationFacts, tiers: TierRules, tier: str, at: datetime) -> bool:
+def meets(facts: OrganisationFacts, tiers: TierRules, tier: str, at: datetime, *,
+          holding: Holding | None = None) -> bool:
     """standing(...).meets alone, without the gaps' words and people: what a forecast
-    horizon keeps (a recompute asks it six times per partner)."""
+    horizon keeps (a recompute asks it six times per partner). `holding` answers for the
+    certificates instead of the facts' own (a what-if)."""
     rule = tiers.rule(tier)
     if rule is None:
         return True
-    return (all(holder_count(facts, requirement, at) >= requirement.count
-                for requirement in rule.certifications)
+    holding = holding or facts
+    return (all(holding.holder_count(requirement.program, requirement.job_roles, at)
+                >= requirement.count for requirement in rule.certifications)
             and not any(_progress(facts, rule, slug).behind_at(at) for slug in rule.tracks)
             and not (rule.onboarding_complete and not facts.onboarding.complete))
 

@@ -150,7 +150,7 @@ def _certificates(now: datetime, staff_member,
     current = ProgramVersion
     if not detail:
         window_open = Certificate.renewal_opens_at <= now
-        for row in _rows(
+        for user_id, organisation_id, code, job_role, expires_at, opens_at, months in _rows(
                 select(Certificate.user_id, User.organisation_id, Program.code, User.job_role,
                        _moment(Certificate.expires_at),
                        _moment(case((window_open, Certificate.renewal_opens_at))),
@@ -159,7 +159,8 @@ def _certificates(now: datetime, staff_member,
                 .join(Program, Program.id == Certificate.program_id)
                 .join(current, current.id == Program.current_version_id)
                 .where(live)):
-            held[row[1]].append(HeldCertificate(row[0], *row[2:]))
+            held[organisation_id].append(HeldCertificate(user_id, code, job_role, expires_at,
+                                                         opens_at, months))
         return held
     rows = _rows(
         select(Certificate.user_id, User.organisation_id, Program.code, User.job_role,

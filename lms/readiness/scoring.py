@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from lms.readiness.facts import Names, OrganisationFacts
 from lms.readiness.loader import (
@@ -116,12 +117,25 @@ def score(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datet
                      tier_rules_hash=rule.content_hash if rule else None)
 
 
-def total(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, at: datetime) -> float:
+class Holding(Protocol):
+    """What coverage and currency ask of the certificates: OrganisationFacts answers it, and
+    so does a forecast's what-if without rebuilding the facts (forecast.Renewal)."""
+
+    def holder_count(self, program: str, job_roles: tuple[str, ...],
+                     moment: datetime) -> int: ...
+
+    def live_count(self, moment: datetime) -> int: ...
+
+
+def total(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, at: datetime, *,
+          holding: Holding | None = None) -> float:
     """score(...).total alone, without the components' words: what a forecast horizon keeps
-    (a recompute asks it six times per partner)."""
+    (a recompute asks it six times per partner). `holding` answers for the certificates
+    instead of the facts' own (a what-if)."""
+    holding = holding or facts
     values = {
-        COVERAGE: _coverage_value(facts, tiers.rule(facts.tier), at),
-        CURRENCY: _currency_value(facts, rubric.expiring_within_days, at),
+        COVERAGE: _coverage_value(holding, tiers.rule(facts.tier), at),
+        CURRENCY: _currency_value(facts, rubric.expiring_within_days, at, holding),
         TRACKS: _memo(facts, "tracks", _tracks)[0],
         ONBOARDING: _memo(facts, "onboarding", _onboarding)[0],
     }
@@ -172,15 +186,15 @@ def _coverage(facts: OrganisationFacts, rule: TierRule | None, now: datetime,
             f"({'; '.join(parts)})")
 
 
-def _shares(facts: OrganisationFacts, rule: TierRule, at: datetime) -> list[float]:
-    return [min(1.0, holder_count(facts, requirement, at) / requirement.count)
-            for requirement in rule.certifications]
+def _shares(holding: Holding, rule: TierRule, at: datetime) -> list[float]:
+    return [min(1.0, holding.holder_count(requirement.program, requirement.job_roles, at)
+                / requirement.count) for requirement in rule.certifications]
 
 
-def _coverage_value(facts: OrganisationFacts, rule: TierRule | None, at: datetime) -> float:
+def _coverage_value(holding: Holding, rule: TierRule | None, at: datetime) -> float:
     if rule is None or not rule.certifications:
         return 1.0
-    shares = _shares(facts, rule, at)
+    shares = _shares(holding, rule, at)
     return sum(shares) / len(shares)
 
 
@@ -204,11 +218,13 @@ def _currency(facts: OrganisationFacts, window_days: int, now: datetime) -> Meas
     return _currency_value(facts, window_days, now), True, explanation
 
 
-def _currency_value(facts: OrganisationFacts, window_days: int, at: datetime) -> float:
+def _currency_value(facts: OrganisationFacts, window_days: int, at: datetime,
+                    holding: Holding | None = None) -> float:
+    # A what-if renews certificates in place: as many are held, some for longer.
     held = len(facts.expiries)
     if not held:
         return 1.0
-    return facts.live_count(at + timedelta(days=window_days)) / held
+    return (holding or facts).live_count(at + timedelta(days=window_days)) / held
 
 
 def _memo(facts: OrganisationFacts, key: str, measure) -> Measure:
