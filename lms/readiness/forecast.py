@@ -117,10 +117,16 @@ class Horizon:
     nobody_renews: Scenario
     window_renews: Scenario  # everyone whose renewal window is open now renews
     expiring: tuple[HeldCertificate, ...]  # live now, expired by `at` unless renewed
-    text: str
     # Newcomers whose time to finish a tier track has run out by `at` while they have not
     # finished it (ascending ids).
     newcomers: tuple[int, ...] = ()
+
+    @cached_property
+    def text(self) -> str:
+        """The horizon in a sentence (worked out when asked: a recompute stores numbers)."""
+        nobody = self.nobody_renews
+        return _horizon_text(self.days, self.at, self.at - timedelta(days=self.days), nobody,
+                             self.window_renews, nobody.facts.tier, nobody.names)
 
 
 @dataclass(frozen=True)
@@ -195,8 +201,6 @@ def forecast(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: da
         window = Scenario.at_moment(facts, renewal, rubric, tiers, at, names)
         expiring = facts.expiring_between(now, at)
         horizons.append(Horizon(days, at, nobody, window, expiring,
-                                _horizon_text(days, at, now, nobody, window, facts.tier,
-                                              names),
                                 _newcomers_run_out(facts, tiers.rule(facts.tier), at)))
     ahead = outlook(facts, rubric, tiers, now, organisation=organisation, names=names)
     return Forecast(

@@ -78,10 +78,10 @@ class ReadinessScore(db.Model):
     # {"meets_now", "falls_below_on", "within_horizon", "sentence"}.
     forecast: Mapped[dict] = mapped_column(JSON)
     # What only the readiness page shows, as codes, numbers and ids (service.explanation_record):
-    # {"gaps": {"current": [{"kind", "subject", "user_ids", "people"}], "next": [...] | null},
+    # {"gaps": {"current": [{"user_ids", "people"}] (in the order of `gaps`), "next": ...},
     #  "renewals_needed": [{"program", "job_roles", "needed", "user_ids", "people"}],
     #  "renewals_by", "finishing_needed": [{"track", "count", "first_by", "user_ids",
-    #  "people"}], "horizons": [{"days", "at", "nobody_renews", "window_renews",
+    #  "people"}], "horizons": [{"days", "nobody_renews", "window_renews",
     #  "expiring", "newcomers"}]}; each "user_ids" the first facts.NAMED of "people". None
     # on rows stored before it was kept: the page works it out until a recompute fills it.
     explanation: Mapped[dict | None] = mapped_column(JSON)

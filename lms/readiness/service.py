@@ -113,16 +113,16 @@ def explanation_record(found: Gaps, ahead: Forecast) -> dict:
         return {"user_ids": list(user_ids[:NAMED]), "people": count}
 
     def standing(kept: TierStanding) -> list[dict]:
-        return [{"kind": gap.kind, "subject": gap.subject, **people(gap.user_ids, gap.people)}
-                for gap in kept.gaps]
+        # In the order of the stored gaps, written with them.
+        return [people(gap.user_ids, gap.people) for gap in kept.gaps]
 
     def scenario(kept: Scenario) -> dict:
         return {"total": kept.total, "health": kept.health, "meets": kept.meets}
 
     def horizon(kept: Horizon) -> dict:
         expiring = sorted({certificate.user_id for certificate in kept.expiring})
-        return {"days": kept.days, "at": _iso(kept.at),
-                "nobody_renews": scenario(kept.nobody_renews),
+        # Its moment is computed_at plus its days.
+        return {"days": kept.days, "nobody_renews": scenario(kept.nobody_renews),
                 "window_renews": scenario(kept.window_renews),
                 "expiring": people(expiring, len(expiring)),
                 "newcomers": people(kept.newcomers, len(kept.newcomers))}
@@ -306,10 +306,8 @@ def _shown(values: dict, rubric_row: ReadinessRubric, names: Names, *, stored: b
     def standing(kept: dict | None, people: list[dict] | None) -> dict | None:
         if kept is None:
             return None
-        by_gap = {(gap["kind"], gap["subject"]): gap for gap in people or ()}
-        return {**kept, "gaps": [
-            {**gap, **by_gap.get((gap["kind"], gap["subject"]), {"user_ids": [], "people": 0})}
-            for gap in kept["gaps"]]}
+        return {**kept, "gaps": [{**gap, **named}
+                                 for gap, named in zip(kept["gaps"], people, strict=True)]}
 
     forecast = values["forecast"]
     return {
@@ -325,7 +323,8 @@ def _shown(values: dict, rubric_row: ReadinessRubric, names: Names, *, stored: b
             "finishing_needed": [{**need, "label": names.track(need["track"]),
                                   "first_by": _moment(need["first_by"])}
                                  for need in explanation["finishing_needed"]],
-            "horizons": [{**horizon, "at": _moment(horizon["at"])}
+            "horizons": [{**horizon,
+                          "at": values["computed_at"] + timedelta(days=horizon["days"])}
                          for horizon in explanation["horizons"]]},
         "names": names,
     }
