@@ -153,7 +153,7 @@ class TrackNeed:
 class Outlook:
     """When the partner falls below its tier if nobody renews, and what renewing by then
     takes, in one sentence: the part of the forecast a stored score keeps (lists and risk
-    flags read it). The horizons are worked out when a page shows them."""
+    flags read it). `forecast` adds the horizons."""
 
     meets_now: bool
     # First moment the partner stops meeting its tier if nobody renews or finishes

@@ -1,7 +1,8 @@
 """Gather readiness facts for many organisations at once, with set-based SQL.
 
 A fixed number of queries whatever the number of organisations or people (eight with
-detail, seven without, plus three for display names): each returns rows for every
+detail; without, seven and one more when a partner falls short of a certification rule,
+plus three for display names): each returns rows for every
 organisation asked about, grouped in SQL where a count is all readiness needs, and Python
 only sorts rows into OrganisationFacts. Nothing here loops over people issuing queries.
 
