@@ -17,17 +17,17 @@ same run. Target: no more than 2x the hand-written aggregate."
    who joined in the last year. Then VACUUM ANALYZE.
 3. Times, alternately and best of --runs each:
    - the app: `lms.readiness.service.recompute()` for all partners and the commit, as the
-     periodic job runs it (gather, score, gaps, the fall date and its sentence, upsert of
-     every score);
+     periodic job runs it (gather, score, gaps, the fall date and its sentence, the
+     forecast's horizons and the people the readiness page names, upsert of every score);
    - the aggregate: one SQL statement giving, per partner, certification coverage
      (holders per certification rule of its tier, min(1, holders / required), averaged),
      certification currency (live certificates not expiring within the rubric's window /
      live certificates) and required-track completion (completed / assigned).
 4. Checks that the three values agree for every partner (to 1e-9), prints both timings,
    the ratio and the data build time, and exits 1 if the ratio is over --target (2.0).
-5. Times, apart from the ratio, what the readiness page now works out when it is opened
-   (`service.explained`: the staff behind each gap and the 30/60/90-day forecast, from
-   one partner's facts) for a sample of partners.
+5. Times, apart from the ratio, what the readiness page does when it is opened
+   (`service.explained`: the stored row with its explanation, the staff behind each gap
+   and the 30/60/90-day forecast, which the recompute now stores) for a sample of partners.
 
     .venv/bin/python benchmarks/readiness_recompute.py                  # full size
     .venv/bin/python benchmarks/readiness_recompute.py --scale 0.1      # a tenth, quicker
@@ -194,10 +194,10 @@ def time_aggregate(statement: str, now: datetime) -> tuple[float, list]:
 
 
 def time_pages(count: int = 25) -> list[float]:
-    """What the readiness page works out when opened, for `count` partners spread over the
-    ids: the stored score, one partner's facts with detail, the gaps with their staff and
-    the 30/60/90-day forecast in both scenarios (`service.explained`). Warm: the first
-    call, which compiles the statements, is not counted."""
+    """What the readiness page reads when opened, for `count` partners spread over the ids:
+    the stored score with its explanation (the gaps with their staff, the 30/60/90-day
+    forecast in both scenarios) and the display names (`service.explained`). Warm: the
+    first call, which compiles the statements, is not counted."""
     from lms.readiness import service
 
     ids = db.session.execute(text("SELECT id FROM organisation ORDER BY id")).scalars().all()

@@ -5,12 +5,13 @@ at once (one row per staff member, per live certificate, per organisation and tr
 organisation), and the scoring, gaps and forecast never go back to the database. Everything
 here describes one moment, the `now` the facts were gathered for.
 
-Facts come in two levels of detail. With `detailed` (what the readiness page gathers for one
-partner) they name people: the staff, who has not finished each tier track, who is behind
-on onboarding, and each certificate's renewal window for the forecast's "everyone in a
-renewal window renews". Without (what a recompute of every partner gathers) those lists are
-left out and only counted: the stored score keeps numbers and sentences, and the lists are
-most of the rows a full gather would read.
+Facts come in two levels of detail. With `detailed` they name everyone: the staff, who has
+not finished each tier track, who is behind on onboarding, and each certificate's renewal
+window. Without (what a recompute of every partner gathers) each of those lists is cut to
+the first NAMED people by id and counted in SQL, and only the renewal windows open at the
+gathered moment are kept (all the forecast's "everyone in a renewal window renews" asks
+for): the stored score names as many people as the readiness page shows, and the full
+lists are most of the rows a full gather would read.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from functools import cached_property
 from itertools import groupby
 from operator import attrgetter
 from typing import NamedTuple
+
+# People a list in facts without detail names (the first by id; the rest are counted), and
+# so what a stored score names per gap and per forecast horizon: what the readiness page shows.
+NAMED = 8
 
 
 @dataclass(frozen=True)
@@ -45,11 +50,12 @@ class HeldCertificate(NamedTuple):
     program_code: str
     job_role: str | None  # the holder's job role now (as on their StaffMember), not at issue
     expires_at: datetime
-    # expires_at minus the program's renewal window. None in facts gathered without detail.
+    # expires_at minus the program's renewal window. In facts gathered without detail, only
+    # when the window is open at the gathered moment (None otherwise).
     renewal_opens_at: datetime | None = None
     # Of the program's current version: a renewal issued before expiry runs this many months
     # from the old expiry (lms.certifications.lifecycle.dates_for). Used by the forecast's
-    # "everyone in a renewal window renews"; None in facts gathered without detail.
+    # "everyone in a renewal window renews"; without detail, given with renewal_opens_at.
     validity_months: int | None = None
 
     def live_at(self, moment: datetime) -> bool:
@@ -71,17 +77,17 @@ class TrackProgress:
     assigned: int  # active staff who have the track assigned
     completed: int  # of those assigned, how many completed it (any version counts)
     # Active staff, assigned or not, who have not completed it and joined at least
-    # new_staff_days ago (ascending ids): a tier rule asks a track of all staff, so someone
-    # the audience rules skipped is still behind.
+    # new_staff_days ago (ascending ids; without detail, the first NAMED): a tier rule asks
+    # a track of all staff, so someone the audience rules skipped is still behind.
     unfinished: tuple[int, ...] = ()
     # Active staff who have not completed it but joined less than new_staff_days ago: they
     # still have time, so the tier does not count them yet. `settling_ends` says when each
-    # one's time runs out (ascending), given with or without detail; with detail,
-    # `settling` lists who they are in the same order.
+    # one's time runs out (ascending) and `settling` who they are, in the same order (all
+    # of them, with or without detail: only people who joined lately and have not finished).
     settling: tuple[int, ...] = ()
     settling_ends: tuple[datetime, ...] = ()
     # How many staff are held to it and have not finished. Given when the gather counted
-    # them without listing them (facts without detail); otherwise taken from the list.
+    # them without listing them all (facts without detail); otherwise taken from the list.
     unfinished_count: int = -1
 
     def __post_init__(self):
@@ -102,7 +108,7 @@ class TrackProgress:
         return self.unfinished_count + self.run_out_by(moment)
 
     def behind_ids_at(self, moment: datetime) -> tuple[int, ...]:
-        """Who they are (ascending ids; facts with detail only)."""
+        """Who they are (ascending ids; without detail, the first NAMED are right)."""
         return tuple(sorted(self.unfinished + self.settling[:self.run_out_by(moment)]))
 
 
@@ -119,9 +125,14 @@ class OnboardingFacts:
     complete: bool = True
     # Titles of the organisation journey's milestones not done yet, in journey order.
     outstanding: tuple[str, ...] = ()
-    # Staff with an overdue milestone in their own journey (ascending ids); left out of
-    # facts gathered without detail.
+    # Staff with an overdue milestone in their own journey (ascending ids; without detail,
+    # the first NAMED), and how many they are.
     behind: tuple[int, ...] = ()
+    behind_count: int = -1
+
+    def __post_init__(self):
+        if self.behind_count < 0:
+            object.__setattr__(self, "behind_count", len(self.behind))
 
 
 _EXPIRES_AT = attrgetter("expires_at")
@@ -138,9 +149,14 @@ class OrganisationFacts:
     certificates: tuple[HeldCertificate, ...] = ()
     tracks: tuple[TrackProgress, ...] = ()
     onboarding: OnboardingFacts = field(default_factory=OnboardingFacts)
-    # False when gathered without detail (see the module's docstring): the people behind
-    # gaps are not known, and the forecast's what-if cannot be run.
+    # False when gathered without detail (see the module's docstring): lists of people are
+    # cut to NAMED, and `candidates` stands in for the staff list.
     detailed: bool = True
+    # Without detail: per certification rule of the organisation's tier or the next one,
+    # keyed (program, job_roles), the staff with a qualifying job role who hold no live
+    # certificate of the program at the gathered moment: the first NAMED ids and how many.
+    candidates: Mapping[tuple[str, tuple[str, ...]], tuple[tuple[int, ...], int]] = \
+        field(default_factory=dict)
 
     @cached_property
     def certificates_by_program(self) -> Mapping[str, tuple[HeldCertificate, ...]]:

@@ -11,28 +11,103 @@ new_staff_days) runs out: from then on an unfinished track counts against the ti
 completes anything new and onboarding stays where it is: the forecast answers "what does
 time alone do to this partner", not "what will people finish".
 
-`outlook` is the cheap part, the fall date and the sentence, which every recompute stores;
-`forecast` adds the horizons (six more scorings), which the readiness page works out for
-the one partner it shows.
+`outlook` is the fall date, what keeping the tier takes and the sentence; `forecast` adds
+the horizons (six more scorings). A recompute stores both, the horizons for the readiness
+page, which reads them instead of working them out.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from lms.certifications.lifecycle import add_months
 from lms.readiness.facts import HeldCertificate, Names, OrganisationFacts
-from lms.readiness.gaps import TierStanding, standing
+from lms.readiness.gaps import TierStanding, meets, standing
 from lms.readiness.loader import CertificationRule, Rubric, TierRule, TierRules
-from lms.readiness.scoring import Readiness, holders, score
+from lms.readiness.scoring import Readiness, holders, score, total
 from lms.readiness.wording import day, plural
+
+
+class Renewal:
+    """"Everyone in a renewal window renews", answering for the certificates (see
+    scoring.Holding) from the few whose window is open at `now` and the facts as they are,
+    without rebuilding and sorting every certificate again: a recompute asks it of every
+    partner at every horizon."""
+
+    def __init__(self, facts: OrganisationFacts, now: datetime):
+        self.facts, self.now = facts, now
+        # (certificate, its expiry once renewed): renewed before expiry, a certificate runs
+        # on from its old expiry date (as lms.certifications.lifecycle dates it).
+        self.renewing = [(certificate, add_months(certificate.expires_at,
+                                                  certificate.validity_months))
+                         for certificate in facts.certificates
+                         if _window_open(certificate, now)]
+        self._old = sorted(certificate.expires_at for certificate, _ in self.renewing)
+        self._new = sorted(renewed for _, renewed in self.renewing)
+        self._holders: dict[tuple[str, tuple[str, ...]], list[datetime]] = {}
+
+    def live_count(self, moment: datetime) -> int:
+        """Certificates valid at `moment`: the facts' count, the renewed ones moved on."""
+        return (self.facts.live_count(moment)
+                - (len(self._old) - bisect_right(self._old, moment))
+                + (len(self._new) - bisect_right(self._new, moment)))
+
+    def holder_count(self, program: str, job_roles: tuple[str, ...], moment: datetime) -> int:
+        """Holders counting at `moment`: a holder's last expiry, later when they renew."""
+        ordered = self._holders.get((program, job_roles))
+        if ordered is None:
+            last = dict(self.facts.holder_expiries(program, job_roles))
+            for certificate, renewed in self.renewing:
+                if certificate.program_code == program and (
+                        not job_roles or certificate.job_role in job_roles):
+                    last[certificate.user_id] = max(last[certificate.user_id], renewed)
+            ordered = self._holders[(program, job_roles)] = sorted(last.values())
+        return len(ordered) - bisect_right(ordered, moment)
+
+    def facts_renewed(self) -> OrganisationFacts:
+        """The facts as if they renewed (to score and explain a what-if in full)."""
+        return self.facts.with_certificates(renew_open_windows(self.facts.certificates,
+                                                               self.now))
 
 
 @dataclass(frozen=True)
 class Scenario:
-    readiness: Readiness
-    standing: TierStanding  # against the partner's current tier, at the horizon
+    """One what-if at one horizon: its total, health and whether the partner keeps its
+    current tier, worked out without words (a recompute stores these for every partner);
+    the full score and standing when asked for."""
+
+    facts: OrganisationFacts  # as they are
+    renewal: Renewal | None  # None: nobody renews
+    rubric: Rubric
+    tiers: TierRules
+    at: datetime
+    names: Names
+    total: float
+    health: str
+    meets: bool
+
+    @classmethod
+    def at_moment(cls, facts: OrganisationFacts, renewal: Renewal | None, rubric: Rubric,
+                  tiers: TierRules, at: datetime, names: Names) -> Scenario:
+        points = total(facts, rubric, tiers, at, holding=renewal)
+        return cls(facts, renewal, rubric, tiers, at, names, points, rubric.health(points),
+                   meets(facts, tiers, facts.tier, at, holding=renewal))
+
+    @cached_property
+    def what_if(self) -> OrganisationFacts:
+        return self.facts if self.renewal is None else self.renewal.facts_renewed()
+
+    @cached_property
+    def readiness(self) -> Readiness:
+        return score(self.what_if, self.rubric, self.tiers, self.at, names=self.names)
+
+    @cached_property
+    def standing(self) -> TierStanding:
+        """Against the partner's current tier, at the horizon."""
+        return standing(self.what_if, self.tiers, self.facts.tier, self.at, names=self.names)
 
 
 @dataclass(frozen=True)
@@ -42,10 +117,16 @@ class Horizon:
     nobody_renews: Scenario
     window_renews: Scenario  # everyone whose renewal window is open now renews
     expiring: tuple[HeldCertificate, ...]  # live now, expired by `at` unless renewed
-    text: str
     # Newcomers whose time to finish a tier track has run out by `at` while they have not
-    # finished it (ascending ids; facts with detail only).
+    # finished it (ascending ids).
     newcomers: tuple[int, ...] = ()
+
+    @cached_property
+    def text(self) -> str:
+        """The horizon in a sentence (worked out when asked: a recompute stores numbers)."""
+        nobody = self.nobody_renews
+        return _horizon_text(self.days, self.at, self.at - timedelta(days=self.days), nobody,
+                             self.window_renews, nobody.facts.tier, nobody.names)
 
 
 @dataclass(frozen=True)
@@ -65,14 +146,14 @@ class TrackNeed:
     track: str  # slug
     count: int  # newcomers whose time runs out by then
     first_by: datetime  # when the first of them runs out of time
-    user_ids: tuple[int, ...] = ()  # who, soonest first (facts with detail only)
+    user_ids: tuple[int, ...] = ()  # who, soonest first
 
 
 @dataclass(frozen=True)
 class Outlook:
     """When the partner falls below its tier if nobody renews, and what renewing by then
     takes, in one sentence: the part of the forecast a stored score keeps (lists and risk
-    flags read it). The horizons are worked out when a page shows them."""
+    flags read it). `forecast` adds the horizons."""
 
     meets_now: bool
     # First moment the partner stops meeting its tier if nobody renews or finishes
@@ -108,25 +189,18 @@ def forecast(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: da
              organisation: str, names: Names | None = None) -> Forecast:
     """Readiness and tier standing at each horizon, the fall date and the sentence.
 
-    Needs facts gathered with detail: "everyone in a renewal window renews" needs the
-    certificates' renewal windows."""
-    if not facts.detailed:
-        raise ValueError(f"the forecast of organisation {facts.organisation_id} needs its "
-                         "facts gathered with detail (renewal windows)")
+    `now` is the moment the facts were gathered for: facts without detail keep only the
+    renewal windows open then, all "everyone in a renewal window renews" asks for."""
     names = names or Names()
-    renewed = facts.with_certificates(renew_open_windows(facts.certificates, now))
+    renewal = Renewal(facts, now)
     horizons = []
     for days in rubric.forecast_days:
         at = now + timedelta(days=days)
         # Scoring at `at` is "nobody renews": a certificate counts only while it is live.
-        nobody = Scenario(score(facts, rubric, tiers, at, names=names),
-                          standing(facts, tiers, facts.tier, at, names=names))
-        window = Scenario(score(renewed, rubric, tiers, at, names=names),
-                          standing(renewed, tiers, facts.tier, at, names=names))
+        nobody = Scenario.at_moment(facts, None, rubric, tiers, at, names)
+        window = Scenario.at_moment(facts, renewal, rubric, tiers, at, names)
         expiring = facts.expiring_between(now, at)
         horizons.append(Horizon(days, at, nobody, window, expiring,
-                                _horizon_text(days, at, now, nobody, window, facts.tier,
-                                              names),
                                 _newcomers_run_out(facts, tiers.rule(facts.tier), at)))
     ahead = outlook(facts, rubric, tiers, now, organisation=organisation, names=names)
     return Forecast(
@@ -187,7 +261,7 @@ def renew_open_windows(certificates: tuple[HeldCertificate, ...],
     """The certificates as if everyone whose renewal window is open at `now` renewed."""
     result = []
     for certificate in certificates:
-        if certificate.renewal_opens_at <= now < certificate.expires_at:
+        if _window_open(certificate, now):
             # Renewed before expiry, a certificate runs from its old expiry date.
             expires_at = add_months(certificate.expires_at, certificate.validity_months)
             window = certificate.expires_at - certificate.renewal_opens_at
@@ -196,6 +270,11 @@ def renew_open_windows(certificates: tuple[HeldCertificate, ...],
                                           expires_at - window, certificate.validity_months)
         result.append(certificate)
     return tuple(result)
+
+
+def _window_open(certificate: HeldCertificate, now: datetime) -> bool:
+    opens_at = certificate.renewal_opens_at
+    return opens_at is not None and opens_at <= now < certificate.expires_at
 
 
 def fall_date(facts: OrganisationFacts, rule: TierRule, now: datetime) -> datetime | None:
@@ -314,9 +393,8 @@ def _sentence(organisation: str, tier: str, current: TierStanding, rule: TierRul
 def _horizon_text(days: int, at: datetime, now: datetime, nobody: Scenario,
                   window: Scenario, tier: str, names: Names) -> str:
     def part(scenario: Scenario) -> str:
-        kept = "keeps" if scenario.standing.meets else "below"
-        return (f"{scenario.readiness.total:g} ({scenario.readiness.health}), "
-                f"{kept} {names.tier(tier)}")
+        kept = "keeps" if scenario.meets else "below"
+        return f"{scenario.total:g} ({scenario.health}), {kept} {names.tier(tier)}"
 
     return (f"In {days} days ({day(at, now)}): {part(nobody)} if nobody renews; "
             f"{part(window)} if everyone in a renewal window renews.")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from lms.readiness.facts import Names, OrganisationFacts
+from lms.readiness.facts import Names, OrganisationFacts, TrackProgress
 from lms.readiness.loader import CertificationRule, TierRule, TierRules
-from lms.readiness.scoring import holder_count, holders
+from lms.readiness.scoring import Holding, holder_count, holders
 from lms.readiness.wording import plural
 
 LISTED_MILESTONES = 3  # outstanding onboarding milestones named in a gap; the rest counted
@@ -25,9 +25,15 @@ class Gap:
     text: str  # "1 more active Technical Associate"
     # The staff behind the gap: for a certification, those with a qualifying job role who
     # hold none (who could close it); for a track, who has not finished it; for onboarding,
-    # staff with an overdue milestone of their own. Ascending ids; empty when the facts were
-    # gathered without detail (they name nobody).
+    # staff with an overdue milestone of their own. Ascending ids; from facts gathered
+    # without detail, the first NAMED of them (and for a certification only at the moment
+    # the facts were gathered). `people` says how many they are.
     user_ids: tuple[int, ...] = ()
+    people: int = -1
+
+    def __post_init__(self):
+        if self.people < 0:
+            object.__setattr__(self, "people", len(self.user_ids))
 
 
 @dataclass(frozen=True)
@@ -79,26 +85,46 @@ def _standing(facts: OrganisationFacts, tiers: TierRules, tier: str, now: dateti
                         + "; ".join(gap.text for gap in found))
 
 
+def meets(facts: OrganisationFacts, tiers: TierRules, tier: str, at: datetime, *,
+          holding: Holding | None = None) -> bool:
+    """standing(...).meets alone, without the gaps' words and people: what a forecast
+    horizon keeps (a recompute asks it six times per partner). `holding` answers for the
+    certificates instead of the facts' own (a what-if)."""
+    rule = tiers.rule(tier)
+    if rule is None:
+        return True
+    holding = holding or facts
+    return (all(holding.holder_count(requirement.program, requirement.job_roles, at)
+                >= requirement.count for requirement in rule.certifications)
+            and not any(_progress(facts, rule, slug).behind_at(at) for slug in rule.tracks)
+            and not (rule.onboarding_complete and not facts.onboarding.complete))
+
+
+def _progress(facts: OrganisationFacts, rule: TierRule, slug: str) -> TrackProgress:
+    progress = facts.track(slug)
+    if progress is None:
+        # A gather that left the track out would read as "everyone finished it".
+        raise ValueError(f"the facts of organisation {facts.organisation_id} have no "
+                         f"progress for track '{slug}', which tier '{rule.tier}' requires")
+    return progress
+
+
 def _gaps(facts: OrganisationFacts, rule: TierRule, now: datetime, names: Names):
     for requirement in rule.certifications:
         gap = certification_gap(facts, requirement, now, names)
         if gap is not None:
             yield gap
     for slug in rule.tracks:
-        progress = facts.track(slug)
-        if progress is None:
-            # A gather that left the track out would read as "everyone finished it".
-            raise ValueError(f"the facts of organisation {facts.organisation_id} have no "
-                             f"progress for track '{slug}', which tier '{rule.tier}' requires")
+        progress = _progress(facts, rule, slug)
         # At a later moment (a forecast), newcomers whose time has run out count too.
         count = progress.behind_at(now)
         if count:
             who = "1 staff member has" if count == 1 else f"{count} staff have"
             yield Gap("track", slug, count, f"{who} not finished {names.track(slug)}",
-                      progress.behind_ids_at(now))
+                      progress.behind_ids_at(now), count)
     if rule.onboarding_complete and not facts.onboarding.complete:
         yield Gap("onboarding", "onboarding", 1, _onboarding_text(facts),
-                  tuple(sorted(facts.onboarding.behind)))
+                  tuple(sorted(facts.onboarding.behind)), facts.onboarding.behind_count)
 
 
 def certification_gap(facts: OrganisationFacts, rule: CertificationRule, at: datetime,
@@ -107,14 +133,17 @@ def certification_gap(facts: OrganisationFacts, rule: CertificationRule, at: dat
     missing = rule.count - holder_count(facts, rule, at)
     if missing <= 0:
         return None
-    candidates: tuple[int, ...] = ()
-    if facts.staff:  # none in facts gathered without detail
+    if facts.detailed:
         held = holders(facts, rule, at)
         candidates = tuple(sorted(member.user_id for member in facts.staff
                                   if rule.qualifies(member.job_role)
                                   and member.user_id not in held))
+        people = len(candidates)
+    else:
+        candidates, people = facts.candidates.get((rule.program, rule.job_roles), ((), 0))
     return Gap("certification", rule.program, missing,
-               f"{missing} more active {holder_noun(rule, names, missing)}", candidates)
+               f"{missing} more active {holder_noun(rule, names, missing)}", candidates,
+               people)
 
 
 def holder_noun(rule: CertificationRule, names: Names, count: int) -> str:

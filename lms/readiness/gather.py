@@ -1,7 +1,8 @@
 """Gather readiness facts for many organisations at once, with set-based SQL.
 
 A fixed number of queries whatever the number of organisations or people (eight with
-detail, seven without, plus three for display names): each returns rows for every
+detail; without, seven and one more when a partner falls short of a certification rule,
+plus three for display names): each returns rows for every
 organisation asked about, grouped in SQL where a count is all readiness needs, and Python
 only sorts rows into OrganisationFacts. Nothing here loops over people issuing queries.
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
@@ -38,6 +39,7 @@ from lms.certifications.models import Certificate, Program, ProgramVersion
 from lms.extensions import db
 from lms.journeys.models import Journey, JourneyMilestone
 from lms.readiness.facts import (
+    NAMED,
     HeldCertificate,
     Names,
     OnboardingFacts,
@@ -77,10 +79,11 @@ def gather(now: datetime, tiers: TierRules, organisation_ids: Iterable[int] | No
            *, detail: bool = True) -> Gathered:
     """Facts at `now` for the given organisations (None: every organisation).
 
-    Without `detail` (a recompute, which stores counts and sentences), the staff, the
-    people behind tracks and onboarding and the certificates' renewal windows are left out
-    and only counted where readiness needs a number (see lms.readiness.facts): seven
-    queries instead of eight, and most of the rows of a full gather are not read.
+    Without `detail` (a recompute, which stores counts and the few people the readiness
+    page names), no staff list is read, the people behind tracks, onboarding and each
+    certification rule are cut to the first NAMED in SQL and counted, and only the renewal
+    windows open at `now` are read (see lms.readiness.facts): most of the rows of a full
+    gather are not read.
     """
     ids = None if organisation_ids is None else sorted(set(organisation_ids))
     if ids == []:
@@ -125,30 +128,41 @@ def gather(now: datetime, tiers: TierRules, organisation_ids: Iterable[int] | No
             tracks=tracks(organisation_id),
             onboarding=onboarding.get(organisation_id) or OnboardingFacts(),
             detailed=detail)
+    if not detail:
+        for organisation_id, candidates in _candidates(now, tiers, facts,
+                                                       staff_member).items():
+            facts[organisation_id] = replace(facts[organisation_id], candidates=candidates)
     return Gathered(facts, {row.id: row.name for row in organisations})
 
 
 def _certificates(now: datetime, staff_member,
                   detail: bool) -> dict[int, list[HeldCertificate]]:
     """Live certificates of active staff (one query): not revoked, not superseded, not
-    expired. With detail, their renewal windows and the validity of the program's current
-    version (as a renewal would get), in a fixed order; without, neither (each column is
-    a few hundred thousand values to convert in a full recompute, and nothing that counts
-    depends on the order)."""
+    expired, with their renewal windows and the validity of the program's current version
+    (as a renewal would get). With detail, in a fixed order; without, unordered and with the
+    window and validity only where the window is open at `now` (each column is a few
+    hundred thousand values to convert in a full recompute; the forecast's "everyone in a
+    renewal window renews" asks for no others, and nothing that counts depends on the
+    order)."""
     live = and_(staff_member, Certificate.revoked_at.is_(None),
                 Certificate.superseded_at.is_(None), Certificate.expires_at > now,
                 Certificate.issued_at <= now)
     held: dict[int, list[HeldCertificate]] = defaultdict(list)
+    current = ProgramVersion
     if not detail:
-        for user_id, organisation_id, code, job_role, expires_at in _rows(
+        window_open = Certificate.renewal_opens_at <= now
+        for user_id, organisation_id, code, job_role, expires_at, opens_at, months in _rows(
                 select(Certificate.user_id, User.organisation_id, Program.code, User.job_role,
-                       _moment(Certificate.expires_at))
+                       _moment(Certificate.expires_at),
+                       _moment(case((window_open, Certificate.renewal_opens_at))),
+                       case((window_open, current.validity_months)))
                 .join(User, User.id == Certificate.user_id)
                 .join(Program, Program.id == Certificate.program_id)
+                .join(current, current.id == Program.current_version_id)
                 .where(live)):
-            held[organisation_id].append(HeldCertificate(user_id, code, job_role, expires_at))
+            held[organisation_id].append(HeldCertificate(user_id, code, job_role, expires_at,
+                                                         opens_at, months))
         return held
-    current = ProgramVersion
     rows = _rows(
         select(Certificate.user_id, User.organisation_id, Program.code, User.job_role,
                _moment(Certificate.expires_at), _moment(Certificate.renewal_opens_at),
@@ -168,7 +182,8 @@ def _tracks(now: datetime, tiers: TierRules, staff_member, detail: bool):
     """Per organisation and track: assigned and completed counts (grouped in SQL), and the
     staff who have not finished each track a tier rule names (three queries), split into
     those held to it and those who joined too recently to be (tiers.new_staff_days); with
-    detail, listed, and without, counted in SQL.
+    detail, listed, and without, those held to it counted in SQL with the first NAMED of
+    them, and the newcomers listed (few: they joined in the last new_staff_days).
 
     Rows cover every live required track and every track any tier's rules name; an
     organisation with no row for a track gets zeros, so gaps never mistake "no row" for
@@ -225,19 +240,30 @@ def _tracks(now: datetime, tiers: TierRules, staff_member, detail: bool):
                 else:
                     unfinished[(organisation_id, track_id)].append(user_id)
         else:
-            # Those held to it counted in SQL; newcomers grouped by when they joined (few:
-            # only people who joined in the last new_staff_days and have not finished).
-            joined = _moment(case((new, User.created_at)))
-            for organisation_id, track_id, joined_at, count in _rows(
-                    select(User.organisation_id, Track.id, joined, func.count())
-                    .join(Track, Track.id.in_(named_ids))
-                    .where(staff_member, ~finished)
-                    .group_by(User.organisation_id, Track.id, joined)):
+            # Numbered per organisation, track and newcomer or not, and counted, in one
+            # pass: of those held to it only the first NAMED travel, with their count.
+            group = (User.organisation_id, Track.id, new)
+            behind = (
+                select(User.organisation_id.label("organisation_id"),
+                       Track.id.label("track_id"), User.id.label("user_id"),
+                       new.label("new"), User.created_at.label("joined"),
+                       func.row_number().over(partition_by=group, order_by=User.id)
+                       .label("rank"),
+                       func.count().over(partition_by=group).label("people"))
+                .join(Track, Track.id.in_(named_ids))
+                .where(staff_member, ~finished)).subquery()
+            for organisation_id, track_id, user_id, is_new, joined, people in _rows(
+                    select(behind.c.organisation_id, behind.c.track_id, behind.c.user_id,
+                           behind.c.new, _moment(behind.c.joined), behind.c.people)
+                    .where(or_(behind.c.new, behind.c.rank <= NAMED))
+                    .order_by(behind.c.organisation_id, behind.c.track_id,
+                              behind.c.user_id)):
                 key = (organisation_id, track_id)
-                if joined_at is None:
-                    held_counts[key] = count
+                if is_new:
+                    settling[key].append((joined + grace, user_id))
                 else:
-                    settling[key].extend([(joined_at + grace, 0)] * count)
+                    unfinished[key].append(user_id)
+                    held_counts[key] = people
 
     def progress(organisation_id: int) -> tuple[TrackProgress, ...]:
         rows = []
@@ -245,18 +271,12 @@ def _tracks(now: datetime, tiers: TierRules, staff_member, detail: bool):
             key = (organisation_id, track_id)
             assigned, completed = counts.get(key, (0, 0))
             newcomers = sorted(settling.get(key, ()))
-            ends = tuple(end for end, _ in newcomers)
-            if detail:
-                rows.append(TrackProgress(
-                    slug=slug, required=bool(required), assigned=assigned,
-                    completed=completed, unfinished=tuple(unfinished.get(key, ())),
-                    settling=tuple(user_id for _, user_id in newcomers),
-                    settling_ends=ends))
-            else:
-                rows.append(TrackProgress(
-                    slug=slug, required=bool(required), assigned=assigned,
-                    completed=completed, unfinished_count=held_counts.get(key, 0),
-                    settling_ends=ends))
+            behind = tuple(unfinished.get(key, ()))
+            rows.append(TrackProgress(
+                slug=slug, required=bool(required), assigned=assigned, completed=completed,
+                unfinished=behind, unfinished_count=held_counts.get(key, len(behind)),
+                settling=tuple(user_id for _, user_id in newcomers),
+                settling_ends=tuple(end for end, _ in newcomers)))
         return tuple(rows)
 
     return progress
@@ -264,8 +284,9 @@ def _tracks(now: datetime, tiers: TierRules, staff_member, detail: bool):
 
 def _onboarding(now: datetime, only, detail: bool) -> dict[int, OnboardingFacts]:
     """Onboarding in two queries: milestones due, done on time and overdue, grouped in SQL
-    per organisation (and with detail per person, so the staff behind come with the
-    counts), and the organisation journeys still open with their open milestones.
+    per organisation and person (so the staff behind come with the counts; without detail
+    only the first NAMED of them are kept), and the organisation journeys still open with
+    their open milestones.
 
     A person's journey counts while they are active staff of the organisation it belongs
     to; the organisation's own journeys always count.
@@ -275,23 +296,24 @@ def _onboarding(now: datetime, only, detail: bool) -> dict[int, OnboardingFacts]
     on_time = and_(JourneyMilestone.done_at.is_not(None),
                    JourneyMilestone.done_at <= JourneyMilestone.due_at)
     overdue = and_(JourneyMilestone.done_at.is_(None), JourneyMilestone.due_at < now)
-    by = (Journey.organisation_id, Journey.user_id) if detail else (Journey.organisation_id,)
+    by = (Journey.organisation_id, Journey.user_id)
     tallies: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     behind: dict[int, list[int]] = defaultdict(list)
-    for row in _rows(
+    behind_counts: dict[int, int] = defaultdict(int)
+    for organisation_id, user_id, due_count, on_time_count, overdue_count in _rows(
             select(*by, func.count(), func.sum(case((on_time, 1), else_=0)),
                    func.sum(case((overdue, 1), else_=0)))
             .join(Journey, Journey.id == JourneyMilestone.journey_id)
             .outerjoin(User, User.id == Journey.user_id)
             .where(JourneyMilestone.due_at <= now, counted, only(Journey.organisation_id))
             .group_by(*by).order_by(*by)):
-        organisation_id, user_id = row[0], row[1] if detail else None
-        due_count, on_time_count, overdue_count = row[-3:]
         tally = tallies[organisation_id]
         tally[0] += due_count
         tally[1] += int(on_time_count or 0)
         if user_id is not None and overdue_count:  # a person's own journey is overdue
-            behind[organisation_id].append(user_id)
+            behind_counts[organisation_id] += 1
+            if detail or behind_counts[organisation_id] <= NAMED:
+                behind[organisation_id].append(user_id)
 
     open_journeys: dict[int, list[str]] = defaultdict(list)
     for organisation_id, title in _rows(
@@ -313,8 +335,63 @@ def _onboarding(now: datetime, only, detail: bool) -> dict[int, OnboardingFacts]
             milestones_due=due_count, milestones_done_on_time=on_time_count,
             complete=organisation_id not in open_journeys,
             outstanding=tuple(open_journeys.get(organisation_id, ())),
-            behind=tuple(behind.get(organisation_id, ())))
+            behind=tuple(behind.get(organisation_id, ())),
+            behind_count=behind_counts.get(organisation_id, 0))
     return result
+
+
+# Past this many organisations short of one rule, its candidates are read for everyone
+# (SQLite limits how many parameters a statement may have; extra rows are only unused).
+MANY_SHORT = 2000
+
+
+def _candidates(now: datetime, tiers: TierRules, facts: dict[int, OrganisationFacts],
+                staff_member) -> dict[int, dict]:
+    """Without detail, for each certification rule an organisation's tier or the next one
+    has and that it falls short of now: the staff with a qualifying job role who hold no
+    live certificate of its program (who could close the gap), the first NAMED by id and
+    how many, numbered and counted in SQL (one query, none when nobody falls short).
+    Keyed organisation -> (program, job_roles) -> (ids, count)."""
+    short: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
+    for organisation_id, found in facts.items():
+        for tier in (found.tier, tiers.above(found.tier)):
+            rule = tiers.rule(tier) if tier else None
+            for requirement in rule.certifications if rule else ():
+                key = (requirement.program, requirement.job_roles)
+                if found.holder_count(*key, now) < requirement.count and \
+                        organisation_id not in short[key][-1:]:
+                    short[key].append(organisation_id)
+    keys = sorted(key for key, ids in short.items() if ids)
+    if not keys:
+        return {}
+    parts = []
+    for number, (program, job_roles) in enumerate(keys):
+        holds = exists().where(
+            Certificate.user_id == User.id, Certificate.revoked_at.is_(None),
+            Certificate.superseded_at.is_(None), Certificate.expires_at > now,
+            Certificate.issued_at <= now,
+            Certificate.program_id == select(Program.id).where(Program.code == program)
+            .scalar_subquery())
+        ids = short[(program, job_roles)]
+        parts.append(
+            select(User.organisation_id.label("organisation_id"),
+                   literal(number).label("rule"), User.id.label("user_id"),
+                   func.row_number().over(partition_by=User.organisation_id,
+                                          order_by=User.id).label("rank"),
+                   func.count().over(partition_by=User.organisation_id).label("people"))
+            .where(staff_member, ~holds,
+                   User.organisation_id.in_(ids) if len(ids) <= MANY_SHORT else true(),
+                   User.job_role.in_(job_roles) if job_roles else true()))
+    numbered = union_all(*parts).subquery()
+    found: dict[int, dict] = defaultdict(dict)
+    for organisation_id, number, user_id, people in _rows(
+            select(numbered.c.organisation_id, numbered.c.rule, numbered.c.user_id,
+                   numbered.c.people)
+            .where(numbered.c.rank <= NAMED)
+            .order_by(numbered.c.organisation_id, numbered.c.rule, numbered.c.user_id)):
+        ids, _ = found[organisation_id].get(keys[number], ((), 0))
+        found[organisation_id][keys[number]] = (ids + (user_id,), people)
+    return found
 
 
 def names() -> Names:

@@ -5,9 +5,10 @@ for a coalesced recompute.
 The score row is denormalised on purpose: total, health, tier, meets_tier and
 falls_below_on are columns so lists and risk flags can filter in SQL (the scorecard does);
 components, gaps and forecast are JSON because they are only ever shown, never queried.
-A row keeps what lists and the scorecard read (numbers, components and sentences); the
-readiness page works out the rest (who is behind each gap, the forecast's horizons) for the
-one partner it shows.
+A row keeps what lists and the scorecard read (numbers, components and sentences) and, in
+its own column so that they do not read it, the explanation the readiness page shows (who
+is behind each gap, the forecast's horizons): the page reads one row whatever the partner's
+size.
 """
 
 from __future__ import annotations
@@ -71,12 +72,19 @@ class ReadinessScore(db.Model):
     # [{"key", "label", "value", "weight", "points", "measured", "explanation"}]
     components: Mapped[list] = mapped_column(JSON)
     # {"current": standing, "next": standing | null}; standing = {"tier", "meets", "text",
-    #  "gaps": [{"kind", "subject", "missing", "text"}]}. Who is behind each gap is not
-    # stored: the readiness page works it out for the partner it shows (service.explained).
+    #  "gaps": [{"kind", "subject", "missing", "text"}]}. Who is behind each gap is in
+    # `explanation`.
     gaps: Mapped[dict] = mapped_column(JSON)
-    # {"meets_now", "falls_below_on", "within_horizon", "sentence"}. The 30/60/90-day
-    # horizons and the renewals needed are worked out by the page too.
+    # {"meets_now", "falls_below_on", "within_horizon", "sentence"}.
     forecast: Mapped[dict] = mapped_column(JSON)
+    # What only the readiness page shows, as codes, numbers and ids (service.explanation_record):
+    # {"gaps": {"current": [{"user_ids", "people"}] (in the order of `gaps`), "next": ...},
+    #  "renewals_needed": [{"program", "job_roles", "needed", "user_ids", "people"}],
+    #  "renewals_by", "finishing_needed": [{"track", "count", "first_by", "user_ids",
+    #  "people"}], "horizons": [{"days", "nobody_renews", "window_renews",
+    #  "expiring", "newcomers"}]}; each "user_ids" the first facts.NAMED of "people". None
+    # on rows stored before it was kept: the page works it out until a recompute fills it.
+    explanation: Mapped[dict | None] = mapped_column(JSON)
 
     rubric: Mapped[ReadinessRubric] = relationship()
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from lms.readiness.facts import Names, OrganisationFacts
 from lms.readiness.loader import (
@@ -116,6 +117,32 @@ def score(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datet
                      tier_rules_hash=rule.content_hash if rule else None)
 
 
+class Holding(Protocol):
+    """What coverage and currency ask of the certificates: OrganisationFacts answers it, and
+    so does a forecast's what-if without rebuilding the facts (forecast.Renewal)."""
+
+    def holder_count(self, program: str, job_roles: tuple[str, ...],
+                     moment: datetime) -> int: ...
+
+    def live_count(self, moment: datetime) -> int: ...
+
+
+def total(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, at: datetime, *,
+          holding: Holding | None = None) -> float:
+    """score(...).total alone, without the components' words: what a forecast horizon keeps
+    (a recompute asks it six times per partner). `holding` answers for the certificates
+    instead of the facts' own (a what-if)."""
+    holding = holding or facts
+    values = {
+        COVERAGE: _coverage_value(holding, tiers.rule(facts.tier), at),
+        CURRENCY: _currency_value(facts, rubric.expiring_within_days, at, holding),
+        TRACKS: _memo(facts, "tracks", _tracks)[0],
+        ONBOARDING: _memo(facts, "onboarding", _onboarding)[0],
+    }
+    # Summed in score()'s order, so the float comes out the same.
+    return round(sum(values[key] * rubric.weights[key] for key in COMPONENTS), 1)
+
+
 def holders(facts: OrganisationFacts, rule: CertificationRule, at: datetime) -> frozenset[int]:
     """Staff who count towards `rule` at `at`: a live certificate and a qualifying role."""
     return frozenset(user_id for user_id, expires_at
@@ -130,9 +157,14 @@ def holder_count(facts: OrganisationFacts, rule: CertificationRule, at: datetime
 
 def rule_label(rule: CertificationRule, names: Names) -> str:
     """'Technical Associate', or 'Technical Associate (Technical or Presales staff)'."""
-    label = names.program(rule.program)
-    if rule.job_roles:
-        roles = " or ".join(names.job_role(role) for role in rule.job_roles)
+    return holders_label(rule.program, rule.job_roles, names)
+
+
+def holders_label(program: str, job_roles, names: Names) -> str:
+    """rule_label for a rule's program code and job role codes (as a stored score has them)."""
+    label = names.program(program)
+    if job_roles:
+        roles = " or ".join(names.job_role(role) for role in job_roles)
         label += f" ({roles} staff)"
     return label
 
@@ -146,15 +178,24 @@ def _coverage(facts: OrganisationFacts, rule: TierRule | None, now: datetime,
         return 1.0, False, f"no tier rules for '{facts.tier}': nothing to cover"
     if not rule.certifications:
         return 1.0, False, f"{names.tier(facts.tier)} asks for no certifications"
-    shares, parts = [], []
-    for requirement in rule.certifications:
-        held = holder_count(facts, requirement, now)
-        shares.append(min(1.0, held / requirement.count))
-        parts.append(f"{rule_label(requirement, names)}: {held} held, {requirement.count} needed")
-    met = sum(1 for share in shares if share >= 1)
-    return (sum(shares) / len(shares), True,
-            f"{part_of(met, len(shares), 'requirement')} of {names.tier(facts.tier)} met "
+    parts = [f"{rule_label(requirement, names)}: {holder_count(facts, requirement, now)} "
+             f"held, {requirement.count} needed" for requirement in rule.certifications]
+    met = sum(1 for share in _shares(facts, rule, now) if share >= 1)
+    return (_coverage_value(facts, rule, now), True,
+            f"{part_of(met, len(parts), 'requirement')} of {names.tier(facts.tier)} met "
             f"({'; '.join(parts)})")
+
+
+def _shares(holding: Holding, rule: TierRule, at: datetime) -> list[float]:
+    return [min(1.0, holding.holder_count(requirement.program, requirement.job_roles, at)
+                / requirement.count) for requirement in rule.certifications]
+
+
+def _coverage_value(holding: Holding, rule: TierRule | None, at: datetime) -> float:
+    if rule is None or not rule.certifications:
+        return 1.0
+    shares = _shares(holding, rule, at)
+    return sum(shares) / len(shares)
 
 
 def _currency(facts: OrganisationFacts, window_days: int, now: datetime) -> Measure:
@@ -174,7 +215,16 @@ def _currency(facts: OrganisationFacts, window_days: int, now: datetime) -> Meas
     if live > 0 and lasting < live:
         first = facts.expiries[held - live]  # the earliest still live
         explanation += f"; the first expires on {day(first, now)}"
-    return lasting / held, True, explanation
+    return _currency_value(facts, window_days, now), True, explanation
+
+
+def _currency_value(facts: OrganisationFacts, window_days: int, at: datetime,
+                    holding: Holding | None = None) -> float:
+    # A what-if renews certificates in place: as many are held, some for longer.
+    held = len(facts.expiries)
+    if not held:
+        return 1.0
+    return (holding or facts).live_count(at + timedelta(days=window_days)) / held
 
 
 def _memo(facts: OrganisationFacts, key: str, measure) -> Measure:

@@ -19,12 +19,12 @@ from lms.core import clock, events, fastpath, jobs, settings
 from lms.extensions import db
 from lms.readiness import gather as gathering
 from lms.readiness import sync
-from lms.readiness.facts import Names, OrganisationFacts
-from lms.readiness.forecast import Forecast, Outlook, forecast, outlook
+from lms.readiness.facts import NAMED, Names, OrganisationFacts
+from lms.readiness.forecast import Forecast, Horizon, Outlook, Scenario, forecast
 from lms.readiness.gaps import Gaps, TierStanding, gaps
 from lms.readiness.loader import Rubric, TierRules
 from lms.readiness.models import ReadinessPending, ReadinessRubric, ReadinessScore
-from lms.readiness.scoring import Readiness, rule_label, score
+from lms.readiness.scoring import holders_label, score
 
 EVERYONE_SETTING = "readiness_recomputed_everyone_at"
 # Time alone moves scores (a certificate entering the currency window, a milestone falling
@@ -48,7 +48,7 @@ def recompute(organisation_ids=None, *, now: datetime | None = None) -> int:
     rubric, tiers = sync.rules_from_body(row.body)
     # About a million short-lived rows, facts and scores: see lms.core.fastpath.
     with fastpath.without_cycle_collection():
-        # Without detail: a stored score names nobody (the page works the people out).
+        # Without detail: the lists of people cut to what the readiness page names.
         gathered = gathering.gather(now, tiers, organisation_ids, detail=False)
         if not gathered.facts:
             return 0
@@ -66,12 +66,12 @@ def recompute(organisation_ids=None, *, now: datetime | None = None) -> int:
 def record(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: datetime, *,
            names: Names, organisation: str, rubric_row: ReadinessRubric) -> dict:
     """The readiness_score row for one organisation's facts: the score with its components,
-    the gaps for its tier and the next one in words, and the outlook (the fall date and the
-    sentence). What only the readiness page shows (the staff behind each gap, the forecast's
-    horizons) is left to `explained`, which works it out for one partner when asked."""
+    the gaps for its tier and the next one in words, the outlook (the fall date and the
+    sentence), and the explanation the readiness page shows (who is behind each gap, the
+    forecast's horizons and needs), so that the page reads it instead of working it out."""
     readiness = score(facts, rubric, tiers, now, names=names)
     found = gaps(facts, tiers, now, names=names)
-    ahead = outlook(facts, rubric, tiers, now, organisation=organisation, names=names)
+    ahead = forecast(facts, rubric, tiers, now, organisation=organisation, names=names)
     return {
         "organisation_id": facts.organisation_id, "rubric_id": rubric_row.id,
         "computed_at": now, "total": readiness.total, "health": readiness.health,
@@ -80,58 +80,75 @@ def record(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: date
         "rubric_hash": readiness.rubric_hash, "tier_rules_hash": readiness.tier_rules_hash,
         "components": readiness.components_record(),
         "gaps": gaps_record(found), "forecast": outlook_record(ahead),
+        "explanation": explanation_record(found, ahead),
     }
 
 
-def gaps_record(found: Gaps, *, people: bool = False) -> dict:
-    """The gaps as JSON; with `people`, each gap's staff (the page's, not the stored row's)."""
-    return {"current": _standing(found.current, people),
-            "next": _standing(found.next, people) if found.next else None}
+def gaps_record(found: Gaps) -> dict:
+    """The gaps as JSON (the scorecard shows them; who is behind is in the explanation)."""
+    return {"current": _standing(found.current),
+            "next": _standing(found.next) if found.next else None}
 
 
-def _standing(standing: TierStanding, people: bool) -> dict:
+def _standing(standing: TierStanding) -> dict:
     return {"tier": standing.tier, "meets": standing.meets, "text": standing.text,
             "gaps": [{"kind": gap.kind, "subject": gap.subject, "missing": gap.missing,
-                      "text": gap.text, **({"user_ids": list(gap.user_ids)} if people else {})}
-                     for gap in standing.gaps]}
+                      "text": gap.text} for gap in standing.gaps]}
 
 
 def outlook_record(ahead: Outlook | Forecast) -> dict:
     """The stored forecast: the fall date and the sentence (the scorecard shows it)."""
     return {"meets_now": ahead.meets_now, "sentence": ahead.sentence,
-            "falls_below_on": ahead.falls_below_on.astimezone(UTC).isoformat()
-            if ahead.falls_below_on else None,
+            "falls_below_on": _iso(ahead.falls_below_on),
             "within_horizon": ahead.within_horizon}
 
 
-def forecast_details(ahead: Forecast, names: Names) -> dict:
-    """The whole forecast as the readiness page shows it (moments as datetimes)."""
-    def scenario(readiness: Readiness, standing: TierStanding) -> dict:
-        # The horizon's text says it in words; the gaps behind "below" are today's.
-        return {"total": readiness.total, "health": readiness.health,
-                "meets": standing.meets}
+def explanation_record(found: Gaps, ahead: Forecast) -> dict:
+    """What the readiness page shows beyond the gaps and the sentence, as codes, numbers and
+    ids: the staff behind each gap, the renewals and newcomers keeping the tier takes, and
+    each horizon's scores with who expires or runs out of time by then. Each list of
+    people keeps its first NAMED ids and how many it has (a gap at a 3,000-person partner
+    would otherwise store 3,000 ids, and the page names 8)."""
+    def people(user_ids, count: int) -> dict:
+        return {"user_ids": list(user_ids[:NAMED]), "people": count}
+
+    def standing(kept: TierStanding) -> list[dict]:
+        # In the order of the stored gaps, written with them.
+        return [people(gap.user_ids, gap.people) for gap in kept.gaps]
+
+    def scenario(kept: Scenario) -> dict:
+        return {"total": kept.total, "health": kept.health, "meets": kept.meets}
+
+    def horizon(kept: Horizon) -> dict:
+        expiring = sorted({certificate.user_id for certificate in kept.expiring})
+        # Its moment is computed_at plus its days.
+        return {"days": kept.days, "nobody_renews": scenario(kept.nobody_renews),
+                "window_renews": scenario(kept.window_renews),
+                "expiring": people(expiring, len(expiring)),
+                "newcomers": people(kept.newcomers, len(kept.newcomers))}
 
     return {
-        "meets_now": ahead.meets_now, "sentence": ahead.sentence,
-        "falls_below_on": ahead.falls_below_on, "within_horizon": ahead.within_horizon,
+        "gaps": {"current": standing(found.current),
+                 "next": standing(found.next) if found.next else None},
         "renewals_needed": [{"program": need.rule.program,
-                             "label": rule_label(need.rule, names), "needed": need.needed,
-                             "user_ids": list(need.expiring)}
+                             "job_roles": list(need.rule.job_roles), "needed": need.needed,
+                             **people(need.expiring, len(need.expiring))}
                             for need in ahead.renewals_needed],
-        "renewals_by": ahead.renewals_by,
-        "finishing_needed": [{"track": need.track, "label": names.track(need.track),
-                              "count": need.count, "first_by": need.first_by,
-                              "user_ids": list(need.user_ids)}
+        "renewals_by": _iso(ahead.renewals_by),
+        "finishing_needed": [{"track": need.track, "count": need.count,
+                              "first_by": _iso(need.first_by),
+                              **people(need.user_ids, len(need.user_ids))}
                              for need in ahead.finishing_needed],
-        "horizons": [{"days": horizon.days, "at": horizon.at, "text": horizon.text,
-                      "expiring": sorted({c.user_id for c in horizon.expiring}),
-                      "newcomers": list(horizon.newcomers),
-                      "nobody_renews": scenario(horizon.nobody_renews.readiness,
-                                                horizon.nobody_renews.standing),
-                      "window_renews": scenario(horizon.window_renews.readiness,
-                                                horizon.window_renews.standing)}
-                     for horizon in ahead.horizons],
+        "horizons": [horizon(kept) for kept in ahead.horizons],
     }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
 
 
 def _insert():
@@ -243,15 +260,21 @@ def rules() -> tuple[ReadinessRubric, Rubric, TierRules] | None:
 
 
 def explained(organisation_id: int) -> dict | None:
-    """One organisation's readiness as the page shows it, worked out now.
+    """One organisation's readiness as the page shows it: the score, the gaps with the staff
+    behind them and the whole forecast (horizons, renewals and tracks needed).
 
-    The score, the gaps with the staff behind them and the whole forecast (horizons,
-    renewals and tracks needed), from this organisation's facts gathered now with the
-    rubric in force: one gather of one organisation, a constant number of queries, and all
-    of it consistent with itself. The page writes nothing; the stored row (which lists and
-    the scorecard read) is replaced by the next recompute, which events queue. `stored`
-    says whether the stored row agrees on the total. None before content gave a rubric.
+    Read from the stored row, whatever the partner's size: the recompute stores the
+    explanation with the score (events queue it; the hourly job catches time passing). A
+    partner without a stored row, or with one stored before explanations were (until the
+    next recompute fills it), is worked out now from its facts with the rubric in force,
+    writing nothing; `stored` then says whether the stored row agrees on the total. None
+    before content gave a rubric.
     """
+    row = db.session.scalar(select(ReadinessScore)
+                            .where(ReadinessScore.organisation_id == organisation_id))
+    if row is not None and row.explanation is not None:
+        values = {column: getattr(row, column) for column in _SHOWN}
+        return _shown(values, row.rubric, gathering.names(), stored=True)
     rubric_row = sync.latest()
     if rubric_row is None:
         return None
@@ -262,13 +285,46 @@ def explained(organisation_id: int) -> dict | None:
     if facts is None:
         return None
     names = gathering.names()
-    organisation = gathered.organisation_names[organisation_id]
-    values = record(facts, rubric, tiers, at, names=names, organisation=organisation,
+    values = record(facts, rubric, tiers, at, names=names,
+                    organisation=gathered.organisation_names[organisation_id],
                     rubric_row=rubric_row)
-    stored_total = db.session.scalar(select(ReadinessScore.total)
-                                     .where(ReadinessScore.organisation_id == organisation_id))
-    ahead = forecast(facts, rubric, tiers, at, organisation=organisation, names=names)
-    return {**values, "rubric": rubric_row,
-            "stored": stored_total is not None and abs(stored_total - values["total"]) < 0.05,
-            "gaps": gaps_record(gaps(facts, tiers, at, names=names), people=True),
-            "forecast": forecast_details(ahead, names)}
+    return _shown(values, rubric_row, names,
+                  stored=row is not None and abs(row.total - values["total"]) < 0.05)
+
+
+# The stored row's columns the page shows (the explanation is merged in by _shown).
+_SHOWN = ("organisation_id", "rubric_id", "computed_at", "total", "health", "tier",
+          "meets_tier", "falls_below_on", "rubric_version", "rubric_hash", "tier_rules_hash",
+          "components", "gaps", "forecast", "explanation")
+
+
+def _shown(values: dict, rubric_row: ReadinessRubric, names: Names, *, stored: bool) -> dict:
+    """A score row's values in the shape the page reads: each gap with its people, the
+    forecast with its needs (named for display) and horizons, moments as datetimes."""
+    explanation = values["explanation"]
+
+    def standing(kept: dict | None, people: list[dict] | None) -> dict | None:
+        if kept is None:
+            return None
+        return {**kept, "gaps": [{**gap, **named}
+                                 for gap, named in zip(kept["gaps"], people, strict=True)]}
+
+    forecast = values["forecast"]
+    return {
+        **values, "rubric": rubric_row, "stored": stored,
+        "gaps": {"current": standing(values["gaps"]["current"], explanation["gaps"]["current"]),
+                 "next": standing(values["gaps"]["next"], explanation["gaps"]["next"])},
+        "forecast": {
+            **forecast, "falls_below_on": _moment(forecast["falls_below_on"]),
+            "renewals_needed": [{**need, "label": holders_label(need["program"],
+                                                                need["job_roles"], names)}
+                                for need in explanation["renewals_needed"]],
+            "renewals_by": _moment(explanation["renewals_by"]),
+            "finishing_needed": [{**need, "label": names.track(need["track"]),
+                                  "first_by": _moment(need["first_by"])}
+                                 for need in explanation["finishing_needed"]],
+            "horizons": [{**horizon,
+                          "at": values["computed_at"] + timedelta(days=horizon["days"])}
+                         for horizon in explanation["horizons"]]},
+        "names": names,
+    }

@@ -9,17 +9,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from lms.accounts import scoping
-from lms.accounts.models import Term, User
+from lms.accounts.models import User
 from lms.accounts.permissions import require
 from lms.extensions import db
 from lms.readiness import service
 
 bp = Blueprint("readiness", __name__)
-
-# People named under one gap; the rest are counted. A track gap at a 3,000-person partner
-# would otherwise list 3,000 names (and load them).
-NAMED_PER_GAP = 8
-
 
 @bp.route("/readiness")
 @require("my_organisation")
@@ -36,30 +31,26 @@ def organisation(organisation_id: int):
     if score is None:
         return render_template("readiness/organisation.html", organisation=organisation,
                                score=None)
-    # The gaps' staff and the forecast are worked out for the page (see service.explained).
+    # The score row keeps the people behind each gap and the forecast's horizons, each list
+    # cut to the first NAMED ids with its count (see service.explanation_record).
     forecast = score["forecast"]
     standings = [standing for standing in (score["gaps"]["current"], score["gaps"]["next"])
                  if standing]
-    shown = [user_id for standing in standings for gap in standing["gaps"]
-             for user_id in gap["user_ids"][:NAMED_PER_GAP]]
-    shown += [user_id for need in forecast["renewals_needed"] for user_id in need["user_ids"]]
-    shown += [user_id for need in forecast["finishing_needed"] for user_id in need["user_ids"]]
-    shown += [user_id for horizon in forecast["horizons"]
-              for user_id in horizon["expiring"][:NAMED_PER_GAP]]
-    shown += [user_id for horizon in forecast["horizons"]
-              for user_id in horizon["newcomers"][:NAMED_PER_GAP]]
+    lists = [gap for standing in standings for gap in standing["gaps"]]
+    lists += forecast["renewals_needed"] + forecast["finishing_needed"]
+    lists += [horizon[key] for horizon in forecast["horizons"]
+              for key in ("expiring", "newcomers")]
+    shown = {user_id for listed in lists for user_id in listed["user_ids"]}
     # One query for every name on the page, scoped to the partner like every partner page
     # (an id that is not on its staff is shown as "someone no longer on the staff").
     people = dict(db.session.execute(
         select(User.id, User.full_name)
-        .where(User.id.in_(set(shown)), User.organisation_id == organisation.id)).all()) \
+        .where(User.id.in_(shown), User.organisation_id == organisation.id)).all()) \
         if shown else {}
-    tiers = dict(db.session.execute(select(Term.code, Term.name)
-                                    .where(Term.kind == "tier")).all())
     rubric = score["rubric"].body["rubric"]
     return render_template(
         "readiness/organisation.html", organisation=organisation, score=score,
-        forecast=forecast, standings=standings, people=people, tiers=tiers, rubric=rubric,
-        falls_below_on=forecast["falls_below_on"], horizons=forecast["horizons"],
-        new_staff_days=score["rubric"].body["tiers"].get("new_staff_days", 0),
-        named_per_gap=NAMED_PER_GAP)
+        forecast=forecast, standings=standings, people=people, tiers=score["names"].tiers,
+        rubric=rubric, falls_below_on=forecast["falls_below_on"],
+        horizons=forecast["horizons"],
+        new_staff_days=score["rubric"].body["tiers"].get("new_staff_days", 0))

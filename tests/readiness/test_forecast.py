@@ -291,3 +291,27 @@ def test_the_sentence_and_the_box_count_the_same_newcomers():
     assert result.finishing_needed == (TrackNeed(ONBOARDING_TRACK, 3, ends[0], (13, 14, 15)),)
     assert result.sentence == ("Northwind falls below Gold on 25 February unless 3 new staff "
                                "finish Partner Onboarding Essentials, the first by then.")
+
+
+def test_each_what_if_keeps_what_its_full_score_and_standing_say():
+    """The horizons keep total, health and tier standing worked out without words (and the
+    renewals without rebuilding the facts): the same as the full score and standing."""
+    tiers = rules(gold=TierRule("gold", certifications=(
+        needs(SP, 2, "sales", "presales"), needs(TA, 1)), tracks=(ONBOARDING_TRACK,)))
+    certificates = [
+        cert(13, SP, expires_in=40, window=60, job_role="sales", validity=1),  # renews to ~70
+        cert(MARCO, SP, expires_in=75, window=60, job_role="presales", validity=12),
+        cert(ELENA, TA, expires_in=20), cert(ELENA, TA, expires_in=200),
+        cert(MARCO, TA, expires_in=50, job_role="presales", validity=1),
+        cert(14, SP, expires_in=10, job_role="technical")]  # a role that does not count
+    runs_out = NOW + timedelta(days=45)
+    tracks = [TrackProgress(ONBOARDING_TRACK, True, assigned=5, completed=3, settling=(15,),
+                            settling_ends=(runs_out,))]
+    for partner in (northwind(certificates), northwind(certificates[2:]),
+                    facts("gold", members=MEMBERS, certificates=certificates, tracks=tracks,
+                          onboarding=DONE)):
+        for horizon in run(partner, tiers).horizons:
+            for scenario in (horizon.nobody_renews, horizon.window_renews):
+                assert (scenario.total, scenario.health, scenario.meets) == (
+                    scenario.readiness.total, scenario.readiness.health,
+                    scenario.standing.meets)

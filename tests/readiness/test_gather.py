@@ -13,8 +13,7 @@ from lms.catalog.models import Assignment, Track, TrackCompletion, TrackVersion
 from lms.extensions import db
 from lms.journeys.models import Journey, JourneyEvent, JourneyMilestone
 from lms.readiness import gather, service, sync
-from lms.readiness.facts import HeldCertificate, OnboardingFacts, StaffMember
-from lms.readiness.forecast import forecast
+from lms.readiness.facts import NAMED, HeldCertificate, OnboardingFacts, StaffMember
 from lms.readiness.service import rules
 from tests.certifications.support import insert_certificate
 from tests.factories import assign, make_organisation, make_user
@@ -190,15 +189,16 @@ def test_facts_equal_what_was_built(world, count_queries):
                                                complete=True, outstanding=(), behind=())
 
 
-def test_without_detail_people_are_counted_not_listed(world, count_queries):
-    """What a recompute gathers: no staff list, no renewal windows, and the people behind
-    a track or onboarding counted in SQL instead of listed (one query fewer)."""
+def test_without_detail_people_are_counted_and_the_first_named(world, count_queries):
+    """What a recompute gathers: no staff list, only the renewal windows open now, and the
+    people behind a track, onboarding or a certification rule counted in SQL with the first
+    NAMED of them (one query for the rules' candidates instead of the staff list)."""
     w = world
     tier_rules = tiers()
     with count_queries() as counter:
         found = gather.gather(w["now"], tier_rules, [w["north"].id, w["south"].id],
                               detail=False)
-    assert queries(counter) == 7, "\n".join(s[:90] for s in counter.statements)
+    assert queries(counter) == 8, "\n".join(s[:90] for s in counter.statements)
     north = found.facts[w["north"].id]
     assert north.detailed is False and north.staff == ()
     live, renewed = w["live_ta"], w["renewed_sp"]
@@ -208,16 +208,46 @@ def test_without_detail_people_are_counted_not_listed(world, count_queries):
     essentials = north.track(ONBOARDING_TRACK)
     assert (essentials.assigned, essentials.completed) == (4, 2)
     assert (essentials.unfinished_count, essentials.settling_count) == (1, 1)
-    assert essentials.unfinished == essentials.settling == ()
+    assert essentials.unfinished == (w["admin"].id,)
+    assert essentials.settling == (w["presales"].id,)
     assert essentials.settling_ends == (w["presales"].created_at
                                         + timedelta(days=tier_rules.new_staff_days),)
     assert north.track("sales-foundations").unfinished_count == 0
     assert north.onboarding == OnboardingFacts(
         milestones_due=5, milestones_done_on_time=2, complete=False,
-        outstanding=w["outstanding"], behind=())
+        outstanding=w["outstanding"], behind=(w["tech"].id,))
+    # North falls short of Gold's two Sales Professionals among sales or presales staff
+    # (Ada holds one), and of Platinum's three Technical Associates (Tess holds one) and
+    # Solution Architect.
+    assert north.candidates == {
+        (SP, ("sales", "presales")): ((w["sales"].id, w["presales"].id), 2),
+        (TA, ()): ((w["sales"].id, w["presales"].id, w["admin"].id), 3),
+        (SA, ()): ((w["tech"].id, w["sales"].id, w["presales"].id, w["admin"].id), 4)}
     south = found.facts[w["south"].id]
     assert south.track(ONBOARDING_TRACK).unfinished_count == 1
     assert south.onboarding == OnboardingFacts(complete=True)
+    # Sol's certificate expires within its renewal window: the window comes with it.
+    (held,) = south.certificates
+    assert (held.renewal_opens_at, held.validity_months) == \
+        (w["south_ta"].renewal_opens_at, 24)
+    assert south.candidates == {}  # short of a Sales Professional, with nobody to be one
+
+
+def test_without_detail_lists_stop_at_the_first_named(frozen_clock):
+    """A long list travels as its first NAMED ids and its count, whatever its length."""
+    partner = make_organisation("Many Gather", tier="registered")
+    people = [make_user(partner, job_role="sales") for _ in range(NAMED + 3)]
+    for person in people:
+        person.created_at = frozen_clock - 200 * DAY
+    db.session.flush()
+    found = gather.gather(frozen_clock, tiers(), [partner.id], detail=False)
+    facts = found.facts[partner.id]
+    essentials = facts.track(ONBOARDING_TRACK)
+    ids = sorted(person.id for person in people)
+    assert essentials.unfinished == tuple(ids[:NAMED])
+    assert essentials.unfinished_count == NAMED + 3
+    # Registered asks for no certification; Silver, the next tier, for a Sales Professional.
+    assert facts.candidates[(SP, ("sales", "presales"))] == (tuple(ids[:NAMED]), NAMED + 3)
 
 
 def test_a_stored_score_is_the_same_with_or_without_detail(world):
@@ -237,9 +267,10 @@ def test_a_stored_score_is_the_same_with_or_without_detail(world):
 
     for organisation_id in ids:
         assert stored(counted, organisation_id) == stored(detailed, organisation_id)
-    north = counted.facts[w["north"].id]
-    with pytest.raises(ValueError, match="gathered with detail"):
-        forecast(north, rubric, tier_rules, w["now"], organisation="North")
+    north = stored(counted, w["north"].id)["explanation"]
+    assert [gap["user_ids"] for gap in north["gaps"]["current"]] == \
+        [[w["sales"].id, w["presales"].id], [w["admin"].id], [w["tech"].id]]
+    assert len(north["horizons"]) == 3
 
 
 def test_everyone_is_gathered_without_a_list(world):

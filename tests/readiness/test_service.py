@@ -68,22 +68,25 @@ def test_recompute_stores_components_gaps_forecast_and_the_rubric(frozen_clock):
     assert score.forecast["sentence"].startswith("Northwind Score does not meet Gold now")
     assert score.forecast["falls_below_on"] is None
     assert score.tier_rules_hash == service.rules()[2].rule("gold").content_hash
-    # What only the readiness page shows is not stored: who is behind each gap, and the
-    # forecast's horizons. The page works them out (next test).
+    # What only the readiness page shows is kept apart (the scorecard reads gaps and
+    # forecast): who is behind each gap, and the forecast's horizons (next test).
     assert all("user_ids" not in gap for standing in score.gaps.values() if standing
                for gap in standing["gaps"])
     assert set(score.forecast) == {"meets_now", "sentence", "falls_below_on", "within_horizon"}
+    assert set(score.explanation) == {"gaps", "renewals_needed", "renewals_by",
+                                      "finishing_needed", "horizons"}
 
 
-def test_the_page_works_out_the_people_and_the_horizons_now(frozen_clock):
+def test_the_page_reads_the_people_and_the_horizons_from_the_stored_row(frozen_clock):
     northwind = make_organisation("Northwind Explained", tier="gold")
     tech = make_user(northwind, job_role="technical", full_name="Tara Tech")
     seller = make_user(northwind, job_role="sales", full_name="Sid Seller")
     insert_certificate(tech, TA, issued_at=frozen_clock - 700 * DAY)  # expires in ~30 days
     service.recompute([northwind.id])
     score = stored(northwind)
+    # Stored as codes, numbers and ids: the page names the people and the labels.
+    assert score.explanation["horizons"][1]["expiring"] == {"user_ids": [tech.id], "people": 1}
     explained = service.explained(northwind.id)
-    # Nothing changed since the recompute: the page agrees with the stored row...
     assert explained["stored"] is True and explained["rubric"].id == score.rubric_id
     assert (explained["total"], explained["components"], explained["computed_at"]) == \
         (score.total, score.components, frozen_clock)
@@ -91,22 +94,31 @@ def test_the_page_works_out_the_people_and_the_horizons_now(frozen_clock):
     assert forecast["sentence"] == score.forecast["sentence"]
     assert [h["days"] for h in forecast["horizons"]] == [30, 60, 90]
     assert forecast["horizons"][0]["at"] == frozen_clock + 30 * DAY
-    assert forecast["horizons"][1]["expiring"] == [tech.id]
+    assert forecast["horizons"][1]["expiring"] == {"user_ids": [tech.id], "people": 1}
     assert forecast["horizons"][0]["nobody_renews"]["meets"] is False
-    # ...and its gaps say the same as the stored ones, with the staff behind them.
     current = explained["gaps"]["current"]
     assert [gap["text"] for gap in current["gaps"]] == \
         [gap["text"] for gap in score.gaps["current"]["gaps"]]
     assert current["gaps"][0]["user_ids"] == [seller.id]  # a seller could close it
+    assert current["gaps"][0]["people"] == 1
 
-    # Later, with no recompute since (the certificate expired on its own): the page works
-    # everything out for now, consistent with itself, and says the stored row is behind.
+    # Later, with no recompute since (the certificate expired on its own): the page shows
+    # the stored row until a recompute (the hourly one at the latest) replaces it.
     clock.advance(timedelta(days=40))
+    assert service.explained(northwind.id)["computed_at"] == frozen_clock
+    # A row stored before explanations were kept: the page works everything out for now,
+    # the same way, consistent with itself, and says the stored row is behind.
+    score.explanation = None
+    db.session.flush()
     later = service.explained(northwind.id)
     assert later["computed_at"] == frozen_clock + timedelta(days=40)
     assert later["total"] < score.total and later["stored"] is False
-    assert later["forecast"]["horizons"][0]["expiring"] == []
+    assert later["forecast"]["horizons"][0]["expiring"] == {"user_ids": [], "people": 0}
+    assert later["gaps"]["current"]["gaps"][0]["user_ids"] == [seller.id]
     assert stored(northwind).total == score.total  # a page view writes nothing
+    service.recompute([northwind.id])
+    assert service.explained(northwind.id) == {**later, "stored": True,
+                                                "rubric": stored(northwind).rubric}
 
 
 def test_recompute_replaces_the_score_in_place(frozen_clock):
