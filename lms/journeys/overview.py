@@ -141,21 +141,33 @@ def _next_steps(journey_ids: list[int]) -> dict[int, JourneyMilestone]:
     return found
 
 
-def _rows(query, ids: list[int], now: datetime) -> list[JourneyRow]:
-    """The rows of journeys `ids`, in that order (`query` selects Journey and its subject)."""
+def _rows(ids: list[int], now: datetime) -> list[JourneyRow]:
+    """The rows of journeys `ids`, in that order, each with its subject's name (and, for an
+    organisation's journey, the organisation), read by key: nothing joins or hashes more
+    than the page's own journeys."""
     if not ids:
         return []
-    found = {r.Journey.id: r for r in db.session.execute(query.where(Journey.id.in_(ids)))}
-    results = [found[i] for i in ids if i in found]
+    found = {j.id: j for j in db.session.scalars(
+        select(Journey).where(Journey.id.in_(ids))
+        .options(selectinload(Journey.template_version)))}
+    journeys = [found[i] for i in ids if i in found]
+    person_ids = {j.user_id for j in journeys if j.user_id is not None}
+    organisation_ids = {j.organisation_id for j in journeys if j.user_id is None}
+    people = dict(db.session.execute(select(User.id, User.full_name).where(
+        User.id.in_(person_ids))).tuples().all()) if person_ids else {}
+    organisations = {o.id: o for o in db.session.scalars(select(Organisation).where(
+        Organisation.id.in_(organisation_ids)))} if organisation_ids else {}
     steps, counts = _next_steps(ids), _counts(now, ids)
     rows = []
-    for result in results:
-        journey = result.Journey
+    for journey in journeys:
         step = steps.get(journey.id)
         total, done, overdue = counts.get(journey.id, (0, 0, 0))
+        organisation = organisations.get(journey.organisation_id) \
+            if journey.user_id is None else None
         rows.append(JourneyRow(
-            journey=journey, subject_name=result.subject_name,
-            organisation=getattr(result, "Organisation", None),
+            journey=journey,
+            subject_name=organisation.name if organisation else people.get(journey.user_id, ""),
+            organisation=organisation,
             done=done, total=total, overdue=overdue,
             next_title=step.title if step else None, next_due_at=step.due_at if step else None,
             stalled=timeline.stalled(completed_at=journey.completed_at,
@@ -176,10 +188,7 @@ def staff_journeys(organisation_id: int, now: datetime, *, page: int = 1,
     ids = _page_by_urgency(
         select(Journey.id).join(User, User.id == Journey.user_id).where(*theirs), buckets,
         now, [func.lower(User.full_name), Journey.id], offset, per_page)
-    query = (select(Journey, User.full_name.label("subject_name"))
-             .join(User, User.id == Journey.user_id)
-             .options(selectinload(Journey.template_version)))
-    return Window(_rows(query, ids, now), total, page, pages, per_page)
+    return Window(_rows(ids, now), total, page, pages, per_page)
 
 
 @dataclass
@@ -237,10 +246,7 @@ def vendor_overview(*, template_id: int | None, stage: int | None, overdue: bool
     page, pages, offset = pages_of(total, page, per_page)
     ids = _page_by_urgency(select(Journey.id).where(*conditions), chosen, now,
                            [Journey.started_at, Journey.id], offset, per_page)
-    query = (select(Journey, Organisation, Organisation.name.label("subject_name"))
-             .join(Organisation, Organisation.id == Journey.organisation_id)
-             .options(selectinload(Journey.template_version)))
-    overview = Overview(template, templates, _rows(query, ids, now), total, page, pages)
+    overview = Overview(template, templates, _rows(ids, now), total, page, pages)
     _summarise(overview, template, buckets)
     return overview
 

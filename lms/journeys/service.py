@@ -355,21 +355,21 @@ def complete(milestone: JourneyMilestone, *, at: datetime, now: datetime | None 
     """
     now = now or clock.now()
     table = JourneyMilestone.__table__
+    db.session.flush()  # what the caller set on it stands before it is read afresh below
     if not db.session.execute(update(table).where(
             table.c.id == milestone.id, table.c.done_at.is_(None)).values(done_at=at)).rowcount:
         db.session.refresh(milestone)
         return False
+    journey = milestone.journey
+    _lock_and_reload(journey)
     milestone.done_at = at
     milestone.done_by_id = actor.id if actor else None
     milestone.note = note
-    journey = milestone.journey
     late = "" if timeline.on_time(at, milestone.due_at) else " (late)"
     # Logged at the evidence's own time, so the history reads in the order things happened
     # even when the sweep finds evidence later.
     _log(journey, "signed_off" if actor else "milestone_done", milestone.title + late,
          milestone=milestone, actor=actor, at=at)
-    db.session.flush()
-    _lock_and_reload(journey)
     journey.last_progress_at = max(journey.last_progress_at, at)
     journey.stalls_at = journey.last_progress_at + timedelta(
         days=journey.template_version.stalled_after_days)
@@ -388,8 +388,13 @@ def _lock_and_reload(journey: Journey) -> None:
     """Lock the journey's row, then read it and its milestones afresh: of two milestones of
     one journey completed at once, the second waits here for the first to commit and then
     sees it done, so the stage, completion and overdue_since it stores count both (on
-    SQLite, writers are serialised already)."""
-    db.session.execute(select(Journey).where(Journey.id == journey.id).with_for_update()
+    SQLite, writers are serialised already).
+
+    FOR NO KEY UPDATE, as an UPDATE of the row would take: it waits for another completion,
+    not for a transaction that merely logs an event against the journey (a key share).
+    Taken before this transaction logs one itself, so two completions cannot deadlock."""
+    db.session.execute(select(Journey).where(Journey.id == journey.id)
+                       .with_for_update(key_share=True)
                        .execution_options(populate_existing=True))
     db.session.execute(select(JourneyMilestone).where(JourneyMilestone.journey_id == journey.id)
                        .execution_options(populate_existing=True))
