@@ -379,10 +379,12 @@ PAGE_DATA = [
             last_progress_at = coalesce(m.last_done, j.started_at),
             stalls_at = coalesce(m.last_done, j.started_at)
                         + make_interval(days => v.stalled_after_days),
-            completed_at = CASE WHEN m.first_open_stage IS NULL THEN m.last_done END
+            completed_at = CASE WHEN m.first_open_stage IS NULL THEN m.last_done END,
+            overdue_since = m.first_open_due
         FROM journey_template_version v,
              (SELECT journey_id, min(stage_index) FILTER (WHERE done_at IS NULL)
-                       AS first_open_stage, max(done_at) AS last_done
+                       AS first_open_stage, max(done_at) AS last_done,
+                     min(due_at) FILTER (WHERE done_at IS NULL) AS first_open_due
               FROM journey_milestone GROUP BY journey_id) m
         WHERE v.id = j.template_version_id AND m.journey_id = j.id"""),
     ("vendor staff", """
@@ -448,6 +450,7 @@ def recomputes(now: datetime, admin_id: int) -> dict:
     endpoint: the pages then show what a live platform shows."""
     from lms.core import clock
     from lms.demo import scorecard as demo_scorecard
+    from lms.journeys import medians as journey_medians
     from lms.readiness import service as readiness
     from lms.scorecard import periods, webhooks
     from lms.scorecard import service as scorecard
@@ -458,6 +461,10 @@ def recomputes(now: datetime, admin_id: int) -> dict:
         readiness.recompute(now=now)
         commit()
         timings["readiness"] = time.perf_counter() - step
+        step = time.perf_counter()
+        journey_medians.recompute()
+        commit()
+        timings["onboarding medians"] = time.perf_counter() - step
         step = time.perf_counter()
         demo_scorecard.load_metrics(now)
         commit()

@@ -17,6 +17,7 @@ from lms.certifications import service as certifications
 from lms.certifications.reminders import send_due_reminders, send_weekly_digests
 from lms.core import jobs, mail
 from lms.core.jobs import commit
+from lms.journeys import medians as journey_medians
 from lms.journeys import nudges
 from lms.readiness import service as readiness
 from lms.scorecard import service as scorecard
@@ -28,6 +29,7 @@ PERIODIC_JOBS = [
     ("send certificate reminders", send_due_reminders),
     ("send weekly expiry digests", send_weekly_digests),
     ("complete and nudge onboarding journeys", nudges.sweep),
+    ("take the onboarding medians again", journey_medians.recompute_due),
     ("recompute partner readiness", readiness.recompute_due),
     # After readiness: a recomputed readiness can change a partner's health or flags.
     ("recompute partner scorecards", scorecard.recompute_due),

@@ -67,7 +67,8 @@ def _counts() -> tuple:
 
 # Dates that may lie ahead (deadlines, expiry): everything else is something that happened.
 FUTURE_ALLOWED = {"due_at", "expires_at", "deadline_at", "renewal_opens_at", "grace_ends_at",
-                  "stalls_at", "falls_below_on"}
+                  "stalls_at", "falls_below_on",
+                  "overdue_since"}  # a journey's first open due date: a deadline too
 
 
 def _check_demo_history() -> None:

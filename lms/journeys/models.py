@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -83,6 +84,15 @@ class Journey(db.Model):
         Index("ix_journey_open", "completed_at", "stalls_at"),
         # The overview's median days to a first certification reads the certified only.
         Index("ix_journey_first_certified", "first_certified_at"),
+        # The vendor overview pages a template's journeys in SQL, most urgent first (the
+        # open ones with overdue_since passed, the other open ones, the finished ones), each
+        # group by start; its counts by stage and flags are read from the index alone.
+        Index("ix_journey_template_started", "template_id", "started_at", "id"),
+        Index("ix_journey_template_states", "template_id", "current_stage", "completed_at",
+              "overdue_since", "stalls_at"),
+        # The same counts for a partner's staff journeys (paged by the people's names).
+        Index("ix_journey_organisation_states", "organisation_id", "scope", "current_stage",
+              "completed_at", "overdue_since", "stalls_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,6 +113,11 @@ class Journey(db.Model):
     stalls_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
     first_certified_at: Mapped[datetime | None]
+    # The earliest due date among its open milestones (None once none is open): the journey
+    # is overdue from then on. Kept by every writer of milestones (lms.journeys.service:
+    # start, complete, change_due_date), so lists filter and sort on it by index instead of
+    # probing every journey's milestones.
+    overdue_since: Mapped[datetime | None]
 
     template_version: Mapped[JourneyTemplateVersion] = relationship()
     milestones: Mapped[list[JourneyMilestone]] = relationship(
@@ -126,6 +141,9 @@ class JourneyMilestone(db.Model):
         # A partner's sign-offs for people who have since left it, newest first.
         Index("ix_journey_milestone_evidence_organisation", "evidence_organisation_id",
               "done_at", "id"),
+        Index("ix_journey_milestone_left_behind", "evidence_organisation_id", "done_at", "id",
+              postgresql_where=text("evidence_left_behind"),
+              sqlite_where=text("evidence_left_behind = 1")),
         # A journey's milestones, and the overview's stage medians: when each stage of the
         # template's journeys finished, read from the index alone (not the milestones of
         # every person's journey too).
@@ -152,6 +170,10 @@ class JourneyMilestone(db.Model):
     # The partner the note and file were given for. A person's journey follows them to a
     # new partner; what their old partner signed off stays that partner's (and the vendor's).
     evidence_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    # True while the journey is at another partner than evidence_organisation_id (the person
+    # moved on): kept by service.follow_person, so a partner's "left behind" list reads only
+    # those, not every sign-off it ever gave.
+    evidence_left_behind: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     journey: Mapped[Journey] = relationship(back_populates="milestones")
     evidence_file: Mapped[EvidenceFile | None] = relationship(uselist=False,
@@ -195,6 +217,28 @@ class JourneyEvent(db.Model):
     kind: Mapped[str] = mapped_column(String(30))
     detail: Mapped[str] = mapped_column(Text, default="")
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class JourneyMedian(db.Model):
+    """Median days, as the vendor overview shows them, recomputed by the periodic job
+    (lms.journeys.medians): an exact median cannot be kept up by the writes, and taking it
+    on every view read every milestone of the platform. The page says when they were taken.
+
+    Per organisation template: each stage ("stage", its index), to complete and to a first
+    certification; over every person's journey (template_id PEOPLE) the last two.
+    """
+
+    __tablename__ = "journey_median"
+    __table_args__ = (
+        CheckConstraint("measure IN ('stage', 'complete', 'certified')", name="measure"),
+    )
+
+    template_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    measure: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # A stage's index; 0 for the other measures.
+    stage_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    days: Mapped[float]
+    computed_at: Mapped[datetime]
 
 
 class JourneyNudge(db.Model):

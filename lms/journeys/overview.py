@@ -1,7 +1,9 @@
 """Read models for the pages: journey rows with their counts, the vendor's onboarding table,
 its funnel and the median days per stage. A fixed number of queries for any number of
-partners: counts are grouped in SQL, and medians taken in SQL too (lms.core.medians), so
-only a row per stage leaves the database however many partners there are.
+partners: the lists are paged in SQL by index, most urgent first (overdue, by the stored
+Journey.overdue_since, then open, then finished), milestones are counted for the page's
+journeys only, the headline counts come from one grouped count of the journeys themselves,
+and the medians are read as the periodic job stored them (lms.journeys.medians).
 """
 
 from __future__ import annotations
@@ -9,16 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal_column, select, union_all
+from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import Organisation, User
-from lms.core.db import days_since
-from lms.core.medians import mean_of_middle, middle_values
 from lms.core.pages import Window
 from lms.core.pages import clamp as pages_of
 from lms.extensions import db
-from lms.journeys import timeline
+from lms.journeys import medians, timeline
 from lms.journeys.models import Journey, JourneyMilestone, JourneyTemplate
 
 
@@ -57,11 +57,74 @@ def _counts(now: datetime, journey_ids: list[int]) -> dict[int, tuple[int, int, 
         .group_by(JourneyMilestone.journey_id))}
 
 
-def _has_overdue(now: datetime):
-    """A journey has a milestone past due and not done (probed per journey by its index)."""
-    return select(JourneyMilestone.id).where(
-        JourneyMilestone.journey_id == Journey.id, JourneyMilestone.done_at.is_(None),
-        JourneyMilestone.due_at < now).exists()
+def _overdue(now: datetime):
+    """A journey has a milestone past due and not done (by the journey's own overdue_since)."""
+    return Journey.overdue_since < now
+
+
+def _stalled(now: datetime):
+    return and_(Journey.completed_at.is_(None), Journey.stalls_at <= now)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """How many journeys share a stage and the three flags the lists filter and sort on."""
+
+    stage: int
+    finished: bool
+    overdue: bool
+    stalled: bool
+    count: int
+
+
+def _buckets(now: datetime, *where) -> list[Bucket]:
+    """The journeys under `where` counted by stage, finished, overdue and stalled, in one
+    grouped count of the journeys' own columns: every count a list shows (its total under
+    any filters, the funnel, the tiles, each urgency group's size) is a sum of these."""
+    flags = [case((condition, 1), else_=0) for condition in (
+        Journey.completed_at.is_not(None), _overdue(now), _stalled(now))]
+    return [Bucket(stage, bool(finished), bool(overdue), bool(stalled), count)
+            for stage, finished, overdue, stalled, count in db.session.execute(
+                select(Journey.current_stage, *flags, func.count())
+                .where(*where).group_by(Journey.current_stage, *flags))]
+
+
+# The lists' order before their own (start, or name): open before finished, and among
+# each, those with an overdue milestone first.
+URGENCY = [(False, True), (False, False), (True, True), (True, False)]
+
+
+def _page_by_urgency(query: Select, buckets: list[Bucket], now: datetime, order: list,
+                     offset: int, limit: int) -> list[int]:
+    """The ids of one page of `query`'s journeys (a select of Journey.id), most urgent
+    first, then by `order`.
+
+    Each urgency group is a separate indexed query that reads only its part of the page
+    (the bucket counts say where each group starts), all in one UNION ALL statement:
+    nothing sorts every journey by a flag that depends on the time.
+    """
+    parts, start = [], 0
+    for rank, (finished, overdue) in enumerate(URGENCY):
+        size = sum(b.count for b in buckets if (b.finished, b.overdue) == (finished, overdue))
+        first, last = max(offset, start), min(offset + limit, start + size)
+        if first < last:
+            condition = and_(Journey.completed_at.is_not(None) if finished
+                             else Journey.completed_at.is_(None),
+                             _overdue(now) if overdue else or_(Journey.overdue_since.is_(None),
+                                                               Journey.overdue_since >= now))
+            part = (query.where(condition)
+                    .add_columns(literal(rank).label("rank"),
+                                 *(column.label(f"o{n}") for n, column in enumerate(order)))
+                    .order_by(*order).offset(first - start).limit(last - first)
+                    .subquery(f"urgency{rank}"))
+            parts.append(select(part))
+        start += size
+    if not parts:
+        return []
+    every = union_all(*parts).subquery("page")
+    return list(db.session.scalars(
+        select(every.c.id).order_by(every.c.rank, *(every.c[f"o{n}"]
+                                                    for n in range(len(order))))))
 
 
 def _next_steps(journey_ids: list[int]) -> dict[int, JourneyMilestone]:
@@ -78,18 +141,33 @@ def _next_steps(journey_ids: list[int]) -> dict[int, JourneyMilestone]:
     return found
 
 
-def _rows(query, now: datetime) -> list[JourneyRow]:
-    results = db.session.execute(query).all()
-    ids = [r.Journey.id for r in results]
+def _rows(ids: list[int], now: datetime) -> list[JourneyRow]:
+    """The rows of journeys `ids`, in that order, each with its subject's name (and, for an
+    organisation's journey, the organisation), read by key: nothing joins or hashes more
+    than the page's own journeys."""
+    if not ids:
+        return []
+    found = {j.id: j for j in db.session.scalars(
+        select(Journey).where(Journey.id.in_(ids))
+        .options(selectinload(Journey.template_version)))}
+    journeys = [found[i] for i in ids if i in found]
+    person_ids = {j.user_id for j in journeys if j.user_id is not None}
+    organisation_ids = {j.organisation_id for j in journeys if j.user_id is None}
+    people = dict(db.session.execute(select(User.id, User.full_name).where(
+        User.id.in_(person_ids))).tuples().all()) if person_ids else {}
+    organisations = {o.id: o for o in db.session.scalars(select(Organisation).where(
+        Organisation.id.in_(organisation_ids)))} if organisation_ids else {}
     steps, counts = _next_steps(ids), _counts(now, ids)
     rows = []
-    for result in results:
-        journey = result.Journey
+    for journey in journeys:
         step = steps.get(journey.id)
         total, done, overdue = counts.get(journey.id, (0, 0, 0))
+        organisation = organisations.get(journey.organisation_id) \
+            if journey.user_id is None else None
         rows.append(JourneyRow(
-            journey=journey, subject_name=result.subject_name,
-            organisation=getattr(result, "Organisation", None),
+            journey=journey,
+            subject_name=organisation.name if organisation else people.get(journey.user_id, ""),
+            organisation=organisation,
             done=done, total=total, overdue=overdue,
             next_title=step.title if step else None, next_due_at=step.due_at if step else None,
             stalled=timeline.stalled(completed_at=journey.completed_at,
@@ -100,20 +178,17 @@ def _rows(query, now: datetime) -> list[JourneyRow]:
 def staff_journeys(organisation_id: int, now: datetime, *, page: int = 1,
                    per_page: int = 50) -> Window:
     """One page of the journeys of an organisation's people, most urgent first (unfinished,
-    then by overdue milestones, then by name); milestones counted for this partner only."""
+    then overdue, then by name); milestones counted for this partner only."""
     theirs = (Journey.organisation_id == organisation_id, Journey.scope == "person")
-    total = db.session.scalar(select(func.count()).select_from(Journey).where(*theirs)) or 0
+    buckets = _buckets(now, *theirs)
+    total = sum(b.count for b in buckets)
     page, pages, offset = pages_of(total, page, per_page)
-    # "Has an overdue milestone" is an index probe per journey; counting every journey's
-    # milestones to sort by how many are overdue would read the whole partner's.
-    query = (select(Journey, User.full_name.label("subject_name"))
-             .join(User, User.id == Journey.user_id)
-             .options(selectinload(Journey.template_version))
-             .where(*theirs)
-             .order_by(Journey.completed_at.is_not(None), _has_overdue(now).desc(),
-                       func.lower(User.full_name), Journey.id)
-             .limit(per_page).offset(offset))
-    return Window(_rows(query, now), total, page, pages, per_page)
+    # Each urgency group walks the partner's staff by name (their index) to its part of
+    # the page, instead of sorting every journey of the partner.
+    ids = _page_by_urgency(
+        select(Journey.id).join(User, User.id == Journey.user_id).where(*theirs), buckets,
+        now, [func.lower(User.full_name), Journey.id], offset, per_page)
+    return Window(_rows(ids, now), total, page, pages, per_page)
 
 
 @dataclass
@@ -142,6 +217,7 @@ class Overview:
     median_days_to_first_certification: float | None = None
     person_median_days_to_first_certification: float | None = None
     person_median_days_to_complete: float | None = None
+    medians_as_of: datetime | None = None  # when the periodic job took them (None: not yet)
 
 
 def vendor_overview(*, template_id: int | None, stage: int | None, overdue: bool,
@@ -156,115 +232,43 @@ def vendor_overview(*, template_id: int | None, stage: int | None, overdue: bool
                     templates[0] if templates else None)
     if template is None:
         return Overview(None, [], [], 0, 1, 1)
+    buckets = _buckets(now, Journey.template_id == template.id)
     conditions = [Journey.template_id == template.id]
     if stage is not None:
         conditions.append(Journey.current_stage == stage)
     if overdue:
-        conditions.append(_has_overdue(now))
+        conditions.append(_overdue(now))
     if stalled:
-        conditions.append(and_(Journey.completed_at.is_(None), Journey.stalls_at <= now))
-    # Counted on the journeys themselves; milestones are counted for the page's rows only.
-    total = db.session.scalar(select(func.count()).select_from(Journey)
-                              .where(*conditions)) or 0
-    filtered = (select(Journey, Organisation, Organisation.name.label("subject_name"))
-                .join(Organisation, Organisation.id == Journey.organisation_id)
-                .options(selectinload(Journey.template_version))
-                .where(*conditions))
+        conditions.append(_stalled(now))
+    chosen = [b for b in buckets if (stage is None or b.stage == stage)
+              and (b.overdue or not overdue) and (b.stalled or not stalled)]
+    total = sum(b.count for b in chosen)
     page, pages, offset = pages_of(total, page, per_page)
-    rows = _rows(filtered.order_by(Journey.completed_at.is_not(None),
-                                   _has_overdue(now).desc(), Journey.started_at, Journey.id)
-                 .limit(per_page).offset(offset), now)
-    overview = Overview(template, templates, rows, total, page, pages)
-    _summarise(overview, template, now)
+    ids = _page_by_urgency(select(Journey.id).where(*conditions), chosen, now,
+                           [Journey.started_at, Journey.id], offset, per_page)
+    overview = Overview(template, templates, _rows(ids, now), total, page, pages)
+    _summarise(overview, template, buckets)
     return overview
 
 
-def _summarise(overview: Overview, template: JourneyTemplate, now: datetime) -> None:
+def _summarise(overview: Overview, template: JourneyTemplate, buckets: list[Bucket]) -> None:
     """Funnel, medians and headline counts for the whole template (ignoring the filters)."""
     stages = template.current_version.stages
-    at_stage = dict(db.session.execute(
-        select(Journey.current_stage, func.count())
-        .where(Journey.template_id == template.id)
-        .group_by(Journey.current_stage)).all())
+    at_stage: dict[int, int] = {}
+    for bucket in buckets:
+        at_stage[bucket.stage] = at_stage.get(bucket.stage, 0) + bucket.count
     overview.started = sum(at_stage.values())
     overview.completed = sum(n for index, n in at_stage.items() if index >= len(stages))
-    medians = _stage_medians(template.id)
+    stored = medians.stored(template.id)
+    overview.medians_as_of = stored.as_of
     overview.funnel = [
         FunnelStep(index, stage["name"],
                    reached=sum(n for at, n in at_stage.items() if at >= index),
-                   at=at_stage.get(index, 0), median_days=medians.get(index))
+                   at=at_stage.get(index, 0), median_days=stored.stages.get(index))
         for index, stage in enumerate(stages)]
-    overview.overdue_journeys = db.session.scalar(
-        select(func.count()).select_from(Journey)
-        .where(Journey.template_id == template.id, _has_overdue(now))) or 0
-    overview.stalled_journeys = db.session.scalar(
-        select(func.count()).select_from(Journey)
-        .where(Journey.template_id == template.id, Journey.completed_at.is_(None),
-               Journey.stalls_at <= now)) or 0
-    _journey_medians(overview, template.id)
-
-
-def _stage_medians(template_id: int) -> dict[int, float]:
-    """Median days each stage took, over the journeys that finished it, as
-    timeline.stage_durations takes them, in one statement: only the middle values leave
-    the database.
-
-    A stage starts when the stages before it finished (the first at the journey's start),
-    counts only while every stage before it is finished, and work done before it began
-    counts as no time at all.
-    """
-    # Days from the journey's start to each stage's finish (None while unfinished).
-    finished = (
-        select(JourneyMilestone.journey_id, JourneyMilestone.stage_index,
-               case((func.count(JourneyMilestone.done_at) == func.count(),
-                     days_since(Journey.started_at, func.max(JourneyMilestone.done_at))),
-                    else_=None).label("finished_after"))
-        .join(Journey, Journey.id == JourneyMilestone.journey_id)
-        .where(Journey.template_id == template_id)
-        .group_by(JourneyMilestone.journey_id, JourneyMilestone.stage_index,
-                  Journey.started_at)
-        .subquery("finished"))
-    journey_order = {"partition_by": finished.c.journey_id,
-                     "order_by": finished.c.stage_index}
-    stages = select(
-        finished.c.stage_index, finished.c.finished_after,
-        # Unfinished stages up to this one: a stage counts only while this is 0.
-        func.count(case((finished.c.finished_after.is_(None), 1)))
-        .over(**journey_order).label("unfinished"),
-        # When the stages before it were done: the latest finish among them.
-        func.max(finished.c.finished_after).over(**journey_order, rows=(None, -1))
-        .label("before")).subquery("stages")
-    began = case((stages.c.before > 0, stages.c.before), else_=0.0)
-    took = stages.c.finished_after - began
-    durations = (select(stages.c.stage_index, case((took > 0, took), else_=0.0).label("days"))
-                 .where(stages.c.unfinished == 0).subquery("durations"))
-    return {stage_index: round(mean_of_middle(lower, upper), 1)
-            for stage_index, lower, upper in db.session.execute(
-                middle_values(durations, "days", ("stage_index",)))}
-
-
-def _journey_medians(overview: Overview, template_id: int) -> None:
-    """Median days to complete and to a first certification: of this template's partner
-    journeys and of every person's journey, in one statement (the middle values only)."""
-    spans = [
-        select(Journey.scope, literal_column(f"'{kind}'").label("kind"),
-               days_since(Journey.started_at, ended).label("days"))
-        .where(ended.is_not(None))
-        .where((Journey.template_id == template_id) | (Journey.scope == "person"))
-        for kind, ended in (("complete", Journey.completed_at),
-                            ("certified", Journey.first_certified_at))]
-    found = {(scope, kind): (lower, upper) for scope, kind, lower, upper in db.session.execute(
-        middle_values(union_all(*spans).subquery("spans"), "days", ("scope", "kind")))}
-    for scope, prefix in (("organisation", ""), ("person", "person_")):
-        for kind, name in (("complete", "median_days_to_complete"),
-                           ("certified", "median_days_to_first_certification")):
-            middle = found.get((scope, kind))
-            # Each value as the page shows durations (a tenth of a day, never negative),
-            # then their median: as statistics.median of the rounded values would give.
-            setattr(overview, prefix + name, None if middle is None else round(
-                mean_of_middle(_days(middle[0]), _days(middle[1])), 1))
-
-
-def _days(value: float | None) -> float | None:
-    """As timeline.days_between: never negative, to a tenth of a day."""
-    return None if value is None else round(max(0.0, value), 1)
+    overview.overdue_journeys = sum(b.count for b in buckets if b.overdue)
+    overview.stalled_journeys = sum(b.count for b in buckets if b.stalled)
+    overview.median_days_to_complete = stored.complete
+    overview.median_days_to_first_certification = stored.certified
+    overview.person_median_days_to_complete = stored.person_complete
+    overview.person_median_days_to_first_certification = stored.person_certified

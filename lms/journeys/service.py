@@ -19,7 +19,7 @@ from lms.accounts.scoping import scope_partner_rows, sees_every_partner
 from lms.assessments.models import Assessment, Attempt
 from lms.catalog.models import Assignment, Track, TrackCompletion
 from lms.certifications.models import Certificate
-from lms.core import clock, events
+from lms.core import clock, events, tallies
 from lms.core.errors import Conflict, Invalid, NotFound, PermissionDenied
 from lms.core.upsert import insert_new_rows
 from lms.extensions import db
@@ -109,6 +109,7 @@ def start(template_id: int, *, organisation_id: int | None = None, user_id: int 
         raise Conflict(f"'{version.name}' has already been started for them.",
                        field="template_id") from None
     journey.milestones = _milestones_for(journey, version)
+    journey.overdue_since = _overdue_since(journey.milestones)
     if journey.user_id is not None:
         _assign_tracks(journey, actor)
     _log(journey, "started", f"{version.name} (version {version.number})"
@@ -189,6 +190,16 @@ def follow_person(user_id: int) -> int:
     for journey in moved:
         journey.organisation_id = person.organisation_id
         _log(journey, "moved", f"{person.full_name} moved to another partner", at=clock.now())
+    if moved:
+        # What a partner signed off stays with it: left behind while the person is elsewhere
+        # (and theirs again if they come back).
+        db.session.execute(
+            update(JourneyMilestone)
+            .where(JourneyMilestone.journey_id.in_([j.id for j in moved]),
+                   JourneyMilestone.evidence_organisation_id.is_not(None))
+            .values(evidence_left_behind=JourneyMilestone.evidence_organisation_id
+                    != person.organisation_id)
+            .execution_options(synchronize_session=False))
     db.session.flush()
     return len(moved)
 
@@ -344,14 +355,16 @@ def complete(milestone: JourneyMilestone, *, at: datetime, now: datetime | None 
     """
     now = now or clock.now()
     table = JourneyMilestone.__table__
+    db.session.flush()  # what the caller set on it stands before it is read afresh below
     if not db.session.execute(update(table).where(
             table.c.id == milestone.id, table.c.done_at.is_(None)).values(done_at=at)).rowcount:
         db.session.refresh(milestone)
         return False
+    journey = milestone.journey
+    _lock_and_reload(journey)
     milestone.done_at = at
     milestone.done_by_id = actor.id if actor else None
     milestone.note = note
-    journey = milestone.journey
     late = "" if timeline.on_time(at, milestone.due_at) else " (late)"
     # Logged at the evidence's own time, so the history reads in the order things happened
     # even when the sweep finds evidence later.
@@ -360,15 +373,50 @@ def complete(milestone: JourneyMilestone, *, at: datetime, now: datetime | None 
     journey.last_progress_at = max(journey.last_progress_at, at)
     journey.stalls_at = journey.last_progress_at + timedelta(
         days=journey.template_version.stalled_after_days)
-    db.session.flush()
     state = timeline.build(journey.milestones, now)
     journey.current_stage = state.current_stage
+    journey.overdue_since = _overdue_since(journey.milestones)
     if state.complete and journey.completed_at is None:
         journey.completed_at = max(m.done_at for m in journey.milestones)
         _log(journey, "completed", "every milestone is done", at=journey.completed_at)
     db.session.flush()
     events.milestone_completed.send(journey.organisation_id, milestone_id=milestone.id)
     return True
+
+
+def _lock_and_reload(journey: Journey) -> None:
+    """Lock the journey's row, then read it and its milestones afresh: of two milestones of
+    one journey completed at once, the second waits here for the first to commit and then
+    sees it done, so the stage, completion and overdue_since it stores count both (on
+    SQLite, writers are serialised already).
+
+    FOR NO KEY UPDATE, as an UPDATE of the row would take: it waits for another completion,
+    not for a transaction that merely logs an event against the journey (a key share).
+    Taken before this transaction logs one itself, so two completions cannot deadlock."""
+    db.session.execute(select(Journey).where(Journey.id == journey.id)
+                       .with_for_update(key_share=True)
+                       .execution_options(populate_existing=True))
+    db.session.execute(select(JourneyMilestone).where(JourneyMilestone.journey_id == journey.id)
+                       .execution_options(populate_existing=True))
+
+
+@tallies.summary("journey_overdue_since")
+def recount_overdue_since(journey_ids: list[int] | None = None) -> None:
+    """Set overdue_since from the milestones themselves (of `journey_ids`, or every journey)
+    in one UPDATE: after rows arrived another way (a bulk load), as the migration did."""
+    first_open_due = (select(func.min(JourneyMilestone.due_at))
+                      .where(JourneyMilestone.journey_id == Journey.id,
+                             JourneyMilestone.done_at.is_(None)).scalar_subquery())
+    statement = update(Journey).values(overdue_since=first_open_due)
+    if journey_ids is not None:
+        statement = statement.where(Journey.id.in_(journey_ids))
+    db.session.execute(statement.execution_options(synchronize_session=False))
+    db.session.flush()
+
+
+def _overdue_since(milestones: list[JourneyMilestone]) -> datetime | None:
+    """The earliest due date among the open milestones: the journey is overdue after it."""
+    return min((m.due_at for m in milestones if m.done_at is None), default=None)
 
 
 # --- people acting on milestones -----------------------------------------------------------
@@ -462,10 +510,12 @@ def get_evidence_file_for(actor: User, milestone_id: int) -> EvidenceFile:
 
 def evidence_left_behind(organisation_id: int, *, limit: int = 50) -> list[JourneyMilestone]:
     """Sign-offs this partner gave for people who have since moved to another partner."""
+    # Read through the partial index of left-behind sign-offs: the partner's own (every
+    # sign-off it gave its staff, which grow with them) are never touched.
     return list(db.session.scalars(
-        select(JourneyMilestone).join(JourneyMilestone.journey)
+        select(JourneyMilestone)
         .where(JourneyMilestone.evidence_organisation_id == organisation_id,
-               Journey.organisation_id != organisation_id)
+               JourneyMilestone.evidence_left_behind)
         .options(selectinload(JourneyMilestone.evidence_file),
                  selectinload(JourneyMilestone.journey))
         .order_by(JourneyMilestone.done_at.desc(), JourneyMilestone.id.desc()).limit(limit)))
@@ -489,6 +539,10 @@ def change_due_date(milestone_id: int, *, due_on: date | None, reason: str,
     old = milestone.due_at
     # Due at the end of the chosen day, in UTC, so "due 14 March" includes 14 March.
     milestone.due_at = datetime.combine(due_on, time(23, 59, 59), tzinfo=old.tzinfo)
+    db.session.flush()
+    journey = milestone.journey
+    _lock_and_reload(journey)
+    journey.overdue_since = _overdue_since(journey.milestones)
     _log(milestone.journey, "due_changed",
          f"{milestone.title}: {old:%d %b %Y} → {milestone.due_at:%d %b %Y}. {reason}",
          milestone=milestone, actor=actor, at=clock.now())

@@ -8,7 +8,7 @@ from lms.catalog.sync import SyncReport
 from lms.core import events as domain_events
 from lms.core.mail import OutboxMessage
 from lms.extensions import db
-from lms.journeys import sync
+from lms.journeys import service, sync
 from lms.journeys.loader import JourneyIn, LoadedJourney
 from lms.journeys.models import Journey, JourneyEvent, JourneyMilestone, JourneyTemplate
 
@@ -146,4 +146,6 @@ def insert_partners_onboarding(count: int, *, prefix: str, now) -> list[int]:
                     "done_at": started + (stage_index + 1) * 5 * day if finished else None})
     db.session.execute(insert(JourneyMilestone), milestones)
     db.session.flush()
+    # As a bulk load does: what the services keep on the journey, from its milestones.
+    service.recount_overdue_since(list(ids.values()))
     return list(organisations.values())

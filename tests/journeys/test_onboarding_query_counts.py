@@ -3,6 +3,8 @@ SQL, milestones are counted for the page's journeys only, and the statements do 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from lms.core import clock
@@ -80,3 +82,26 @@ def test_vendor_overview_is_paged_with_constant_queries(client, count_queries, f
     assert "Page 6 of 6" in last and last.count("data-partner=") == PER_PAGE
     for url in ("/onboarding?overdue=1", "/onboarding?stalled=1&page=2", "/onboarding?stage=1"):
         assert _get(client, count_queries, url)[0] == many, url
+    # Every page, those where one urgency group (overdue, open, finished) ends and the next
+    # begins too, in the same statements: each group's part is read in one UNION ALL.
+    seen = []
+    for number in range(1, 7):
+        count, page = _get(client, count_queries, f"/onboarding?page={number}")
+        assert count == many, number
+        seen += re.findall(r'data-partner="([^"]+)"', page)
+    assert len(seen) == len(set(seen)) == 60  # no partner twice, none missed
+
+
+def test_the_urgency_groups_page_as_the_one_sorted_list(frozen_clock):
+    """Paged by group, the rows are those of one list sorted unfinished first, then overdue
+    first, then by start: as the page sorted before overdue_since was stored."""
+    insert_partners_onboarding(23, prefix="Order", now=clock.now())
+    now = clock.now()
+    pages = [overview.vendor_overview(template_id=None, stage=None, overdue=False,
+                                      stalled=False, page=n, per_page=4, now=now).rows
+             for n in range(1, 7)]
+    rows = [row for page in pages for row in page]
+    expected = sorted(rows, key=lambda r: (r.journey.completed_at is not None, r.overdue == 0,
+                                           r.journey.started_at, r.journey.id))
+    assert [r.journey.id for r in rows] == [r.journey.id for r in expected]
+    assert {r.overdue > 0 for r in rows} == {True, False}  # both groups were there

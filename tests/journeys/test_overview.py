@@ -11,7 +11,7 @@ import pytest
 
 from lms.core import clock
 from lms.extensions import db
-from lms.journeys import overview, service
+from lms.journeys import medians, overview, service
 from tests.certifications.support import insert_certificate
 from tests.certifications.test_issuing import learner, pass_exam
 from tests.factories import login, make_organisation, make_user
@@ -58,6 +58,7 @@ def three_partners(frozen_clock):
                                                 issued_at=clock.now()))
     assert org_journey(done).completed_at == clock.now()
     clock.advance(2 * DAY)  # day 22: Fresh has not moved for 21 days
+    medians.recompute()  # as the periodic job does
     return {"fresh": fresh, "moving": moving, "done": done, "vendor_admin": vendor_admin}
 
 
@@ -131,6 +132,7 @@ def test_the_page_shows_the_funnel_and_the_table(client, three_partners):
     page = unescape(response.get_data(as_text=True))
     assert "Partners reaching each stage of Partner onboarding" in page
     assert "<svg" in page and "median 4.0 d" in page
+    assert "Medians as of " in page and "taken again every 15 minutes" in page
     assert [name for name in ("Fresh", "Moving", "Done") if f'data-partner="{name}"' in page] \
         == ["Fresh", "Moving", "Done"]
     filtered = unescape(client.get("/onboarding?stalled=1").get_data(as_text=True))
@@ -148,3 +150,31 @@ def test_the_overview_with_no_organisation_template(client, frozen_clock):
     login(client, make_user(role="vendor_admin"))
     assert "No organisation journey is defined" in client.get("/onboarding") \
         .get_data(as_text=True)
+
+
+def test_the_medians_are_taken_by_the_periodic_job_and_say_when(three_partners):
+    """The page reads the medians the periodic job stored, with their time; the job takes
+    them again once they are MEDIANS_EVERY old, and a change shows from then on."""
+    taken = clock.now()
+    assert vendor_overview().medians_as_of == taken
+    assert medians.recompute_due() == 0  # fresh: nothing to do
+    # Moving finishes its second stage 18 days after its first, Done took 6: not shown yet.
+    moving = three_partners["moving"]
+    for key in ("joint-business-plan", "first-deal-registered"):
+        service.sign_off(milestone(org_journey(moving), key).id,
+                         actor=three_partners["vendor_admin"], note="Done")
+    pass_exam(learner(moving, job_role="technical"))
+    assert org_journey(moving).current_stage == 2
+    assert [s.median_days for s in vendor_overview().funnel] == [4.0, 6.0, 10.0]
+    clock.advance(medians.MEDIANS_EVERY)
+    assert medians.recompute_due() > 0
+    data = vendor_overview()
+    assert data.medians_as_of == clock.now() and data.funnel[1].median_days == 12.0
+
+
+def test_the_page_says_when_no_medians_were_taken_yet(client, frozen_clock):
+    login(client, make_user(role="vendor_admin"))
+    make_organisation("Brand New")
+    data = vendor_overview()
+    assert data.medians_as_of is None and data.funnel[0].median_days is None
+    assert "Medians are not taken yet" in client.get("/onboarding").get_data(as_text=True)
