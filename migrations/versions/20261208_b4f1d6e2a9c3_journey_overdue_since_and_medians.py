@@ -4,7 +4,7 @@ median days of the vendor overview (taken by the periodic job, so the table star
 and the first `lms tick` fills it)
 
 Revision ID: b4f1d6e2a9c3
-Revises: e7b3f91c4a2d
+Revises: f2a6c81d4e57
 Create Date: 2026-12-08 19:00:00
 
 """
@@ -16,7 +16,7 @@ import lms.core.db
 
 # revision identifiers, used by Alembic.
 revision = 'b4f1d6e2a9c3'
-down_revision = 'e7b3f91c4a2d'
+down_revision = 'f2a6c81d4e57'
 branch_labels = None
 depends_on = None
 
