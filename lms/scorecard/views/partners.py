@@ -15,7 +15,7 @@ from lms.core import clock
 from lms.core.pages import window
 from lms.core.params import query_int, query_text
 from lms.extensions import db
-from lms.scorecard import current, exports, gather, service
+from lms.scorecard import current, exports, gather, service, table
 from lms.scorecard.scoring import FLAG_KINDS
 from lms.scorecard.views import bp, download
 from lms.scorecard.wording import HEALTH_LABELS
@@ -49,7 +49,8 @@ def index():
                    page=query_int("page", 1, minimum=1), per_page=PER_PAGE, scalars=True,
                    total=current.total(filters, tiles))
     return render_template(
-        "scorecard/index.html", cards=shown.rows, shown=shown, definitions=definitions,
+        "scorecard/index.html", rows=table.rows(shown.rows, definitions.currency), shown=shown,
+        definitions=definitions,
         filters=filters, query=filters.query(), sort=sort, descending=descending,
         labels=gather.term_labels(), flag_kinds=FLAG_KINDS, health_labels=HEALTH_LABELS,
         tiles=tiles)

@@ -16,7 +16,7 @@ from lms.core.jobs import commit
 from lms.core.pages import window
 from lms.core.params import parse_date, query_int
 from lms.extensions import db
-from lms.scorecard import current, exports, periods, service
+from lms.scorecard import current, exports, periods, service, table
 from lms.scorecard.forms import ClosePeriodForm
 from lms.scorecard.views import bp, download
 from lms.scorecard.wording import HEALTH_LABELS
@@ -93,7 +93,8 @@ def period(period_id: int):
                    page=query_int("page", 1, minimum=1), per_page=FROZEN_PER_PAGE, scalars=True,
                    total=periods.shown_total(found, health=health, organisation_id=partner))
     return render_template(
-        "scorecard/period.html", period=found, cards=shown.rows, shown=shown, health=health,
+        "scorecard/period.html", period=found, cards=shown.rows, rows=table.rows(shown.rows),
+        shown=shown, health=health,
         partner=partner,
         others=[p for p in periods.closed() if p.id != found.id],
         health_labels=HEALTH_LABELS)
