@@ -254,5 +254,15 @@ def compare(first_id: int, second_id: int, *, page: int, per_page: int
         rows.append({"name": (b or a)["organisation"]["name"], "a": a, "b": b,
                      "delta": round(b["score"] - a["score"], 1)
                      if a and b and a["score"] is not None and b["score"] is not None
-                     else None})
+                     else None,
+                     "moved": moved(a, b) if a and b else None})
     return first, second, Window(rows, shown.total, shown.page, shown.pages, shown.per_page)
+
+
+def moved(before: dict, after: dict) -> list[tuple[str, str, str]]:
+    """(name, status before, status after) of each metric of `after` whose status differs
+    from `before`'s, in `after`'s order (metrics only one of them has are left out)."""
+    was = {metric["code"]: metric["status"] for metric in before["metrics"]}
+    return [(metric["name"], was[metric["code"]], metric["status"])
+            for metric in after["metrics"]
+            if was.get(metric["code"]) and was[metric["code"]] != metric["status"]]

@@ -1,0 +1,64 @@
+"""The scorecard table's rows as printed (lms.scorecard.table): what a metric cell says and
+carries for the browser tests and screen readers, flags grouped by kind, and text escaped."""
+
+from __future__ import annotations
+
+from lms.scorecard import table
+
+
+def metric(code="pipeline_velocity", status="green", value=4600.0, **extra) -> dict:
+    return {"code": code, "name": "Pipeline velocity", "unit": "currency", "status": status,
+            "value": value, "as_of": "2026-09-30", "age_days": 68, **extra}
+
+
+def card(**extra) -> dict:
+    return {"organisation": {"id": 7, "name": "Northwind", "labels": {
+                "tier": "Gold", "partner_type": "Reseller", "region": "Americas"}},
+            "health": "yellow", "score": 57.46, "coverage": 0.955, "flags": [],
+            "metrics": [metric()], "definitions": {"currency": "EUR"}, **extra}
+
+
+def test_a_cell_shows_the_value_its_status_and_its_date():
+    cell = table.cell(metric(), "USD")
+    assert cell == (
+        '<td class="sc-metric sc-status-green" data-metric="pipeline_velocity" '
+        'data-status="green" title="Pipeline velocity: Green · as of 2026-09-30">'
+        '<span class="sc-value"><span class="sc-dot" aria-hidden="true"></span>$4,600</span> '
+        '<span class="visually-hidden">green</span></td>')
+
+
+def test_stale_and_missing_values_say_so_in_words():
+    stale = table.cell(metric(status="stale"), "USD")
+    assert '$4,600</span> <span class="sc-gap">stale · 68 d</span>' in stale
+    assert 'title="Pipeline velocity: Stale · as of 2026-09-30"' in stale
+    missing = table.cell(metric(status="missing", value=None, as_of=None), "USD")
+    assert missing.endswith('title="Pipeline velocity: Missing">'
+                            '<span class="sc-gap">missing</span></td>')
+
+
+def test_text_is_escaped_and_loses_bidi_controls():
+    cell = table.cell(metric(code='a"b', name="<b>Pipe\u202eline</b>"), "USD")
+    assert 'data-metric="a&#34;b"' in cell
+    assert 'title="&lt;b&gt;Pipeline&lt;/b&gt;: Green' in cell
+
+
+def test_a_row_is_worded_once():
+    row = table.row(card(), "USD")
+    assert (row.id, row.name, row.labels) == (7, "Northwind", "Gold · Reseller · Americas")
+    assert (row.health, row.health_label, row.score, row.coverage) == (
+        "yellow", "Yellow", "57.5", "96% data")
+    assert "$4,600" in row.cells
+    # A closed period's rows use the currency each record was scored with.
+    assert "€4,600" in table.rows([card()])[0].cells
+    # Below the coverage a health needs, no score is shown.
+    assert table.row(card(health="unknown"), "USD").score is None
+
+
+def test_flags_are_grouped_by_kind_in_a_fixed_order():
+    flags = [{"kind": "metric_stale", "key": "metric_stale:a", "text": "A is stale."},
+             {"kind": "readiness_low", "key": "readiness_low", "text": "Readiness is red."},
+             {"kind": "metric_stale", "key": "metric_stale:b", "text": "B is stale."}]
+    assert table.flags(flags) == [
+        table.Flags("readiness_low", "Readiness low", "readiness_low", "Readiness is red."),
+        table.Flags("metric_stale", "Stale data ×2", "metric_stale:a metric_stale:b",
+                    "A is stale. B is stale.")]
