@@ -104,3 +104,20 @@ def flags(raised: list[dict]) -> list[Flags]:
                 " ".join(flag["key"] for flag in group),
                 " ".join(flag["text"] for flag in group)))
     return groups
+
+
+def compared(card: dict | None) -> Markup:
+    """One partner in one period of a comparison (written here, as the cells are: a
+    comparison shows 50 partners twice): health and score, below them readiness, flags and
+    coverage; or that the period did not score the partner."""
+    if card is None:
+        return Markup('<span class="muted">not scored</span>')
+    health = escape(card["health"])
+    score = "—" if card["score"] is None else format_number(card["score"])
+    readiness = format_number(card["readiness"]["total"]) if card["readiness"] else "—"
+    flagged = len(card["flags"])
+    return Markup(
+        f'<span class="sc-health sc-health-{health}" data-health="{health}"><span class="sc-dot"'
+        f' aria-hidden="true"></span>{wording.HEALTH_LABELS[health]}</span> <strong>{score}'
+        f'</strong><br><small class="muted">readiness {readiness} · {flagged} flag'
+        f'{"s" if flagged != 1 else ""} · {int(round(card["coverage"] * 100))}% data</small>')

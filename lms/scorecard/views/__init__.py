@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from lms.scorecard import charts, wording
+from lms.scorecard import charts, table, wording
 
 bp = Blueprint("scorecard", __name__, url_prefix="/scorecard")
 
@@ -39,6 +39,11 @@ def _flag_short(kind: str) -> str:
 @bp.app_template_filter("sc_age")
 def _age(days: int | None) -> str:
     return wording.age(days)
+
+
+@bp.app_template_filter("sc_compared")
+def _compared(card: dict | None):
+    return table.compared(card)
 
 
 bp.add_app_template_global(charts.line_chart, "sc_line_chart")
