@@ -121,3 +121,36 @@ def compared(card: dict | None) -> Markup:
         f' aria-hidden="true"></span>{wording.HEALTH_LABELS[health]}</span> <strong>{score}'
         f'</strong><br><small class="muted">readiness {readiness} · {flagged} flag'
         f'{"s" if flagged != 1 else ""} · {int(round(card["coverage"] * 100))}% data</small>')
+
+
+def metric_lines(card: dict, currency: str) -> Markup:
+    """A scorecard's metrics in full, a <tr> each (a partner's page, and every frozen
+    scorecard a closed period's page shows, 20 a page): name and thresholds, the value
+    coloured by its status, the status in words, the date and age, owner and source, weight.
+    """
+    lines = []
+    for metric in card["metrics"]:
+        status = escape(metric["status"])
+        value = "—" if metric.get("value") is None else (
+            '<span class="sc-value"><span class="sc-dot" aria-hidden="true"></span>'
+            f'{escape(wording.metric_value(metric["value"], metric["unit"], currency))}</span>')
+        if metric.get("as_of"):
+            fresh = f"; fresh for {escape(metric['max_age_days'])} days" \
+                if metric["status"] == "stale" else ""
+            dated = (f'{escape(metric["as_of"])}<br><small class="muted">'
+                     f'{wording.age(metric["age_days"])}{fresh}</small>')
+        else:
+            dated = '<small class="muted">never reported</small>'
+        source = "computed here" if metric.get("source") == "readiness" else "imported"
+        lines.append(
+            f'<tr data-metric="{escape(metric["code"])}" class="sc-status-{status}">'
+            f'<td><strong>{escape(strip_bidi(metric["name"]))}</strong><br><small class="muted">'
+            f'{escape(wording.thresholds(metric, currency))}</small></td>'
+            f'<td class="num sc-metric sc-status-{status}">{value}</td>'
+            f'<td><span class="sc-status sc-status-{status}">'
+            f'{wording.STATUS_LABELS.get(status, status)}</span></td>'
+            f'<td class="nowrap">{dated}</td>'
+            f'<td>{escape(strip_bidi(metric.get("owner")))}<br>'
+            f'<small class="muted">{source}</small></td>'
+            f'<td class="num">{escape(metric.get("weight", ""))}</td></tr>')
+    return Markup("\n".join(lines))

@@ -41,6 +41,11 @@ def _age(days: int | None) -> str:
     return wording.age(days)
 
 
+@bp.app_template_filter("sc_metric_lines")
+def _metric_lines(card: dict, currency: str = "USD"):
+    return table.metric_lines(card, currency)
+
+
 @bp.app_template_filter("sc_compared")
 def _compared(card: dict | None):
     return table.compared(card)
