@@ -1,17 +1,20 @@
-"""The scorecard table's rows as the page prints them, prepared once per row (pure).
+"""The scorecard table's rows, written once per row from the stored records.
 
 The current table and a closed period's table show a page of partners with a cell per
-metric: at 50 partners and nine metrics that is 450 cells. Drawn by a Jinja macro each,
-with filters formatting every value, the cells cost most of the page, and the page grew
-with its rows (10 in the demo, 50 at 5,000 partners). Here each row is worded in one pass
-over the stored record (values with their units, statuses, what hovering says), and a
-row's metric cells are written here as one piece of HTML, the one markup that repeats
-450 times; the templates print the partner, health and flags around them. Everything
-comes from the scorecard record, so a snapshot reads as it was taken.
+metric: at 50 partners and nine metrics, 450 cells. Drawn by a Jinja macro each, with
+filters formatting every value, the cells cost most of the page, and the page's time grew
+with its rows (10 in the demo, 50 at 5,000 partners: 2.4 times as long). Here a row is
+worded and written in one pass over its record, with f-strings (str.format and Jinja
+expressions cost several times as much per value), text escaped by one str.translate, and
+each metric's opening tag remembered across rows; the templates print the rows as they
+come. Everything comes from the scorecard record, so a snapshot reads as it was taken.
+tests/scorecard/test_table.py pins the markup; the browser tests read it.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -22,8 +25,7 @@ from lms.scorecard import wording
 from lms.scorecard.scoring import FLAG_KINDS
 
 # Text for HTML in one pass: the characters markupsafe.escape escapes, and bidirectional
-# controls dropped as the templates' finalize hook drops them (lms.core.text). One
-# str.translate per value rather than escape's half a dozen calls: a page writes 450 cells.
+# controls dropped as the templates' finalize hook drops them (lms.core.text).
 HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;",
                       **dict.fromkeys(BIDI_CONTROLS)})
 
@@ -42,61 +44,71 @@ class Flags:
     text: str  # every flag's sentence, for hovering
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One partner's line of the table."""
-
-    id: int
-    name: str
-    labels: str  # "Silver · System integrator · Americas"
-    health: str
-    health_label: str
-    score: str | None  # None below the coverage a health needs: a score would read as a verdict
-    coverage: str  # "90% data"
-    flags: list[Flags]
-    cells: Markup  # a <td> per metric
+def rows(cards: list[dict], link: Callable[[int], str], currency: str | None = None
+         ) -> list[Markup]:
+    """The table's rows (a <tr> each) for `cards`, stored scorecard records: each partner's
+    name links to `link(organisation id)`; values are in `currency`, or in the currency
+    each record was scored with (a closed period's)."""
+    return [row(card, link, currency or card["definitions"]["currency"]) for card in cards]
 
 
-def rows(cards: list[dict], currency: str | None = None) -> list[Row]:
-    """The table's rows for `cards` (stored scorecard records), each value in `currency`,
-    or in the currency its own record was scored with (a closed period's)."""
-    return [row(card, currency or card["definitions"]["currency"]) for card in cards]
-
-
-def row(card: dict, currency: str) -> Row:
-    organisation = card["organisation"]
+def row(card: dict, link: Callable[[int], str], currency: str) -> Markup:
+    """The partner (name, tier, type and region), its health and score with the share of
+    data behind it, its risk flags, then a cell per metric."""
+    organisation, health = card["organisation"], text(card["health"])
     labels = organisation["labels"]
     score = card["score"]
-    return Row(
-        id=organisation["id"], name=organisation["name"],
-        labels=f"{labels['tier']} · {labels['partner_type']} · {labels['region']}",
-        health=card["health"], health_label=wording.HEALTH_LABELS[card["health"]],
-        score=format_number(round(score, 1)) if score is not None
-        and card["health"] != "unknown" else None,
-        coverage=f"{int(round(card['coverage'] * 100))}% data",
-        flags=flags(card["flags"]),
-        cells=Markup("".join([cell(metric, currency) for metric in card["metrics"]])))
+    # Below the coverage a health needs, a score would read as a verdict: none is shown.
+    scored = f'<strong class="sc-score">{format_number(round(score, 1))}</strong>' \
+        if score is not None and card["health"] != "unknown" \
+        else '<strong class="sc-score muted">—</strong>'
+    return Markup(
+        f'<tr data-partner="{text(organisation["id"])}"><th scope="row" class="sc-partner">'
+        f'<a href="{text(link(organisation["id"]))}">{text(organisation["name"])}</a> '
+        f'<small class="muted">{text(labels["tier"])} · {text(labels["partner_type"])} · '
+        f'{text(labels["region"])}</small></th>\n'
+        f'<td class="sc-overall"><span class="sc-health sc-health-{health}" data-health='
+        f'"{health}"><span class="sc-dot" aria-hidden="true"></span>'
+        f'{wording.HEALTH_LABELS[card["health"]]}</span><br>{scored} <small class="muted '
+        f'sc-coverage" title="Share of the weight with fresh data">'
+        f'{int(round(card["coverage"] * 100))}% data</small></td>\n'
+        f'<td class="sc-flag-cell">{flag_list(card["flags"])}</td>\n'
+        + "".join([cell(metric, currency) for metric in card["metrics"]]) + "</tr>\n")
 
 
 def cell(metric: dict, currency: str) -> str:
     """One metric's <td>: its value coloured by its status (a dot, and the status in words
-    for screen readers), or the gap in words; hovering gives the metric, its status and
-    date. Every value through `text`. (f-strings: str.format takes several times longer, and
-    this runs 450 times a page.)"""
-    status = text(metric["status"])
-    title = f"{metric['name']}: {wording.STATUS_LABELS.get(status, status)}"
-    if metric.get("as_of"):
-        title += f" · as of {metric['as_of']}"
+    for screen readers), or the gap in words."""
+    status = metric["status"]
+    opening = _opening(metric["code"], metric["name"], status, metric.get("as_of"))
     if status == "missing":
-        shown = '<span class="sc-gap">missing</span>'
-    else:
-        value = text(wording.metric_value(metric["value"], metric["unit"], currency))
-        note = f'<span class="sc-gap">stale · {text(metric["age_days"])} d</span>' \
-            if status == "stale" else f'<span class="visually-hidden">{status}</span>'
-        shown = f'<span class="sc-value"><span class="sc-dot" aria-hidden="true"></span>' \
-                f'{value}</span> {note}'
-    return (f'<td class="sc-metric sc-status-{status}" data-metric="{text(metric["code"])}"'
-            f' data-status="{status}" title="{text(title)}">{shown}</td>')
+        return f'{opening}<span class="sc-gap">missing</span></td>'
+    value = text(wording.metric_value(metric["value"], metric["unit"], currency))
+    note = f'<span class="sc-gap">stale · {text(metric["age_days"])} d</span>' \
+        if status == "stale" else f'<span class="visually-hidden">{text(status)}</span>'
+    return (f'{opening}<span class="sc-value"><span class="sc-dot" aria-hidden="true"></span>'
+            f'{value}</span> {note}</td>')
+
+
+@functools.lru_cache(maxsize=1024)
+def _opening(code: str, name: str, status: str, as_of: str | None) -> str:
+    """A metric cell's <td> tag, whose title says the metric, its status and date when
+    hovered. Remembered: every row of a page repeats the same metrics, statuses and dates."""
+    title = f"{name}: {wording.STATUS_LABELS.get(status, status)}"
+    if as_of:
+        title += f" · as of {as_of}"
+    return (f'<td class="sc-metric sc-status-{text(status)}" data-metric="{text(code)}" '
+            f'data-status="{text(status)}" title="{text(title)}">')
+
+
+def flag_list(raised: list[dict]) -> str:
+    """The risk flags by kind, each kind one short label; every flag's sentence on hover."""
+    groups = flags(raised)
+    if not groups:
+        return ""
+    return '<ul class="sc-flags sc-flags-compact">' + "".join(
+        f'<li class="sc-flag sc-flag-{text(group.kind)}" data-flags="{text(group.keys)}" '
+        f'title="{text(group.text)}">{text(group.label)}</li>' for group in groups) + "</ul>"
 
 
 def flags(raised: list[dict]) -> list[Flags]:

@@ -42,16 +42,26 @@ def test_text_is_escaped_and_loses_bidi_controls():
     assert 'title="&lt;b&gt;Pipeline&lt;/b&gt;: Green' in cell
 
 
-def test_a_row_is_worded_once():
-    row = table.row(card(), "USD")
-    assert (row.id, row.name, row.labels) == (7, "Northwind", "Gold · Reseller · Americas")
-    assert (row.health, row.health_label, row.score, row.coverage) == (
-        "yellow", "Yellow", "57.5", "96% data")
-    assert "$4,600" in row.cells
+def test_a_row_shows_the_partner_health_score_flags_and_metrics():
+    flags = [{"kind": "tier_at_risk", "key": "tier_at_risk", "text": "Gold & more."}]
+    row = table.row(card(flags=flags), lambda id: f"/p/{id}", "USD")
+    assert row.startswith(
+        '<tr data-partner="7"><th scope="row" class="sc-partner"><a href="/p/7">Northwind</a> '
+        '<small class="muted">Gold · Reseller · Americas</small></th>\n'
+        '<td class="sc-overall"><span class="sc-health sc-health-yellow" data-health="yellow">'
+        '<span class="sc-dot" aria-hidden="true"></span>Yellow</span><br>'
+        '<strong class="sc-score">57.5</strong> <small class="muted sc-coverage" '
+        'title="Share of the weight with fresh data">96% data</small></td>\n'
+        '<td class="sc-flag-cell"><ul class="sc-flags sc-flags-compact"><li class="sc-flag '
+        'sc-flag-tier_at_risk" data-flags="tier_at_risk" title="Gold &amp; more.">Tier at risk'
+        '</li></ul></td>\n<td class="sc-metric sc-status-green"')
+    assert row.endswith("</td></tr>\n") and "$4,600" in row
     # A closed period's rows use the currency each record was scored with.
-    assert "€4,600" in table.rows([card()])[0].cells
+    assert "€4,600" in table.rows([card()], str)[0]
     # Below the coverage a health needs, no score is shown.
-    assert table.row(card(health="unknown"), "USD").score is None
+    assert '<strong class="sc-score muted">—</strong>' in table.row(
+        card(health="unknown"), str, "USD")
+    assert '<td class="sc-flag-cell"></td>' in table.row(card(), str, "USD")
 
 
 def test_flags_are_grouped_by_kind_in_a_fixed_order():

@@ -93,11 +93,17 @@ def period(period_id: int):
                    page=query_int("page", 1, minimum=1), per_page=FROZEN_PER_PAGE, scalars=True,
                    total=periods.shown_total(found, health=health, organisation_id=partner))
     return render_template(
-        "scorecard/period.html", period=found, cards=shown.rows, rows=table.rows(shown.rows),
+        "scorecard/period.html", period=found, cards=shown.rows,
+        rows=table.rows(shown.rows, _frozen_below),
         shown=shown, health=health,
         partner=partner,
         others=[p for p in periods.closed() if p.id != found.id],
         health_labels=HEALTH_LABELS)
+
+
+def _frozen_below(organisation_id: int) -> str:
+    """A partner's name in a closed period's table links to its frozen scorecard below."""
+    return f"#partner-{organisation_id}"
 
 
 @bp.route("/periods/<int:period_id>/scorecard.<any(csv, json):fmt>")
