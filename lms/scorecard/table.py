@@ -31,6 +31,8 @@ HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'":
 
 
 def text(value) -> str:
+    """Any value as text for HTML (the rows call `.translate(HTML)` on what is already
+    text: a function call costs more than the translation)."""
     return str(value).translate(HTML)
 
 
@@ -55,7 +57,7 @@ def rows(cards: list[dict], link: Callable[[int], str], currency: str | None = N
 def row(card: dict, link: Callable[[int], str], currency: str) -> Markup:
     """The partner (name, tier, type and region), its health and score with the share of
     data behind it, its risk flags, then a cell per metric."""
-    organisation, health = card["organisation"], text(card["health"])
+    organisation, health = card["organisation"], card["health"].translate(HTML)
     labels = organisation["labels"]
     score = card["score"]
     # Below the coverage a health needs, a score would read as a verdict: none is shown.
@@ -64,9 +66,10 @@ def row(card: dict, link: Callable[[int], str], currency: str) -> Markup:
         else '<strong class="sc-score muted">—</strong>'
     return Markup(
         f'<tr data-partner="{text(organisation["id"])}"><th scope="row" class="sc-partner">'
-        f'<a href="{text(link(organisation["id"]))}">{text(organisation["name"])}</a> '
-        f'<small class="muted">{text(labels["tier"])} · {text(labels["partner_type"])} · '
-        f'{text(labels["region"])}</small></th>\n'
+        f'<a href="{link(organisation["id"]).translate(HTML)}">'
+        f'{organisation["name"].translate(HTML)}</a> <small class="muted">'
+        f'{text(labels["tier"])} · {text(labels["partner_type"])} · {text(labels["region"])}'
+        f'</small></th>\n'
         f'<td class="sc-overall"><span class="sc-health sc-health-{health}" data-health='
         f'"{health}"><span class="sc-dot" aria-hidden="true"></span>'
         f'{wording.HEALTH_LABELS[card["health"]]}</span><br>{scored} <small class="muted '
@@ -83,9 +86,9 @@ def cell(metric: dict, currency: str) -> str:
     opening = _opening(metric["code"], metric["name"], status, metric.get("as_of"))
     if status == "missing":
         return f'{opening}<span class="sc-gap">missing</span></td>'
-    value = text(wording.metric_value(metric["value"], metric["unit"], currency))
+    value = wording.metric_value(metric["value"], metric["unit"], currency).translate(HTML)
     note = f'<span class="sc-gap">stale · {text(metric["age_days"])} d</span>' \
-        if status == "stale" else f'<span class="visually-hidden">{text(status)}</span>'
+        if status == "stale" else f'<span class="visually-hidden">{status.translate(HTML)}</span>'
     return (f'{opening}<span class="sc-value"><span class="sc-dot" aria-hidden="true"></span>'
             f'{value}</span> {note}</td>')
 
