@@ -46,7 +46,7 @@ def index():
     descending = request.args.get("dir") == "desc"
     tiles = current.tiles()
     # Unfiltered (or by health alone), the tiles already say how many rows there are.
-    shown = window(db.session, current.table(filters, sort, descending),
+    shown = window(db.session, current.table(filters, sort, descending, rows=True),
                    page=query_int("page", 1, minimum=1), per_page=PER_PAGE, scalars=True,
                    total=current.total(filters, tiles))
     return render_template(
