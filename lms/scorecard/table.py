@@ -131,20 +131,43 @@ def flags(raised: list[dict]) -> list[Flags]:
     return groups
 
 
-def compared(card: dict | None) -> Markup:
-    """One partner in one period of a comparison (written here, as the cells are: a
-    comparison shows 50 partners twice): health and score, below them readiness, flags and
+def comparison_row(row: dict) -> Markup:
+    """One partner in two closed periods (a row of periods.compare; written here, as the
+    table's rows are): its health and score in each, the change in score, and the metrics
+    whose status changed."""
+    delta, moved = row["delta"], row["moved"]
+    if delta is None:
+        change, direction = "—", ""
+    else:
+        change = ("+" if delta > 0 else "") + format_number(delta)
+        direction = " sc-up" if delta > 0 else " sc-down" if delta < 0 else ""
+    if moved:
+        changes = "<br>".join(
+            f'{text(name)}: <span class="sc-status sc-status-{text(was)}">{text(was)}</span> → '
+            f'<span class="sc-status sc-status-{text(now)}">{text(now)}</span>'
+            for name, was, now in moved)
+    else:  # None: the partner is in one of the periods only
+        changes = "" if moved is None else '<span class="muted">none</span>'
+    return Markup(
+        f'<tr data-partner="{text((row["b"] or row["a"])["organisation"]["id"])}">'
+        f'<th scope="row">{text(row["name"])}</th>\n<td>{compared(row["a"])}</td>\n'
+        f'<td>{compared(row["b"])}</td>\n<td class="num sc-delta{direction}">{change}</td>\n'
+        f'<td class="small">{changes}</td></tr>\n')
+
+
+def compared(card: dict | None) -> str:
+    """One partner in one period: health and score, below them readiness, flags and
     coverage; or that the period did not score the partner."""
     if card is None:
-        return Markup('<span class="muted">not scored</span>')
-    health = text(card["health"])
+        return '<span class="muted">not scored</span>'
+    health = card["health"].translate(HTML)
     score = "—" if card["score"] is None else format_number(card["score"])
     readiness = format_number(card["readiness"]["total"]) if card["readiness"] else "—"
     flagged = len(card["flags"])
-    return Markup(
+    return (
         f'<span class="sc-health sc-health-{health}" data-health="{health}"><span class="sc-dot"'
-        f' aria-hidden="true"></span>{wording.HEALTH_LABELS[health]}</span> <strong>{score}'
-        f'</strong><br><small class="muted">readiness {readiness} · {flagged} flag'
+        f' aria-hidden="true"></span>{wording.HEALTH_LABELS[card["health"]]}</span> <strong>'
+        f'{score}</strong><br><small class="muted">readiness {readiness} · {flagged} flag'
         f'{"s" if flagged != 1 else ""} · {int(round(card["coverage"] * 100))}% data</small>')
 
 

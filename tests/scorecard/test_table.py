@@ -72,3 +72,18 @@ def test_flags_are_grouped_by_kind_in_a_fixed_order():
         table.Flags("readiness_low", "Readiness low", "readiness_low", "Readiness is red."),
         table.Flags("metric_stale", "Stale data ×2", "metric_stale:a metric_stale:b",
                     "A is stale. B is stale.")]
+
+
+def test_a_comparison_row_shows_both_periods_the_change_and_what_moved():
+    before, after = table.compact(card(score=60.0)), table.compact(card(score=72.5))
+    row = table.comparison_row({"name": "Northwind", "a": before, "b": after, "delta": 12.5,
+                                "moved": [("Pipeline velocity", "red", "green")]})
+    assert '<td class="num sc-delta sc-up">+12.5</td>' in row
+    assert ('Pipeline velocity: <span class="sc-status sc-status-red">red</span> → '
+            '<span class="sc-status sc-status-green">green</span>') in row
+    assert "<strong>72.5</strong><br><small class=\"muted\">readiness — · 0 flags · 96% data" \
+        in row
+    gone = table.comparison_row({"name": "Gone", "a": before, "b": None, "delta": None,
+                                 "moved": None})
+    assert '<td><span class="muted">not scored</span></td>' in gone
+    assert '<td class="num sc-delta">—</td>\n<td class="small"></td>' in gone

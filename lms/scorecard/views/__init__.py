@@ -46,11 +46,6 @@ def _metric_lines(card: dict, currency: str = "USD"):
     return table.metric_lines(card, currency)
 
 
-@bp.app_template_filter("sc_compared")
-def _compared(card: dict | None):
-    return table.compared(card)
-
-
 bp.add_app_template_global(charts.line_chart, "sc_line_chart")
 
 

@@ -131,5 +131,6 @@ def compare():
                                health_labels=HEALTH_LABELS)
     a, b, shown = periods.compare(first, second, page=query_int("page", 1, minimum=1),
                                   per_page=PER_PAGE)
-    return render_template("scorecard/compare.html", closed=closed, a=a, b=b, rows=shown.rows,
+    return render_template("scorecard/compare.html", closed=closed, a=a, b=b,
+                           rows=[table.comparison_row(row) for row in shown.rows],
                            shown=shown, health_labels=HEALTH_LABELS)
