@@ -178,10 +178,11 @@ def metric_lines(card: dict, currency: str) -> Markup:
     """
     lines = []
     for metric in card["metrics"]:
-        status = text(metric["status"])
+        status = metric["status"].translate(HTML)
         value = "—" if metric.get("value") is None else (
             '<span class="sc-value"><span class="sc-dot" aria-hidden="true"></span>'
-            f'{text(wording.metric_value(metric["value"], metric["unit"], currency))}</span>')
+            f'{wording.metric_value(metric["value"], metric["unit"], currency).translate(HTML)}'
+            '</span>')
         if metric.get("as_of"):
             fresh = f"; fresh for {text(metric['max_age_days'])} days" \
                 if metric["status"] == "stale" else ""
@@ -189,19 +190,34 @@ def metric_lines(card: dict, currency: str) -> Markup:
                      f'{wording.age(metric["age_days"])}{fresh}</small>')
         else:
             dated = '<small class="muted">never reported</small>'
-        source = "computed here" if metric.get("source") == "readiness" else "imported"
         lines.append(
             f'<tr data-metric="{text(metric["code"])}" class="sc-status-{status}">'
-            f'<td><strong>{text(metric["name"])}</strong><br><small class="muted">'
-            f'{text(wording.thresholds(metric, currency))}</small></td>'
-            f'<td class="num sc-metric sc-status-{status}">{value}</td>'
+            + _described(metric["name"], metric.get("green"), metric.get("yellow"),
+                         metric.get("direction"), metric["unit"], currency)
+            + f'<td class="num sc-metric sc-status-{status}">{value}</td>'
             f'<td><span class="sc-status sc-status-{status}">'
             f'{wording.STATUS_LABELS.get(status, status)}</span></td>'
             f'<td class="nowrap">{dated}</td>'
-            f'<td>{text(metric.get("owner"))}<br>'
-            f'<small class="muted">{source}</small></td>'
-            f'<td class="num">{text(metric.get("weight", ""))}</td></tr>')
+            + _owned(metric.get("owner"), metric.get("source"), metric.get("weight", ""))
+            + "</tr>")
     return Markup("\n".join(lines))
+
+
+# A metric's name, thresholds, owner and weight read the same for every partner of a page:
+# their cells are remembered.
+@functools.lru_cache(maxsize=1024)
+def _described(name: str, green, yellow, direction, unit: str, currency: str) -> str:
+    thresholds = wording.thresholds({"green": green, "yellow": yellow, "direction": direction,
+                                     "unit": unit}, currency)
+    return f'<td><strong>{text(name)}</strong><br><small class="muted">{text(thresholds)}' \
+           '</small></td>'
+
+
+@functools.lru_cache(maxsize=1024)
+def _owned(owner, source, weight) -> str:
+    return (f'<td>{text(owner)}<br><small class="muted">'
+            f'{"computed here" if source == "readiness" else "imported"}</small></td>'
+            f'<td class="num">{text(weight)}</td>')
 
 
 def compact(card: dict) -> dict:
