@@ -75,7 +75,7 @@ def row(card: dict, link: Callable[[int], str], currency: str) -> Markup:
         f'{wording.HEALTH_LABELS[card["health"]]}</span><br>{scored} <small class="muted '
         f'sc-coverage" title="Share of the weight with fresh data">'
         f'{int(round(card["coverage"] * 100))}% data</small></td>\n'
-        f'<td class="sc-flag-cell">{flag_list(card["flags"])}</td>\n'
+        f'<td class="sc-flag-cell">{flag_labels(card["flags"])}</td>\n'
         + "".join([cell(metric, currency) for metric in card["metrics"]]) + "</tr>\n")
 
 
@@ -104,7 +104,7 @@ def _opening(code: str, name: str, status: str, as_of: str | None) -> str:
             f'data-status="{text(status)}" title="{text(title)}">')
 
 
-def flag_list(raised: list[dict]) -> str:
+def flag_labels(raised: list[dict]) -> str:
     """The risk flags by kind, each kind one short label; every flag's sentence on hover."""
     groups = flags(raised)
     if not groups:
@@ -239,3 +239,76 @@ def compact(card: dict) -> dict:
 
 
 METRIC_SHOWN = ("code", "name", "unit", "status", "value", "as_of", "age_days")
+
+
+# --- a frozen scorecard in full (a closed period's page shows 20) ----------------------------
+
+CHECK_MARKS = {"pass": "Pass", "fail": "Fail", "unknown": "No data"}
+
+
+def frozen(card: dict, closed_on: str) -> Markup:
+    """One partner's scorecard as its period froze it, folded (<details>): health, score and
+    readiness in the summary; the flags, every metric, the compliance checkpoints and the
+    readiness components inside. `closed_on`: the day it was frozen, which its ages are
+    as at (they were frozen with it, on purpose)."""
+    organisation, readiness = card["organisation"], card.get("readiness")
+    health = card["health"].translate(HTML)
+    score = "" if card["score"] is None else format_number(card["score"])
+    ready = f"{format_number(readiness['total'])} (rubric v{text(readiness['rubric_version'])})" \
+        if readiness else "not computed"
+    closed_on = text(closed_on)
+    parts = [
+        f'<details class="card sc-snapshot" id="partner-{text(organisation["id"])}">\n'
+        f'<summary><strong>{organisation["name"].translate(HTML)}</strong> '
+        f'<span class="sc-health sc-health-{health}" data-health="{health}"><span class="sc-dot"'
+        f' aria-hidden="true"></span>{wording.HEALTH_LABELS[card["health"]]}</span> {score}\n'
+        f'<small class="muted">· readiness {ready} · metrics '
+        f'v{text(card["definitions"]["version"])}</small></summary>\n'
+        f'<p class="small muted sc-ages-note">Ages as at closing on {closed_on}: values, ages '
+        'and flags are as they stood then, not today.</p>\n',
+        flag_list(card["flags"]), "\n",
+        metrics_table(card, card["definitions"]["currency"], ages_as_at=closed_on),
+        "\n<h3>Compliance checkpoints</h3>\n", checkpoint_list(card["checkpoints"])]
+    if readiness and readiness.get("components"):
+        parts.append('\n<h3>Readiness components</h3>\n<ul class="sc-components '
+                     'sc-components-inline">' + "".join(
+                         f'<li>{text(c["label"])}: <strong>{format_number(round(c["points"], 1))}'
+                         f'</strong> / {text(c["weight"])}</li>'
+                         for c in readiness["components"]) + "</ul>")
+        if readiness.get("forecast"):
+            parts.append(f'\n<p class="sc-forecast">{text(readiness["forecast"])}</p>')
+    parts.append("\n</details>\n")
+    return Markup("".join(parts))
+
+
+def flag_list(raised: list[dict]) -> Markup:
+    """Every risk flag: its label and its sentence."""
+    if not raised:
+        return Markup('<p class="muted">No risk flags.</p>')
+    return Markup('<ul class="sc-flags">' + "".join(
+        f'<li class="sc-flag sc-flag-{text(flag["kind"])}" data-flag="{text(flag["key"])}">'
+        f'<strong>{text(flag["label"])}</strong> {text(flag["text"])}</li>'
+        for flag in raised) + "</ul>")
+
+
+def checkpoint_list(checkpoints: list[dict]) -> Markup:
+    """The compliance checkpoints: passed, failed or without data, and why."""
+    if not checkpoints:
+        return Markup('<p class="muted">No compliance checkpoints are defined.</p>')
+    return Markup('<ul class="sc-checkpoints">' + "".join(
+        f'<li class="sc-check sc-check-{text(c["status"])}" data-checkpoint="{text(c["code"])}">'
+        f'<span class="sc-check-mark">{CHECK_MARKS[c["status"]]}</span> '
+        f'<span><strong>{text(c["name"])}</strong><br><small class="muted">{text(c["detail"])}'
+        '</small></span></li>' for c in checkpoints) + "</ul>")
+
+
+def metrics_table(card: dict, currency: str, ages_as_at: str | None = None) -> Markup:
+    """Every metric of a scorecard in full (metric_lines) as a table. `ages_as_at`: for a
+    snapshot, the day it was frozen, so the ages do not read as today's."""
+    ages = f'<br><small class="sc-ages-note">age at closing on {text(ages_as_at)}</small>' \
+        if ages_as_at else ""
+    return Markup(
+        '<div class="table-wrap">\n<table class="data sc-metrics">\n<thead><tr><th>Metric</th>'
+        f'<th class="num">Value</th><th>Status</th><th>As of{ages}</th><th>Owner</th>'
+        f'<th class="num">Weight</th></tr></thead>\n<tbody>\n{metric_lines(card, currency)}\n'
+        '</tbody>\n</table>\n</div>')

@@ -87,3 +87,32 @@ def test_a_comparison_row_shows_both_periods_the_change_and_what_moved():
                                  "moved": None})
     assert '<td><span class="muted">not scored</span></td>' in gone
     assert '<td class="num sc-delta">—</td>\n<td class="small"></td>' in gone
+
+
+def test_a_frozen_scorecard_in_full():
+    frozen = table.frozen(card(
+        score=57.46, definitions={"currency": "USD", "version": 3},
+        flags=[{"kind": "readiness_low", "key": "readiness_low", "label": "Readiness low",
+                "text": "Readiness is red."}],
+        checkpoints=[{"code": "audit", "name": "Audit", "status": "fail",
+                      "detail": "Compliance <60."}],
+        readiness={"total": 40, "rubric_version": 2, "forecast": "Falls on 1 Jan.",
+                   "components": [{"label": "Certified", "points": 12.345, "weight": 30}]},
+        metrics=[metric(status="stale", owner="Sales", source="import", weight=15,
+                        max_age_days=45, green=5000, yellow=3000,
+                        direction="higher_is_better")]), "7 Dec 2026")
+    assert frozen.startswith('<details class="card sc-snapshot" id="partner-7">\n<summary>'
+                             '<strong>Northwind</strong> <span class="sc-health')
+    assert "· readiness 40 (rubric v2) · metrics v3</small></summary>" in frozen
+    assert ('<li class="sc-flag sc-flag-readiness_low" data-flag="readiness_low"><strong>'
+            'Readiness low</strong> Readiness is red.</li>') in frozen
+    assert "age at closing on 7 Dec 2026" in frozen
+    assert "68 days old; fresh for 45 days" in frozen and "green ≥ $5,000" in frozen
+    assert ('<li class="sc-check sc-check-fail" data-checkpoint="audit"><span class='
+            '"sc-check-mark">Fail</span> <span><strong>Audit</strong><br><small class="muted">'
+            'Compliance &lt;60.</small></span></li>') in frozen
+    assert "<li>Certified: <strong>12.3</strong> / 30</li>" in frozen
+    assert frozen.endswith('<p class="sc-forecast">Falls on 1 Jan.</p>\n</details>\n')
+    assert table.checkpoint_list([]) == '<p class="muted">No compliance checkpoints are ' \
+                                        'defined.</p>'
+    assert table.flag_list([]) == '<p class="muted">No risk flags.</p>'

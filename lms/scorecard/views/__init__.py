@@ -41,9 +41,24 @@ def _age(days: int | None) -> str:
     return wording.age(days)
 
 
-@bp.app_template_filter("sc_metric_lines")
-def _metric_lines(card: dict, currency: str = "USD"):
-    return table.metric_lines(card, currency)
+@bp.app_template_filter("sc_metrics_table")
+def _metrics_table(card: dict, currency: str = "USD", ages_as_at: str | None = None):
+    return table.metrics_table(card, currency, ages_as_at)
+
+
+@bp.app_template_filter("sc_flag_list")
+def _flag_list(flags: list[dict]):
+    return table.flag_list(flags)
+
+
+@bp.app_template_filter("sc_checkpoints")
+def _checkpoints(checkpoints: list[dict]):
+    return table.checkpoint_list(checkpoints)
+
+
+@bp.app_template_filter("sc_frozen")
+def _frozen(card: dict, closed_on: str):
+    return table.frozen(card, closed_on)
 
 
 bp.add_app_template_global(charts.line_chart, "sc_line_chart")
