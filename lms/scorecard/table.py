@@ -1,4 +1,4 @@
-"""The scorecard table's rows, written once per row from the stored records.
+"""The scorecard's repeated markup, written once per row from the stored records (pure).
 
 The current table and a closed period's table show a page of partners with a cell per
 metric: at 50 partners and nine metrics, 450 cells. Drawn by a Jinja macro each, with
@@ -6,9 +6,13 @@ filters formatting every value, the cells cost most of the page, and the page's 
 with its rows (10 in the demo, 50 at 5,000 partners: 2.4 times as long). Here a row is
 worded and written in one pass over its record, with f-strings (str.format and Jinja
 expressions cost several times as much per value), text escaped by one str.translate, and
-each metric's opening tag remembered across rows; the templates print the rows as they
-come. Everything comes from the scorecard record, so a snapshot reads as it was taken.
-tests/scorecard/test_table.py pins the markup; the browser tests read it.
+what every row repeats (a metric's opening tag, its thresholds) remembered across rows;
+the templates print the rows as they come. The same goes for the other pieces a page
+repeats per partner: a comparison's rows and a closed period's frozen scorecards (shared
+with the partner page: flags, checkpoints, the metrics in full). The tables read
+`compact` records, stored beside the whole ones. Everything comes from the scorecard
+record, so a snapshot reads as it was taken. tests/scorecard/test_table.py pins the
+markup; the browser tests read it.
 """
 
 from __future__ import annotations
