@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from lms.accounts.models import Organisation
 from lms.core.upsert import insert_new, insert_or_replace
 from lms.extensions import db
+from lms.scorecard import table as shown
 from lms.scorecard.models import CurrentFlag, CurrentMetric, CurrentScorecard, CurrentSummary
 from lms.scorecard.scoring import FLAG_KINDS
 
@@ -55,7 +56,8 @@ def store(cards: list[dict], now: datetime, organisation_ids: Iterable[int] | No
         "partner_type": card["organisation"]["partner_type"], "health": card["health"],
         "score": card["score"], "coverage": card["coverage"], "flag_count": len(card["flags"]),
         "gap_count": len(card["gaps"]),
-        "computed_at": now, "record": card} for card in cards], ["organisation_id"])
+        "computed_at": now, "record": card, "table_row": shown.compact(card)}
+        for card in cards], ["organisation_id"])
     insert_or_replace(CurrentMetric, [
         {"organisation_id": card["organisation"]["id"], "metric": metric["code"],
          "value": None if metric["status"] == "missing" else metric["value"]}
@@ -83,10 +85,11 @@ def store(cards: list[dict], now: datetime, organisation_ids: Iterable[int] | No
 
 # --- reading ---------------------------------------------------------------------------------
 
-def _scored() -> Select:
+def _scored(column=CurrentScorecard.record) -> Select:
     """Stored scorecards of partners still scored (one deactivated since the last
-    recompute drops out at once, as it did when every view scored everyone)."""
-    return (select(CurrentScorecard.record)
+    recompute drops out at once, as it did when every view scored everyone): their records,
+    or another column."""
+    return (select(column)
             .join(Organisation, Organisation.id == CurrentScorecard.organisation_id)
             .where(Organisation.status != "inactive"))
 
@@ -110,12 +113,14 @@ def _narrowed(statement: Select, filters: Filters) -> Select:
     return statement
 
 
-def table(filters: Filters, sort: str = "partner", descending: bool = False) -> Select:
-    """The table's rows (scorecard records) in order: missing values last whichever the
-    direction, ties by name. `sort` is one of SORTS or a metric code."""
+def table(filters: Filters, sort: str = "partner", descending: bool = False, *,
+          rows: bool = False) -> Select:
+    """The scorecards in the table's order (whole records; with `rows`, the parts the
+    table shows): missing values last whichever the direction, ties by name. `sort` is
+    one of SORTS or a metric code."""
     card = CurrentScorecard
     by_name = (card.name_key, card.organisation_id)
-    statement = _narrowed(_scored(), filters)
+    statement = _narrowed(_scored(card.table_row if rows else card.record), filters)
     if sort == "partner":
         return statement.order_by(*((card.name_key.desc(), card.organisation_id.desc())
                                     if descending else by_name))

@@ -187,6 +187,8 @@ class Snapshot(db.Model):
     rubric_version: Mapped[int | None]
     rubric_hash: Mapped[str | None] = mapped_column(String(64))
     record: Mapped[dict] = mapped_column(JSON)
+    # What the period's table and comparisons show of the record (lms.scorecard.table.compact).
+    table_row: Mapped[dict] = mapped_column(JSON)
 
 
 class PeriodOverlap(db.Model):
@@ -252,6 +254,8 @@ class CurrentScorecard(db.Model):
     gap_count: Mapped[int]  # metrics missing or stale
     computed_at: Mapped[datetime]
     record: Mapped[dict] = mapped_column(JSON)
+    # What the table shows of the record (lms.scorecard.table.compact): a page reads these.
+    table_row: Mapped[dict] = mapped_column(JSON)
 
 
 class CurrentSummary(db.Model):

@@ -19,7 +19,7 @@ from lms.core import clock, tallies
 from lms.core.errors import Conflict, Invalid, NotFound
 from lms.core.pages import Window, window
 from lms.extensions import db
-from lms.scorecard import current, service
+from lms.scorecard import current, service, table
 from lms.scorecard.models import PeriodOverlap, ReviewPeriod, Snapshot
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -93,7 +93,7 @@ def close(starts_on: date, *, actor_id: int | None, now: datetime | None = None)
              "readiness_total": card["readiness"]["total"] if card["readiness"] else None,
              "rubric_version": card["readiness"]["rubric_version"] if card["readiness"] else None,
              "rubric_hash": card["readiness"]["rubric_hash"] if card["readiness"] else None,
-             "record": card} for card in cards]
+             "record": card, "table_row": table.compact(card)} for card in cards]
     for start in range(0, len(rows), 1000):
         db.session.execute(insert(Snapshot), rows[start:start + 1000])
     _count_overlaps(period.id)
@@ -243,9 +243,10 @@ def compare(first_id: int, second_id: int, *, page: int, per_page: int
     shown = window(db.session, partners, page=page, per_page=per_page,
                    total=second.partners + left)
     ids = [row.organisation_id for row in shown.rows]
-    found = {(period_id, organisation_id): record for period_id, organisation_id, record in
+    # The parts of each scorecard a comparison shows (Snapshot.table_row), not whole records.
+    found = {(period_id, organisation_id): row for period_id, organisation_id, row in
              db.session.execute(select(Snapshot.period_id, Snapshot.organisation_id,
-                                       Snapshot.record)
+                                       Snapshot.table_row)
                                 .where(Snapshot.period_id.in_([first.id, second.id]),
                                        Snapshot.organisation_id.in_(ids)))} if ids else {}
     rows = []
@@ -254,5 +255,15 @@ def compare(first_id: int, second_id: int, *, page: int, per_page: int
         rows.append({"name": (b or a)["organisation"]["name"], "a": a, "b": b,
                      "delta": round(b["score"] - a["score"], 1)
                      if a and b and a["score"] is not None and b["score"] is not None
-                     else None})
+                     else None,
+                     "moved": moved(a, b) if a and b else None})
     return first, second, Window(rows, shown.total, shown.page, shown.pages, shown.per_page)
+
+
+def moved(before: dict, after: dict) -> list[tuple[str, str, str]]:
+    """(name, status before, status after) of each metric of `after` whose status differs
+    from `before`'s, in `after`'s order (metrics only one of them has are left out)."""
+    was = {metric["code"]: metric["status"] for metric in before["metrics"]}
+    return [(metric["name"], was[metric["code"]], metric["status"])
+            for metric in after["metrics"]
+            if was.get(metric["code"]) and was[metric["code"]] != metric["status"]]

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from lms.core import clock
 from lms.core.errors import Conflict, Invalid
 from lms.extensions import db
-from lms.scorecard import periods, service
-from lms.scorecard.models import ReviewPeriod, Snapshot
+from lms.scorecard import periods, service, table
+from lms.scorecard.models import CurrentScorecard, ReviewPeriod, Snapshot
 from tests.factories import login, make_organisation, make_user
 from tests.scorecard.support import ALL_GREEN, put_readiness, put_values
 
@@ -141,6 +141,17 @@ def test_trends_and_compare(client, setup):
     first, second, shown = periods.compare(q4.id, q1.id, page=1, per_page=50)
     row = next(r for r in shown.rows if r["name"] == "Northwind Period")
     assert (row["a"]["score"], row["b"]["score"], row["delta"]) == (100, 60, -40)
+
+
+def test_the_tables_rows_are_stored_beside_the_records(setup):
+    """What the tables and the comparison read instead of whole records (table_row)."""
+    service.recompute_all()
+    period = periods.close(date(2026, 1, 1), actor_id=None)
+    stored = [*db.session.scalars(select(Snapshot).where(Snapshot.period_id == period.id)),
+              *db.session.scalars(select(CurrentScorecard))]
+    assert len(stored) == 2 * period.partners
+    for scorecard in stored:
+        assert scorecard.table_row == table.compact(scorecard.record)
 
 
 def test_exports_current_and_snapshot(client, setup):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from lms.scorecard import charts, wording
+from lms.scorecard import charts, table, wording
 
 bp = Blueprint("scorecard", __name__, url_prefix="/scorecard")
 
@@ -39,6 +39,26 @@ def _flag_short(kind: str) -> str:
 @bp.app_template_filter("sc_age")
 def _age(days: int | None) -> str:
     return wording.age(days)
+
+
+@bp.app_template_filter("sc_metrics_table")
+def _metrics_table(card: dict, currency: str = "USD", ages_as_at: str | None = None):
+    return table.metrics_table(card, currency, ages_as_at)
+
+
+@bp.app_template_filter("sc_flag_list")
+def _flag_list(flags: list[dict]):
+    return table.flag_list(flags)
+
+
+@bp.app_template_filter("sc_checkpoints")
+def _checkpoints(checkpoints: list[dict]):
+    return table.checkpoint_list(checkpoints)
+
+
+@bp.app_template_filter("sc_frozen")
+def _frozen(card: dict, closed_on: str):
+    return table.frozen(card, closed_on)
 
 
 bp.add_app_template_global(charts.line_chart, "sc_line_chart")

@@ -14,8 +14,9 @@ from lms.accounts.scoping import get_organisation_for
 from lms.core import clock
 from lms.core.pages import window
 from lms.core.params import query_int, query_text
+from lms.core.web import template_url_for
 from lms.extensions import db
-from lms.scorecard import current, exports, gather, service
+from lms.scorecard import current, exports, gather, service, table
 from lms.scorecard.scoring import FLAG_KINDS
 from lms.scorecard.views import bp, download
 from lms.scorecard.wording import HEALTH_LABELS
@@ -45,14 +46,20 @@ def index():
     descending = request.args.get("dir") == "desc"
     tiles = current.tiles()
     # Unfiltered (or by health alone), the tiles already say how many rows there are.
-    shown = window(db.session, current.table(filters, sort, descending),
+    shown = window(db.session, current.table(filters, sort, descending, rows=True),
                    page=query_int("page", 1, minimum=1), per_page=PER_PAGE, scalars=True,
                    total=current.total(filters, tiles))
     return render_template(
-        "scorecard/index.html", cards=shown.rows, shown=shown, definitions=definitions,
+        "scorecard/index.html", rows=table.rows(shown.rows, _partner_page, definitions.currency),
+        shown=shown, definitions=definitions,
         filters=filters, query=filters.query(), sort=sort, descending=descending,
         labels=gather.term_labels(), flag_kinds=FLAG_KINDS, health_labels=HEALTH_LABELS,
         tiles=tiles)
+
+
+def _partner_page(organisation_id: int) -> str:
+    # The templates' url_for: it remembers the URLs it built, and a page links 50 partners.
+    return template_url_for("scorecard.partner", organisation_id=organisation_id)
 
 
 @bp.route("/export.<any(csv, json):fmt>")

@@ -16,7 +16,7 @@ from lms.core.jobs import commit
 from lms.core.pages import window
 from lms.core.params import parse_date, query_int
 from lms.extensions import db
-from lms.scorecard import current, exports, periods, service
+from lms.scorecard import current, exports, periods, service, table
 from lms.scorecard.forms import ClosePeriodForm
 from lms.scorecard.views import bp, download
 from lms.scorecard.wording import HEALTH_LABELS
@@ -93,10 +93,17 @@ def period(period_id: int):
                    page=query_int("page", 1, minimum=1), per_page=FROZEN_PER_PAGE, scalars=True,
                    total=periods.shown_total(found, health=health, organisation_id=partner))
     return render_template(
-        "scorecard/period.html", period=found, cards=shown.rows, shown=shown, health=health,
+        "scorecard/period.html", period=found, cards=shown.rows,
+        rows=table.rows(shown.rows, _frozen_below),
+        shown=shown, health=health,
         partner=partner,
         others=[p for p in periods.closed() if p.id != found.id],
         health_labels=HEALTH_LABELS)
+
+
+def _frozen_below(organisation_id: int) -> str:
+    """A partner's name in a closed period's table links to its frozen scorecard below."""
+    return f"#partner-{organisation_id}"
 
 
 @bp.route("/periods/<int:period_id>/scorecard.<any(csv, json):fmt>")
@@ -124,5 +131,6 @@ def compare():
                                health_labels=HEALTH_LABELS)
     a, b, shown = periods.compare(first, second, page=query_int("page", 1, minimum=1),
                                   per_page=PER_PAGE)
-    return render_template("scorecard/compare.html", closed=closed, a=a, b=b, rows=shown.rows,
+    return render_template("scorecard/compare.html", closed=closed, a=a, b=b,
+                           rows=[table.comparison_row(row) for row in shown.rows],
                            shown=shown, health_labels=HEALTH_LABELS)
