@@ -3,7 +3,7 @@ of it the tables and comparisons show, so a page of 50 partners parses those rat
 50 whole records; filled from the records stored now
 
 Revision ID: 10e5da68e4ab
-Revises: e7b3f91c4a2d
+Revises: b4f1d6e2a9c3
 Create Date: 2026-12-08 20:20:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '10e5da68e4ab'
-down_revision = 'e7b3f91c4a2d'
+down_revision = 'b4f1d6e2a9c3'
 branch_labels = None
 depends_on = None
 
