@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import case, exists, func, or_, select
 
 from lms.accounts.models import Invitation, User
-from lms.core import tallies
+from lms.core import events, tallies
 from lms.extensions import db
 
 STAFF = "staff"  # scope: the organisation; key: one of PLACES
@@ -44,12 +44,13 @@ def place(user: User, *, invited: bool | None = None) -> tuple[int, str] | None:
     return user.organisation_id, "invited" if invited else "joined"
 
 
-def moved(was: tuple[int, str] | None, now: tuple[int, str] | None) -> None:
+def moved(user_id: int, was: tuple[int, str] | None, now: tuple[int, str] | None) -> None:
     """Move one person from where they counted to where they count now."""
     if was == now:
         return
     tallies.add([(STAFF, *where, delta) for where, delta in ((was, -1), (now, 1))
                  if where is not None])
+    events.staff_moved.send(user_id, was=was, now=now)
 
 
 def headcount(organisation_id: int) -> dict[str, int]:

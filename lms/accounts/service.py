@@ -148,7 +148,7 @@ def create_user(*, email: str, full_name: str, role: str, organisation_id: int |
     db.session.add(user)
     db.session.flush()
     tallies.add_one(PEOPLE)
-    headcount.moved(None, headcount.place(user, invited=False))  # no invitation yet
+    headcount.moved(user.id, None, headcount.place(user, invited=False))  # no invitation yet
     events.user_created.send(user.id)
     return user
 
@@ -197,7 +197,7 @@ def update_user(user_id: int, *, actor: User | None = None, **fields) -> User:
     if "active" in fields:
         user.active = bool(fields["active"])
     db.session.flush()
-    headcount.moved(counted, headcount.place(user, invited=invited))
+    headcount.moved(user.id, counted, headcount.place(user, invited=invited))
     changed = {key for key in before if getattr(user, key) != before[key]}
     if changed & {"role", "organisation_id", "active"}:
         # What an open session was allowed to do is no longer what this person may do.
@@ -223,7 +223,7 @@ def set_password(user_id: int, password: str) -> User:
     user = _get_user(user_id)
     counted = headcount.place(user)
     user.password_hash = hash_password(password)
-    headcount.moved(counted, headcount.place(user))
+    headcount.moved(user.id, counted, headcount.place(user))
     sessions.end_all(user.id)
     db.session.flush()
     return user
@@ -291,7 +291,7 @@ def _issue_invitation(user: User, invited_by: User) -> str:
     counted = headcount.place(user)  # an invitation makes a person without a password invited
     db.session.add(Invitation(token_hash=token_hash, user_id=user.id, invited_by_id=invited_by.id,
                               expires_at=clock.now() + ttl))
-    headcount.moved(counted, headcount.place(user, invited=True))
+    headcount.moved(user.id, counted, headcount.place(user, invited=True))
     organisation = user.organisation
     team = organisation.name if organisation else settings.get("vendor_name")
     mail.send(user.email, f"You are invited to the {team} partner academy", "invitation",
@@ -325,7 +325,8 @@ def accept_invitation(secret: str, password: str) -> User:
     invitation.accepted_at = clock.now()
     counted = headcount.place(invitation.user, invited=True)
     invitation.user.password_hash = hash_password(password)
-    headcount.moved(counted, headcount.place(invitation.user, invited=True))
+    headcount.moved(invitation.user_id, counted,
+                    headcount.place(invitation.user, invited=True))
     sessions.end_all(invitation.user_id)
     db.session.flush()
     # Accepting makes an invited person staff (accounts.models.active_staff): what counts
@@ -384,7 +385,7 @@ def reset_password(secret: str, password: str) -> User:
     reset.used_at = now
     counted = headcount.place(reset.user)
     reset.user.password_hash = hash_password(password)
-    headcount.moved(counted, headcount.place(reset.user))
+    headcount.moved(reset.user_id, counted, headcount.place(reset.user))
     sessions.end_all(reset.user_id)
     # Any other outstanding links die with this one.
     for other in db.session.scalars(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, select
 
 from lms.accounts.models import User
-from lms.catalog import assignments, loader, sync
+from lms.catalog import assignments, loader, sync, team_tallies
 from lms.catalog.models import (
     Assignment,
     CourseCompletion,
@@ -72,6 +72,12 @@ def complete_knowledge_check(*, user_id: int, assessment_slug: str) -> int:
 
 
 def _record_completion(user_id: int, track_id: int, lesson: Lesson) -> bool:
+    """Record the lesson (and what it completes), keeping the partner's figures."""
+    with team_tallies.changing(team_tallies.of_person_track(user_id, track_id)):
+        return _record(user_id, track_id, lesson)
+
+
+def _record(user_id: int, track_id: int, lesson: Lesson) -> bool:
     """Record the lesson, and its course and track when they are now complete.
 
     Each is an insert that does nothing when the row exists (a double click, two tabs, a

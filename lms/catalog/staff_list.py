@@ -2,9 +2,8 @@
 
 A partner of thousands pays for one page: the people are searched, sorted (by the
 organisation + lower(full_name) index) and paged in SQL, their progress is counted for that
-page only (`progress.staff_progress`). The headcount (and the unsearched list's total) is
-the tally the writes keep (accounts.headcount); the progress figures above the list are
-still three aggregates over the partner's own staff, never rows brought back to Python.
+page only (`progress.staff_progress`), and the figures above the list (and the unsearched
+list's total) are tallies the writes keep (accounts.headcount, catalog.team_tallies).
 """
 
 from __future__ import annotations
@@ -12,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 
 from lms.accounts import headcount, scoping
-from lms.accounts.models import User, active_staff
-from lms.catalog.models import Assignment, Lesson, LessonCompletion, Track, TrackCompletion
+from lms.accounts.models import User
+from lms.catalog import team_tallies
 from lms.catalog.progress import staff_progress
 from lms.core.pages import Window, window
 from lms.extensions import db
@@ -59,35 +58,11 @@ class TeamFigures:
 
 
 def team_figures(organisation_id: int, now: datetime) -> TeamFigures:
-    """The team's figures: the headcount from the tallies, the progress in three aggregate
-    queries over this partner's staff only."""
+    """The team's figures from the tallies the writes keep (accounts.headcount,
+    catalog.team_tallies): three small statements, whatever the partner's size."""
     people = headcount.headcount(organisation_id)
-    counted = select(User.id).where(User.organisation_id == organisation_id, active_staff())
-    live = and_(Track.id == Assignment.track_id, Track.archived_at.is_(None))
-    # EXISTS probes per assignment (user_id leads both indexes) rather than joining every
-    # completion of every version: the planner keeps to this partner's rows.
-    completed = select(TrackCompletion.id).where(
-        TrackCompletion.user_id == Assignment.user_id,
-        TrackCompletion.track_id == Assignment.track_id).exists()
-    completed_count, overdue = db.session.execute(
-        select(func.count().filter(completed),
-               func.count().filter(and_(~completed, Assignment.due_at < now)))
-        .select_from(Assignment).join(Track, live)
-        .where(Assignment.user_id.in_(counted))).one()
-    total_lessons = db.session.scalar(
-        select(func.count()).select_from(Assignment).join(Track, live)
-        .join(Lesson, Lesson.track_version_id == Track.current_version_id)
-        .where(Assignment.user_id.in_(counted)))
-    # A completed lesson counts when its track's current version holds it and the track is
-    # assigned to that person: as staff_progress counts it, person by person.
-    assigned = select(Assignment.id).where(Assignment.user_id == LessonCompletion.user_id,
-                                           Assignment.track_id == Track.id).exists()
-    done_lessons = db.session.scalar(
-        select(func.count()).select_from(LessonCompletion)
-        .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
-        .join(Track, and_(Track.current_version_id == Lesson.track_version_id,
-                          Track.archived_at.is_(None)))
-        .where(LessonCompletion.user_id.in_(counted), assigned))
+    progress = team_tallies.figures(organisation_id)
     return TeamFigures(active=people["joined"], pending=people["invited"],
-                       completed=completed_count or 0, overdue=overdue or 0,
-                       done_lessons=done_lessons or 0, total_lessons=total_lessons or 0)
+                       completed=progress["completed"],
+                       overdue=team_tallies.overdue(organisation_id, now),
+                       done_lessons=progress["done"], total_lessons=progress["lessons"])
