@@ -72,12 +72,6 @@ def complete_knowledge_check(*, user_id: int, assessment_slug: str) -> int:
 
 
 def _record_completion(user_id: int, track_id: int, lesson: Lesson) -> bool:
-    """Record the lesson (and what it completes), keeping the partner's figures."""
-    with team_tallies.changing(team_tallies.of_person_track(user_id, track_id)):
-        return _record(user_id, track_id, lesson)
-
-
-def _record(user_id: int, track_id: int, lesson: Lesson) -> bool:
     """Record the lesson, and its course and track when they are now complete.
 
     Each is an insert that does nothing when the row exists (a double click, two tabs, a
@@ -88,6 +82,7 @@ def _record(user_id: int, track_id: int, lesson: Lesson) -> bool:
     if not insert_new(LessonCompletion, {"user_id": user_id, "lesson_id": lesson.id,
                                          "completed_at": now}, ["user_id", "lesson_id"]):
         return False
+    team_tallies.lesson_done(user_id, track_id, lesson.id)
     events.lesson_completed.send(user_id, lesson_id=lesson.id)
 
     if db.session.scalar(_LEFT_IN_COURSE, {"user_id": user_id, "course_id": lesson.course_id}):
@@ -101,6 +96,7 @@ def _record(user_id: int, track_id: int, lesson: Lesson) -> bool:
             TrackCompletion, {"user_id": user_id, "track_id": track_id,
                               "track_version_id": lesson.track_version_id, "completed_at": now},
             ["user_id", "track_version_id"]):
+        team_tallies.track_completed(user_id, track_id)
         events.track_completed.send(user_id, track_version_id=lesson.track_version_id)
     return True
 

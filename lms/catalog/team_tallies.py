@@ -103,6 +103,30 @@ def changing(*where) -> Iterator[None]:
                  for name, organisation_id, key in before.keys() | after.keys()])
 
 
+def lesson_done(user_id: int, track_id: int, lesson_id: int) -> None:
+    """A lesson completion just recorded: one more done at the person's partner if it is in
+    their assigned live track's current version and they are staff (one statement)."""
+    tallies.add_selected(PROGRESS, _counted(literal("done"), func.count())
+                         .join(Lesson, Lesson.track_version_id == Track.current_version_id)
+                         .where(of_person_track(user_id, track_id), Lesson.id == lesson_id)
+                         .group_by(User.organisation_id))
+
+
+def track_completed(user_id: int, track_id: int) -> None:
+    """A track completion just recorded: if it is the person's first of that track, their
+    assignment of it counts as completed and is no longer open."""
+    first = select(func.count()).where(TrackCompletion.user_id == user_id,
+                                       TrackCompletion.track_id == track_id)\
+        .scalar_subquery() == 1
+    where = [of_person_track(user_id, track_id), first]
+    tallies.add_selected(PROGRESS, _counted(literal("completed"), func.count())
+                         .where(*where).group_by(User.organisation_id))
+    day = utc_day(Assignment.due_at)
+    tallies.add_selected(OPEN_DUE, _counted(day, -func.count())
+                         .where(Assignment.due_at.is_not(None), *where)
+                         .group_by(User.organisation_id, day))
+
+
 def on_staff_moved(user_id: int, was=None, now=None, **_) -> None:
     """A person joined, left or moved between partners' staff: their assignments' figures
     leave the partner they counted at and join the one they count at now."""
