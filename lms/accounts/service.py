@@ -8,7 +8,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, literal, select, update
 
-from lms.accounts import sessions
+from lms.accounts import headcount, sessions
 from lms.accounts.models import (
     ORGANISATION_STATUSES,
     PARTNER_ROLES,
@@ -148,6 +148,7 @@ def create_user(*, email: str, full_name: str, role: str, organisation_id: int |
     db.session.add(user)
     db.session.flush()
     tallies.add_one(PEOPLE)
+    headcount.moved(user.id, None, headcount.place(user, invited=False))  # no invitation yet
     events.user_created.send(user.id)
     return user
 
@@ -175,6 +176,8 @@ def update_user(user_id: int, *, actor: User | None = None, **fields) -> User:
     # What may change besides what was asked: a vendor role clears the organisation.
     before = {key: getattr(user, key)
               for key in {*fields, "role", "organisation_id", "job_role", "active"}}
+    invited = headcount.ever_invited(user)
+    counted = headcount.place(user, invited=invited)
     if "full_name" in fields:
         user.full_name = _checked_name(fields["full_name"], "full_name",
                                        missing="Give the person's full name.")
@@ -194,6 +197,7 @@ def update_user(user_id: int, *, actor: User | None = None, **fields) -> User:
     if "active" in fields:
         user.active = bool(fields["active"])
     db.session.flush()
+    headcount.moved(user.id, counted, headcount.place(user, invited=invited))
     changed = {key for key in before if getattr(user, key) != before[key]}
     if changed & {"role", "organisation_id", "active"}:
         # What an open session was allowed to do is no longer what this person may do.
@@ -217,7 +221,9 @@ def set_active(user_id: int, active: bool, *, actor: User) -> User:
 def set_password(user_id: int, password: str) -> User:
     """Set a new password; every session signed in with the old one ends."""
     user = _get_user(user_id)
+    counted = headcount.place(user)
     user.password_hash = hash_password(password)
+    headcount.moved(user.id, counted, headcount.place(user))
     sessions.end_all(user.id)
     db.session.flush()
     return user
@@ -282,8 +288,10 @@ def resend_invitation(user_id: int, *, invited_by: User) -> str:
 def _issue_invitation(user: User, invited_by: User) -> str:
     secret, token_hash = tokens.new_token()
     ttl = timedelta(days=current_app.config["INVITATION_TTL_DAYS"])
+    counted = headcount.place(user)  # an invitation makes a person without a password invited
     db.session.add(Invitation(token_hash=token_hash, user_id=user.id, invited_by_id=invited_by.id,
                               expires_at=clock.now() + ttl))
+    headcount.moved(user.id, counted, headcount.place(user, invited=True))
     organisation = user.organisation
     team = organisation.name if organisation else settings.get("vendor_name")
     mail.send(user.email, f"You are invited to the {team} partner academy", "invitation",
@@ -315,7 +323,10 @@ def accept_invitation(secret: str, password: str) -> User:
     invitation = find_invitation(secret)
     check_policy(password)
     invitation.accepted_at = clock.now()
+    counted = headcount.place(invitation.user, invited=True)
     invitation.user.password_hash = hash_password(password)
+    headcount.moved(invitation.user_id, counted,
+                    headcount.place(invitation.user, invited=True))
     sessions.end_all(invitation.user_id)
     db.session.flush()
     # Accepting makes an invited person staff (accounts.models.active_staff): what counts
@@ -372,7 +383,9 @@ def reset_password(secret: str, password: str) -> User:
     check_policy(password)
     now = clock.now()
     reset.used_at = now
+    counted = headcount.place(reset.user)
     reset.user.password_hash = hash_password(password)
+    headcount.moved(reset.user_id, counted, headcount.place(reset.user))
     sessions.end_all(reset.user_id)
     # Any other outstanding links die with this one.
     for other in db.session.scalars(

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import delete, false, func, literal, select, tuple_
 
 from lms.accounts.models import PARTNER_ROLES, Organisation, User
+from lms.catalog import team_tallies
 from lms.catalog.audience import Person, matches
 from lms.catalog.models import Assignment, Lesson, LessonCompletion, Track, TrackVersion
 from lms.core import clock, mail, tallies
@@ -109,6 +110,31 @@ def reevaluate(*, user_ids: list[int] | None = None,
     nobody assigned it by hand; progress is never lost.
     """
     plan = _plan(user_ids=user_ids, organisation_ids=organisation_ids)
+    with team_tallies.changing(*_changed(plan, user_ids, organisation_ids)):
+        return _apply(plan)
+
+
+# Past this many, the partners' figures are read before and after for the people chosen (or
+# everyone) rather than for each assignment added or removed.
+MANY_PAIRS = 500
+
+
+def _changed(plan: _Plan, user_ids, organisation_ids) -> list:
+    """The assignments whose figures applying `plan` may change, as a condition."""
+    pairs = [(user_id, track.id) for user_id, track in plan.add] + \
+        [(assignment.user_id, assignment.track_id) for assignment in plan.delete]
+    if len(pairs) <= MANY_PAIRS:
+        return [tuple_(Assignment.user_id, Assignment.track_id).in_(pairs) if pairs
+                else false()]
+    if user_ids is not None:
+        return [Assignment.user_id.in_(user_ids)]
+    if organisation_ids is not None:
+        return [Assignment.user_id.in_(select(User.id).where(
+            User.organisation_id.in_(organisation_ids)))]
+    return []
+
+
+def _apply(plan: _Plan) -> AssignmentChanges:
     now = clock.now()
     db.session.flush()  # the inserts below bypass the unit of work
     # Another re-evaluation (a content sync, a change to the person) may add the same
@@ -219,6 +245,12 @@ def assign_manually(*, user_id: int, track_id: int, due_at: datetime | None,
         raise NotFound("No such track.")
     if due_at is not None and due_at <= clock.now():
         raise Invalid("The due date must be in the future.", field="due_at")
+    with team_tallies.changing(team_tallies.of_person_track(user_id, track_id)):
+        return _assign(user_id, track_id, due_at, assigned_by)
+
+
+def _assign(user_id: int, track_id: int, due_at: datetime | None,
+            assigned_by: User) -> Assignment:
     # Present or not (a rule, or a second click, may have added it meanwhile), then update.
     if insert_new(Assignment, {"user_id": user_id, "track_id": track_id, "manual": True,
                                "by_rule": False, "assigned_at": clock.now()},

@@ -8,10 +8,12 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     ForeignKey,
+    Index,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -134,6 +136,10 @@ class Assignment(db.Model):
     __table_args__ = (
         UniqueConstraint("user_id", "track_id"),
         CheckConstraint("by_rule OR manual", name="has_reason"),
+        # A partner's assignments falling due today (catalog.team_tallies.overdue): the
+        # earlier days are tallies, today's few are found here.
+        Index("ix_assignment_due_at", "due_at", sqlite_where=text("due_at IS NOT NULL"),
+              postgresql_where=text("due_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, select
 
 from lms.accounts.models import User
-from lms.catalog import assignments, loader, sync
+from lms.catalog import assignments, loader, sync, team_tallies
 from lms.catalog.models import (
     Assignment,
     CourseCompletion,
@@ -82,6 +82,7 @@ def _record_completion(user_id: int, track_id: int, lesson: Lesson) -> bool:
     if not insert_new(LessonCompletion, {"user_id": user_id, "lesson_id": lesson.id,
                                          "completed_at": now}, ["user_id", "lesson_id"]):
         return False
+    team_tallies.lesson_done(user_id, track_id, lesson.id)
     events.lesson_completed.send(user_id, lesson_id=lesson.id)
 
     if db.session.scalar(_LEFT_IN_COURSE, {"user_id": user_id, "course_id": lesson.course_id}):
@@ -95,6 +96,7 @@ def _record_completion(user_id: int, track_id: int, lesson: Lesson) -> bool:
             TrackCompletion, {"user_id": user_id, "track_id": track_id,
                               "track_version_id": lesson.track_version_id, "completed_at": now},
             ["user_id", "track_version_id"]):
+        team_tallies.track_completed(user_id, track_id)
         events.track_completed.send(user_id, track_version_id=lesson.track_version_id)
     return True
 

@@ -2,8 +2,8 @@
 
 A partner of thousands pays for one page: the people are searched, sorted (by the
 organisation + lower(full_name) index) and paged in SQL, their progress is counted for that
-page only (`progress.staff_progress`), and the figures above the list are a handful of
-aggregates over the partner's own staff, never rows brought back to Python.
+page only (`progress.staff_progress`), and the figures above the list (and the unsearched
+list's total) are tallies the writes keep (accounts.headcount, catalog.team_tallies).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 
-from lms.accounts import scoping
-from lms.accounts.models import User, active_staff
-from lms.catalog.models import Assignment, Lesson, LessonCompletion, Track, TrackCompletion
+from lms.accounts import headcount, scoping
+from lms.accounts.models import User
+from lms.catalog import team_tallies
 from lms.catalog.progress import staff_progress
 from lms.core.pages import Window, window
 from lms.extensions import db
@@ -25,6 +25,9 @@ def staff_page(organisation_id: int, *, actor: User, search: str | None, page: i
                per_page: int) -> Window:
     """One page of a partner's people by name, searched by name or email, with progress."""
     statement = select(User).where(User.organisation_id == organisation_id)
+    # Unsearched, everyone at the partner is listed: the headcount the writes keep is the
+    # total (a COUNT would read every one of a big partner's people).
+    total = None if search else sum(headcount.headcount(organisation_id).values())
     if search:
         text = search.lower()
         statement = statement.where(or_(
@@ -32,7 +35,7 @@ def staff_page(organisation_id: int, *, actor: User, search: str | None, page: i
             User.email.contains(text, autoescape=True)))  # emails are stored lower-cased
     found = window(db.session, scoping.scope_users(
         statement.order_by(func.lower(User.full_name), User.id), actor),
-        page=page, per_page=per_page, scalars=True)
+        page=page, per_page=per_page, total=total, scalars=True)
     return Window(staff_progress(found.rows), found.total, found.page, found.pages,
                   found.per_page)
 
@@ -55,36 +58,11 @@ class TeamFigures:
 
 
 def team_figures(organisation_id: int, now: datetime) -> TeamFigures:
-    """The team's figures in four aggregate queries over this partner's staff only."""
-    active, accounts = db.session.execute(
-        select(func.count().filter(active_staff()), func.count().filter(User.active.is_(True)))
-        .where(User.organisation_id == organisation_id)).one()
-    counted = select(User.id).where(User.organisation_id == organisation_id, active_staff())
-    live = and_(Track.id == Assignment.track_id, Track.archived_at.is_(None))
-    # EXISTS probes per assignment (user_id leads both indexes) rather than joining every
-    # completion of every version: the planner keeps to this partner's rows.
-    completed = select(TrackCompletion.id).where(
-        TrackCompletion.user_id == Assignment.user_id,
-        TrackCompletion.track_id == Assignment.track_id).exists()
-    completed_count, overdue = db.session.execute(
-        select(func.count().filter(completed),
-               func.count().filter(and_(~completed, Assignment.due_at < now)))
-        .select_from(Assignment).join(Track, live)
-        .where(Assignment.user_id.in_(counted))).one()
-    total_lessons = db.session.scalar(
-        select(func.count()).select_from(Assignment).join(Track, live)
-        .join(Lesson, Lesson.track_version_id == Track.current_version_id)
-        .where(Assignment.user_id.in_(counted)))
-    # A completed lesson counts when its track's current version holds it and the track is
-    # assigned to that person: as staff_progress counts it, person by person.
-    assigned = select(Assignment.id).where(Assignment.user_id == LessonCompletion.user_id,
-                                           Assignment.track_id == Track.id).exists()
-    done_lessons = db.session.scalar(
-        select(func.count()).select_from(LessonCompletion)
-        .join(Lesson, Lesson.id == LessonCompletion.lesson_id)
-        .join(Track, and_(Track.current_version_id == Lesson.track_version_id,
-                          Track.archived_at.is_(None)))
-        .where(LessonCompletion.user_id.in_(counted), assigned))
-    return TeamFigures(active=active or 0, pending=(accounts or 0) - (active or 0),
-                       completed=completed_count or 0, overdue=overdue or 0,
-                       done_lessons=done_lessons or 0, total_lessons=total_lessons or 0)
+    """The team's figures from the tallies the writes keep (accounts.headcount,
+    catalog.team_tallies): three small statements, whatever the partner's size."""
+    people = headcount.headcount(organisation_id)
+    progress = team_tallies.figures(organisation_id)
+    return TeamFigures(active=people["joined"], pending=people["invited"],
+                       completed=progress["completed"],
+                       overdue=team_tallies.overdue(organisation_id, now),
+                       done_lessons=progress["done"], total_lessons=progress["lessons"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, insert, literal, select
 
 from lms.accounts.models import Term
+from lms.catalog import team_tallies
 from lms.catalog.loader import LoadedTrack, Program
 from lms.catalog.models import (
     Asset,
@@ -52,11 +54,19 @@ def apply(program: Program) -> SyncReport:
     seen: set[str] = set()
     for loaded in program.tracks:
         seen.add(loaded.spec.slug)
-        _sync_track(loaded, existing.get(loaded.spec.slug), report)
+        track = existing.get(loaded.spec.slug)
+        # A new version or a track back from the archive changes what its learners count
+        # for at their partners (the lessons, those done, completions carried forward).
+        moves = track is not None and (track.archived_at is not None or (
+            track.current_version is None
+            or track.current_version.content_hash != loaded.content_hash))
+        with team_tallies.changing(team_tallies.of_track(track.id)) if moves else nullcontext():
+            _sync_track(loaded, track, report)
     now = clock.now()
     for slug, track in existing.items():
         if slug not in seen and track.archived_at is None:
-            track.archived_at = now
+            with team_tallies.changing(team_tallies.of_track(track.id)):
+                track.archived_at = now
             report.archived.append(f"track {slug}")
     db.session.flush()
     return report

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, distinct, exists, func, or_, select, union
 from sqlalchemy.orm import aliased
 
-from lms.accounts import scoping
-from lms.accounts.models import Organisation, User, active_staff
+from lms.accounts import headcount, scoping
+from lms.accounts.models import Organisation, User
 from lms.certifications import public_id
 from lms.certifications.counts import platform_status_counts
 from lms.certifications.models import STATUSES, Certificate
@@ -212,10 +212,8 @@ def staff_summary(organisation_id: int, actor: User, now: datetime) -> StaffSumm
                       organisation_id, actor, Certificate.program_name,
                       *(func.count().filter(status_condition(state, now)) for state in STATUSES))
                       .group_by(Certificate.program_name).order_by(Certificate.program_name))}
-    people = db.session.scalar(scoping.scope_users(
-        select(func.count(User.id)).where(User.organisation_id == organisation_id,
-                                          active_staff()), actor))
-    return StaffSummary(valid_count, holders, to_renew, gone, people or 0, by_program)
+    people = headcount.headcount(organisation_id)["joined"]  # kept by the writes
+    return StaffSummary(valid_count, holders, to_renew, gone, people, by_program)
 
 
 def staff_page(organisation_id: int, actor: User, *, view: str, search: str | None,

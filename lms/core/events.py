@@ -13,6 +13,10 @@ track_completed = _signals.signal("track_completed")  # sender=user_id, track_ve
 user_created = _signals.signal("user_created")  # sender=user_id
 # sender=user_id, fields= (names of what changed), previous= (their values before)
 user_changed = _signals.signal("user_changed")
+# A person's place in their partner's headcount changed (accounts.headcount): joined, invited,
+# deactivated, moved or gone to the vendor. Sent before user_changed, whose listeners may
+# then change their assignments. sender=user_id, was=, now= ((organisation_id, key) or None)
+staff_moved = _signals.signal("staff_moved")
 organisation_changed = _signals.signal("organisation_changed")  # sender=org_id, fields=
 content_synced = _signals.signal("content_synced")  # sender=None, report=
 # sender=user_id, attempt_id=, assessment_version_id=, assessment_slug=

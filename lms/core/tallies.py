@@ -84,6 +84,27 @@ def add(changes: Iterable[tuple[str, int, str, int]]) -> None:
     insert_or_add(Tally, rows, ["name", "scope", "key"], ["count"])
 
 
+def add_selected(name: str, selected: Select) -> None:
+    """Add to tally `name` what a SELECT of (scope, key, delta) finds, one row per scope and
+    key, in one INSERT ... SELECT ... ON CONFLICT DO UPDATE: a write whose change to a count
+    depends on rows the database holds (is this person staff, is the track assigned)."""
+    found = selected.subquery()
+    statement = _insert_tally().from_select(
+        ["name", "scope", "key", "count"],
+        select(literal(name, String()), *found.c).where(found.c[2] != 0))
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=["name", "scope", "key"],
+        set_={"count": Tally.count + statement.excluded["count"]}))
+
+
+def _insert_tally():
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(Tally)
+
+
 def add_one(name: str, delta: int = 1, *, scope: int = PLATFORM, key: str = "") -> None:
     add([(name, scope, key, delta)])
 
