@@ -4,7 +4,7 @@ filled by a recount of what is already there; the index of assignments by due da
 today's overdue ones are counted on
 
 Revision ID: b5d1e8c2f407
-Revises: e7b3f91c4a2d
+Revises: 10e5da68e4ab
 Create Date: 2026-12-08 20:40:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b5d1e8c2f407'
-down_revision = 'e7b3f91c4a2d'
+down_revision = '10e5da68e4ab'
 branch_labels = None
 depends_on = None
 
