@@ -158,6 +158,10 @@ class ReviewPeriod(db.Model):
     # Partners per health as frozen, written with the snapshots: the period's page counts
     # one health's partners without counting thousands of snapshots on every view.
     health_counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The frozen scorecards' average score and readiness (None when none has one), for the
+    # periods' trend: written with the snapshots, as the counts are.
+    average_score: Mapped[float | None] = mapped_column(Float)
+    average_readiness: Mapped[float | None] = mapped_column(Float)
 
     closed_by: Mapped[User | None] = relationship()
 

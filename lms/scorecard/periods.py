@@ -80,7 +80,11 @@ def close(starts_on: date, *, actor_id: int | None, now: datetime | None = None)
     period = ReviewPeriod(name=name, starts_on=starts, ends_on=ends, closed_at=now,
                           closed_by_id=actor_id, definition_version=definitions.version,
                           definition_hash=definitions.content_hash, partners=len(cards),
-                          health_counts=dict(Counter(card["health"] for card in cards)))
+                          health_counts=dict(Counter(card["health"] for card in cards)),
+                          average_score=_average(card["score"] for card in cards),
+                          average_readiness=_average(
+                              card["readiness"]["total"] if card["readiness"] else None
+                              for card in cards))
     try:
         with db.session.begin_nested():  # someone closing it at the same moment wins
             db.session.add(period)
@@ -99,6 +103,12 @@ def close(starts_on: date, *, actor_id: int | None, now: datetime | None = None)
     _count_overlaps(period.id)
     db.session.flush()
     return period
+
+
+def _average(values) -> float | None:
+    """The mean of the values that are not None (None when there are none)."""
+    present = [value for value in values if value is not None]
+    return sum(present) / len(present) if present else None
 
 
 def _count_overlaps(period_id: int) -> None:
@@ -130,9 +140,16 @@ def recount() -> None:
             select(Snapshot.period_id, Snapshot.health, func.count())
             .group_by(Snapshot.period_id, Snapshot.health)):
         counts.setdefault(period_id, {})[health] = partners
+    averages = {period_id: (score, readiness) for period_id, score, readiness in
+                db.session.execute(select(Snapshot.period_id, func.avg(Snapshot.score),
+                                          func.avg(Snapshot.readiness_total))
+                                   .group_by(Snapshot.period_id))}
     db.session.execute(delete(PeriodOverlap))
     for period in db.session.scalars(select(ReviewPeriod).order_by(ReviewPeriod.id)):
         period.health_counts = counts.get(period.id, {})
+        score, readiness = averages.get(period.id, (None, None))
+        period.average_score = None if score is None else float(score)
+        period.average_readiness = None if readiness is None else float(readiness)
         _count_overlaps(period.id)
     db.session.flush()
 
@@ -178,32 +195,17 @@ def stream(period_id: int) -> Iterator[dict]:
 
 
 def trends() -> list[dict]:
-    """Per closed period, oldest first: average score and partners by health (one query)."""
-    rows = db.session.execute(
-        select(ReviewPeriod.id, ReviewPeriod.name, Snapshot.health, func.count(Snapshot.id),
-               func.avg(Snapshot.score), func.avg(Snapshot.readiness_total))
-        .join(Snapshot, Snapshot.period_id == ReviewPeriod.id)
-        .where(ReviewPeriod.closed_at.is_not(None))
-        .group_by(ReviewPeriod.id, ReviewPeriod.name, ReviewPeriod.starts_on, Snapshot.health)
-        .order_by(ReviewPeriod.starts_on)).all()
-    periods: dict[int, dict] = {}
-    for period_id, name, health, count, avg_score, avg_readiness in rows:
-        entry = periods.setdefault(period_id, {"id": period_id, "name": name, "counts": {},
-                                               "score_sum": 0.0, "scored": 0,
-                                               "readiness_sum": 0.0, "readied": 0})
-        entry["counts"][health] = count
-        if avg_score is not None:
-            entry["score_sum"] += avg_score * count
-            entry["scored"] += count
-        if avg_readiness is not None:
-            entry["readiness_sum"] += avg_readiness * count
-            entry["readied"] += count
-    # Averages of averages weighted by count (health groups with no score count for none).
-    return [{"id": e["id"], "name": e["name"], "counts": e["counts"],
-             "partners": sum(e["counts"].values()),
-             "score": round(e["score_sum"] / e["scored"], 1) if e["scored"] else None,
-             "readiness": round(e["readiness_sum"] / e["readied"], 1) if e["readied"] else None}
-            for e in periods.values()]
+    """Per closed period, oldest first: average score and partners by health, as stored
+    when it closed (one row per period, however many partners it froze)."""
+    return [{"id": period.id, "name": period.name, "counts": period.health_counts,
+             "partners": sum(period.health_counts.values()),
+             "score": None if period.average_score is None else round(period.average_score, 1),
+             "readiness": None if period.average_readiness is None
+             else round(period.average_readiness, 1)}
+            for period in db.session.scalars(
+                select(ReviewPeriod).where(ReviewPeriod.closed_at.is_not(None),
+                                           ReviewPeriod.partners > 0)
+                .order_by(ReviewPeriod.starts_on))]
 
 
 def shared(first: ReviewPeriod, second: ReviewPeriod) -> int:
