@@ -23,8 +23,10 @@ from lms.accounts.permissions import RIGHTS
 def main_navigation() -> Markup:
     """The menu for the signed-in reader of this request's page."""
     user = current_user._get_current_object()
-    return _drawn(request.script_root, user.role, user.organisation_id,
-                  request.endpoint or "")
+    # Only a partner admin's links name their partner: everyone else's menu is one per role,
+    # not one per partner.
+    organisation_id = user.organisation_id if user.role == "partner_admin" else None
+    return _drawn(request.script_root, user.role, organisation_id, request.endpoint or "")
 
 
 @functools.lru_cache(maxsize=4096)

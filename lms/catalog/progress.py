@@ -360,20 +360,15 @@ _LIVE_TRACK_FOR = (
     .outerjoin(Assignment, and_(Assignment.track_id == Track.id, Assignment.user_id == USER))
     .where(Track.slug == bindparam("slug"), Track.archived_at.is_(None)))
 
-# What a lesson's own page shows beyond the outline: its text and its download, if any.
-_LESSON_PAGE = (
-    select(Lesson.body_markdown, Asset.sha256, Asset.filename, Asset.size)
-    .outerjoin(Asset, Asset.sha256 == Lesson.asset_sha256)
-    .where(Lesson.id == bindparam("lesson_id")))
-
-# The same reads found by the live track's slug instead of its version's id, so that they
-# need no answer from _LIVE_TRACK_FOR and go to the database with it.
+# The outline and a lesson's own text and download found by the live track's slug instead
+# of its version's id, so that they need no answer from _LIVE_TRACK_FOR and go to the
+# database with it.
 _LIVE_VERSION_ID = (select(Track.current_version_id)
                     .where(Track.slug == bindparam("slug"), Track.archived_at.is_(None))
                     .scalar_subquery())
 _LIVE_OUTLINE = _OUTLINE.where(Lesson.track_version_id == _LIVE_VERSION_ID)
 _LIVE_LESSON_PAGE = (
-    select(Lesson.id, Lesson.body_markdown, Asset.sha256, Asset.filename, Asset.size)
+    select(Lesson.body_markdown, Asset.sha256, Asset.filename, Asset.size)
     .outerjoin(Asset, Asset.sha256 == Lesson.asset_sha256)
     .where(Lesson.track_version_id == _LIVE_VERSION_ID,
            Lesson.slug == bindparam("lesson_slug")))
@@ -447,15 +442,6 @@ def track_outline(user: User, track: Track) -> TrackOutline:
         VersionInfo(version.id, version.number, version.title, version.summary,
                     version.estimated_minutes, version.published_at),
         None if found is None else AssignmentInfo(found.id, found.due_at))
-
-
-def lesson_page(lesson_id: int) -> LessonPage:
-    """The text and download of one lesson (the outline lists lessons without them)."""
-    with fastpath.read_connection(db.session) as connection:
-        row = fastpath.first_row(connection, _LESSON_PAGE, {"lesson_id": lesson_id})
-    if row is None:
-        raise NotFound("No such lesson.")
-    return _lesson_page_of(row)
 
 
 def _lesson_page_of(row) -> LessonPage:
