@@ -17,7 +17,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from lms.accounts.models import VENDOR_ROLES
-from lms.accounts.permissions import RIGHTS
+from lms.accounts.permissions import role_can
 
 
 def main_navigation() -> Markup:
@@ -26,14 +26,16 @@ def main_navigation() -> Markup:
     # Only a partner admin's links name their partner: everyone else's menu is one per role,
     # not one per partner.
     organisation_id = user.organisation_id if user.role == "partner_admin" else None
-    return _drawn(request.script_root, user.role, organisation_id, request.endpoint or "")
+    return _drawn(current_app._get_current_object(), request.script_root, user.role,
+                  organisation_id, request.endpoint or "")
 
 
 @functools.lru_cache(maxsize=4096)
-def _drawn(script_root: str, role: str, organisation_id: int | None,
+def _drawn(app, script_root: str, role: str, organisation_id: int | None,
            endpoint: str) -> Markup:
-    # script_root is only part of the key: the URLs built inside depend on it.
-    return Markup(current_app.jinja_env.get_template("_nav.html").render(
+    # The app and script_root are only part of the key: the URLs built inside depend on
+    # them (several apps share a process in the tests). A translated menu adds the locale.
+    return Markup(app.jinja_env.get_template("_nav.html").render(
         role=role, organisation_id=organisation_id, endpoint=endpoint,
         vendor_staff=role in VENDOR_ROLES,
-        lists_partners=role in RIGHTS["list_partners"].reach))
+        lists_partners=role_can(role, "list_partners")))

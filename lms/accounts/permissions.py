@@ -93,7 +93,12 @@ def require(right: str, *, hide: bool = False):
 def can(right: str, user=None) -> bool:
     """Whether `user` (by default the signed-in one) holds `right` at all."""
     user = current_user if user is None else user
-    return bool(getattr(user, "is_authenticated", False)) and user.role in RIGHTS[right].reach
+    return bool(getattr(user, "is_authenticated", False)) and role_can(user.role, right)
+
+
+def role_can(role: str, right: str) -> bool:
+    """Whether anyone of `role` holds `right` at all."""
+    return role in RIGHTS[right].reach
 
 
 def role_table() -> str:

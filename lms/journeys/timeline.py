@@ -100,7 +100,7 @@ def stage_medians(stage_rows: list[tuple[int, int, float | None]]) -> dict[int, 
     stage's finish, or None).
 
     The rule in plain Python: the vendor overview takes the same medians in SQL
-    (lms.journeys.overview._stage_medians) and tests/journeys/test_overview_medians.py
+    (lms.journeys.medians._stage_medians) and tests/journeys/test_overview_medians.py
     proves the two agree to the last digit."""
     by_journey: dict[int, list[tuple[int, float | None]]] = {}
     for journey_id, stage_index, finished_after in stage_rows:

@@ -80,11 +80,7 @@ def close(starts_on: date, *, actor_id: int | None, now: datetime | None = None)
     period = ReviewPeriod(name=name, starts_on=starts, ends_on=ends, closed_at=now,
                           closed_by_id=actor_id, definition_version=definitions.version,
                           definition_hash=definitions.content_hash, partners=len(cards),
-                          health_counts=dict(Counter(card["health"] for card in cards)),
-                          average_score=_average(card["score"] for card in cards),
-                          average_readiness=_average(
-                              card["readiness"]["total"] if card["readiness"] else None
-                              for card in cards))
+                          health_counts=dict(Counter(card["health"] for card in cards)))
     try:
         with db.session.begin_nested():  # someone closing it at the same moment wins
             db.session.add(period)
@@ -101,14 +97,22 @@ def close(starts_on: date, *, actor_id: int | None, now: datetime | None = None)
     for start in range(0, len(rows), 1000):
         db.session.execute(insert(Snapshot), rows[start:start + 1000])
     _count_overlaps(period.id)
+    period.average_score, period.average_readiness = _averages(period.id).get(
+        period.id, (None, None))
     db.session.flush()
     return period
 
 
-def _average(values) -> float | None:
-    """The mean of the values that are not None (None when there are none)."""
-    present = [value for value in values if value is not None]
-    return sum(present) / len(present) if present else None
+def _averages(period_id: int | None = None) -> dict[int, tuple[float | None, float | None]]:
+    """Per period (or for one), the frozen scorecards' average score and readiness (None
+    when none has one): how closing a period and `recount` both work them out."""
+    statement = (select(Snapshot.period_id, func.avg(Snapshot.score),
+                        func.avg(Snapshot.readiness_total)).group_by(Snapshot.period_id))
+    if period_id is not None:
+        statement = statement.where(Snapshot.period_id == period_id)
+    return {found: (None if score is None else float(score),
+                    None if readiness is None else float(readiness))
+            for found, score, readiness in db.session.execute(statement)}
 
 
 def _count_overlaps(period_id: int) -> None:
@@ -140,16 +144,12 @@ def recount() -> None:
             select(Snapshot.period_id, Snapshot.health, func.count())
             .group_by(Snapshot.period_id, Snapshot.health)):
         counts.setdefault(period_id, {})[health] = partners
-    averages = {period_id: (score, readiness) for period_id, score, readiness in
-                db.session.execute(select(Snapshot.period_id, func.avg(Snapshot.score),
-                                          func.avg(Snapshot.readiness_total))
-                                   .group_by(Snapshot.period_id))}
+    averages = _averages()
     db.session.execute(delete(PeriodOverlap))
     for period in db.session.scalars(select(ReviewPeriod).order_by(ReviewPeriod.id)):
         period.health_counts = counts.get(period.id, {})
-        score, readiness = averages.get(period.id, (None, None))
-        period.average_score = None if score is None else float(score)
-        period.average_readiness = None if readiness is None else float(readiness)
+        period.average_score, period.average_readiness = averages.get(period.id,
+                                                                      (None, None))
         _count_overlaps(period.id)
     db.session.flush()
 
