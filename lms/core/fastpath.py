@@ -24,12 +24,19 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
+import select
 import threading
+import weakref
 from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC
 
+from psycopg import errors
+from psycopg.adapt import PyFormat, Transformer
+from psycopg.pq import ExecStatus
 from sqlalchemy import event, text
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection
@@ -61,6 +68,8 @@ def quick_read() -> Iterator[Connection]:
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         connection.detach()
         connections[engine] = connection
+        if engine.dialect.name == "postgresql":
+            _readers.add(connection.connection.dbapi_connection)
     try:
         yield connection
     except Exception:
@@ -108,72 +117,184 @@ def _database_transaction_ended(session, transaction) -> None:
 def first_row(connection: Connection, statement: Select, parameters: dict):
     """The first row of a SELECT (or None), as a named tuple with the statement's column keys.
 
-    On PostgreSQL the compiled SQL goes to psycopg as a prepared statement, so SQLAlchemy
-    builds no result metadata and the server plans the query once per connection; a fifth
-    of the verification lookup's cost. What is given up: column types' result processing.
-    Timestamps come back as the driver gives them, aware, and are moved to UTC here as the
-    app's UTCDateTime would; a statement whose columns need other processing (JSON on
-    SQLite, enums, custom types) must not come this way. Elsewhere, plain Core.
+    On PostgreSQL the compiled SQL runs as a prepared statement straight through libpq
+    (`_run_prepared`), so neither SQLAlchemy's result layer nor psycopg's cursor machinery
+    is paid, and the server plans the query once per connection; together about a third of
+    a learner page's CPU. What is given up: column types' result processing. Values are
+    loaded by psycopg's own loaders; timestamps are moved to UTC here as the app's
+    UTCDateTime would. A statement whose columns need other processing (JSON on SQLite,
+    enums, custom types) must not come this way. Elsewhere, plain Core.
     """
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, parameters).first()
-    Row, cursor = _execute_prepared(connection, statement, parameters)
-    values = cursor.fetchone()
-    if values is None:
-        return None
-    return Row(*map(_as_utc, values))
+    (rows,) = _run_prepared(connection, [(statement, parameters)])
+    return rows[0] if rows else None
 
 
 def all_rows(connection: Connection, statement: Select, parameters: dict) -> list:
     """Every row of a SELECT, each as `first_row` gives one (same caveats)."""
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, parameters).all()
-    Row, cursor = _execute_prepared(connection, statement, parameters)
-    return [Row(*map(_as_utc, values)) for values in cursor.fetchall()]
+    (rows,) = _run_prepared(connection, [(statement, parameters)])
+    return rows
 
 
 def rows_together(connection: Connection, queries: list[tuple[Select, dict]]) -> list[list]:
     """Every row of each of several SELECTs, as `all_rows` gives them, in one round trip.
 
-    On PostgreSQL the prepared statements go out in one psycopg pipeline: the server runs
+    On PostgreSQL the prepared statements go out in one libpq pipeline: the server runs
     them back to back and answers once, instead of a wait for each. Only for reads that do
     not depend on one another's results (a later one may look up by the same key instead).
     """
     if connection.dialect.name != "postgresql":
         return [connection.execute(statement, parameters).all()
                 for statement, parameters in queries]
-    with connection.connection.dbapi_connection.pipeline():
-        sent = [_execute_prepared(connection, statement, parameters)
-                for statement, parameters in queries]
-    return [[Row(*map(_as_utc, values)) for values in cursor.fetchall()]
-            for Row, cursor in sent]
+    return _run_prepared(connection, queries)
 
 
-def _execute_prepared(connection: Connection, statement: Select, parameters: dict):
-    """(row type, psycopg cursor) of the statement run as a prepared statement."""
-    sql, Row, constants = _prepared(statement)
-    values = constants | parameters
-    if connection.dispatch.before_cursor_execute:
-        # What listens to the engine's statements (the tests' statement counts, tracing)
-        # sees these too, though they do not go through SQLAlchemy's execution.
-        connection.dispatch.before_cursor_execute(connection, None, sql, values, None, False)
-    return Row, connection.connection.dbapi_connection.execute(sql, values, prepare=True)
+@dataclass(frozen=True)
+class _Prepared:
+    """A statement compiled once for libpq: its SQL with $n placeholders, the parameter
+    names in placeholder order, the values the statement itself fixes, its row type."""
+
+    name: bytes
+    sql: bytes
+    sql_text: str  # what statement listeners see
+    parameter_names: tuple[str, ...]
+    constants: dict
+    row: type
 
 
-def _as_utc(value):
-    return value.astimezone(UTC) if isinstance(value, datetime) else value
+# The psycopg connections `quick_read` made: only these keep the statements prepared by
+# `_run_prepared`. psycopg sends DEALLOCATE ALL on a connection where it prepared statements
+# of its own when it sees a ROLLBACK or a DROP, which the unit of work's connections see;
+# these run nothing but quick reads, in autocommit.
+_readers: weakref.WeakSet = weakref.WeakSet()
+_TIMESTAMPTZ_OID = 1184
+_TEXT = PyFormat.TEXT  # parameters as text: the server types them from the SQL
+_statement_numbers = itertools.count(1)
+# psycopg connection -> names of the statements prepared on it (a connection's prepared
+# statements live as long as it does).
+_prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# psycopg connection -> its Transformer (psycopg's adapters for that connection: how
+# parameters are written and result columns read, in its time zone and encoding).
+_transformers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _run_prepared(connection: Connection, queries: list[tuple[Select, dict]]) -> list[list]:
+    """The rows of each query, run through libpq, in one round trip.
+
+    psycopg's cursor machinery (preparing, adapting and fetching, in Python) cost more
+    than the work the server does for these small reads; libpq through psycopg's `pq`
+    module and psycopg's own (compiled) adapters do the same for a fraction. On a quick
+    read's connection the statements are prepared once, under names of their own (psycopg's
+    prepared statements are untouched); on the unit of work's, they are sent unnamed.
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    pgconn = dbapi_connection.pgconn
+    transformer = _transformers.get(dbapi_connection)
+    if transformer is None:
+        transformer = _transformers[dbapi_connection] = Transformer(dbapi_connection)
+    prepared_here = _prepared_on.setdefault(dbapi_connection, set()) \
+        if dbapi_connection in _readers else None
+    runs = []
+    for statement, parameters in queries:
+        prepared = _compiled(statement)
+        values = [parameters[name] if name in parameters else prepared.constants[name]
+                  for name in prepared.parameter_names]
+        if connection.dispatch.before_cursor_execute:
+            # What listens to the engine's statements (the tests' statement counts,
+            # tracing) sees these too, though they do not go through SQLAlchemy.
+            connection.dispatch.before_cursor_execute(
+                connection, None, prepared.sql_text, dict(zip(prepared.parameter_names,
+                                                              values, strict=True)),
+                None, False)
+        if prepared_here is not None and prepared.name not in prepared_here:
+            _check(pgconn.prepare(prepared.name, prepared.sql), dbapi_connection)
+            prepared_here.add(prepared.name)
+        runs.append((prepared, transformer.dump_sequence(values, [_TEXT] * len(values))))
+    named = prepared_here is not None
+    if len(runs) == 1:
+        prepared, dumped = runs[0]
+        result = pgconn.exec_prepared(prepared.name, dumped) if named \
+            else pgconn.exec_params(prepared.sql, dumped)
+        results = [_check(result, dbapi_connection)]
+    else:
+        results = _pipelined(pgconn, runs, named, dbapi_connection)
+    return [_rows(transformer, result, prepared) for (prepared, _), result in
+            zip(runs, results, strict=True)]
+
+
+def _pipelined(pgconn, runs: list, named: bool, dbapi_connection) -> list:
+    """Send every statement, then one Sync, and collect each one's result."""
+    pgconn.enter_pipeline_mode()
+    try:
+        for prepared, dumped in runs:
+            if named:
+                pgconn.send_query_prepared(prepared.name, dumped)
+            else:
+                pgconn.send_query_params(prepared.sql, dumped)
+        pgconn.pipeline_sync()
+        while pgconn.flush():  # the connection is non-blocking: send everything queued
+            select.select([], [pgconn.socket], [])
+        results, failed = [], None
+        # Each statement's result is followed by a null one; the Sync's closes the batch.
+        # Everything is read before leaving pipeline mode, even after an error.
+        while True:
+            result = pgconn.get_result()
+            if result is None:
+                continue
+            if result.status == ExecStatus.PIPELINE_SYNC:
+                break
+            if result.status != ExecStatus.TUPLES_OK and failed is None:
+                failed = result
+            results.append(result)
+    finally:
+        pgconn.exit_pipeline_mode()
+    if failed is not None:
+        _check(failed, dbapi_connection)
+    return results
+
+
+def _check(result, dbapi_connection):
+    if result.status not in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
+        raise errors.error_from_result(result, encoding=dbapi_connection.info.encoding)
+    return result
+
+
+def _rows(transformer, result, prepared: _Prepared) -> list:
+    transformer.set_pgresult(result)
+    moved = [column for column in range(result.nfields)
+             if result.ftype(column) == _TIMESTAMPTZ_OID]
+    rows = transformer.load_rows(0, result.ntuples, tuple)
+    if moved:
+        rows = [_to_utc(values, moved) for values in rows]
+    return [prepared.row._make(values) for values in rows]
+
+
+def _to_utc(values: tuple, columns: list[int]) -> list:
+    values = list(values)
+    for column in columns:
+        if values[column] is not None:
+            values[column] = values[column].astimezone(UTC)
+    return values
 
 
 @functools.cache
-def _prepared(statement: Select):
-    """The psycopg SQL of a statement built once at import, its row type and the values of
-    the parameters the statement itself fixes (`Setting.key == "vendor_name"`) (cached)."""
+def _compiled(statement: Select) -> _Prepared:
+    """A statement built once at import, compiled for libpq (cached)."""
     from sqlalchemy.dialects.postgresql.psycopg import dialect
 
-    row = namedtuple("Row", [column.key for column in statement.selected_columns])
-    compiled = statement.compile(dialect=dialect())
-    constants = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
-    return str(compiled), row, constants
+    compiled = statement.compile(dialect=dialect(paramstyle="numeric_dollar"))
+    fixed = compiled.construct_params(_check=False)
+    names = tuple(compiled.positiontup or ())
+    required = {bind.key for bind in compiled.binds.values() if bind.required}
+    sql = str(compiled)
+    return _Prepared(
+        name=f"lms_fastpath_{next(_statement_numbers)}".encode(), sql=sql.encode(),
+        sql_text=sql, parameter_names=names,
+        constants={name: fixed[name] for name in names if name not in required},
+        row=namedtuple("Row", [column.key for column in statement.selected_columns]))
 
 
 def attach_loaded(session, entity: type, values: dict):
@@ -184,9 +305,10 @@ def attach_loaded(session, entity: type, values: dict):
     that row's object, that object is returned and `values` are ignored. Relationships are
     set with `set_loaded`.
     """
-    mapper = sa_inspect(entity)
-    key = mapper.identity_key_from_primary_key(
-        [values[mapper.get_property_by_column(column).key] for column in mapper.primary_key])
+    if isinstance(session, scoped_session):
+        session = session()
+    mapper, primary_key = _identity(entity)
+    key = mapper.identity_key_from_primary_key([values[name] for name in primary_key])
     held = session.identity_map.get(key)
     if held is not None:
         return held
@@ -198,6 +320,14 @@ def attach_loaded(session, entity: type, values: dict):
     make_transient_to_detached(instance)
     session.add(instance)
     return instance
+
+
+@functools.cache
+def _identity(entity: type) -> tuple:
+    """The mapper of `entity` and the attribute keys of its primary key (cached)."""
+    mapper = sa_inspect(entity)
+    return mapper, tuple(mapper.get_property_by_column(column).key
+                         for column in mapper.primary_key)
 
 
 def set_loaded(instance, relationship: str, value) -> None:
