@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, g, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import UnsupportedMediaType
 
@@ -96,6 +97,33 @@ def _built_url(script_root: str, endpoint: str, values: tuple) -> str:
     return url_for(endpoint, **dict(values))
 
 
+def csrf_token() -> str:
+    """Flask-WTF's `generate_csrf`, signing each session's token once per process.
+
+    Every signed-in page carries a form (sign out), so every page would sign the session's
+    CSRF token again: an HMAC and a timestamp, a twentieth of a learner page's CPU. With
+    no time limit on tokens (WTF_CSRF_TIME_LIMIT is None) the timestamp is never checked,
+    so the token signed the first time is as good as a new one: it is kept, by the session's
+    raw token and the key, and put where Flask-WTF looks first for this request's token
+    (forms rendered after it use it too).
+    """
+    config = current_app.config
+    if "csrf_token" in g or config["WTF_CSRF_TIME_LIMIT"] is not None \
+            or config.get("WTF_CSRF_FIELD_NAME", "csrf_token") != "csrf_token":
+        return generate_csrf()
+    if not isinstance(session.get("csrf_token"), str):
+        generate_csrf()  # the session's first form: Flask-WTF makes its raw token
+    g.csrf_token = _signed_csrf_token(config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key,
+                                      session["csrf_token"])
+    return g.csrf_token
+
+
+@functools.lru_cache(maxsize=4096)
+def _signed_csrf_token(secret_key: str, raw: str) -> str:
+    # The signing Flask-WTF's generate_csrf does (its salt, the URL-safe timed serializer).
+    return URLSafeTimedSerializer(secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
 def _nul_in(pairs) -> str | None:
     """The name of the first field whose name or value holds a NUL character."""
     for name, value in pairs:
@@ -107,6 +135,7 @@ def _nul_in(pairs) -> str | None:
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
     app.jinja_env.globals["url_for"] = template_url_for
+    app.jinja_env.globals["csrf_token"] = csrf_token  # (and in the context, below)
     # Before any blueprint adds its routes: every <int:...> is bounded and named.
     app.url_rule_class = FieldRule
     app.url_map.converters["int"] = BoundedIntConverter
@@ -138,7 +167,7 @@ def init_app(app: Flask) -> None:
     def _globals():
         # The person itself, not Flask-Login's proxy: a page reads it dozens of times.
         return {"now": clock.now(), "current_user": current_user._get_current_object(),
-                "vendor_name": settings.get("vendor_name")}
+                "vendor_name": settings.get("vendor_name"), "csrf_token": csrf_token}
 
     @app.before_request
     def _load_user_first():
