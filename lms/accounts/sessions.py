@@ -77,6 +77,9 @@ _RESOLVE = (
     .join(User, User.id == UserSession.user_id)
     .outerjoin(Organisation, Organisation.id == User.organisation_id)
     .where(UserSession.id == bindparam("key")))
+# Where the person's and the organisation's columns begin in its row.
+_ORGANISATION_AT = len(_RESOLVE.selected_columns) - len(_ORGANISATION_COLUMNS)
+_USER_AT = _ORGANISATION_AT - len(_USER_COLUMNS)
 
 
 def resolve(secret: str) -> User | None:
@@ -98,12 +101,13 @@ def resolve(secret: str) -> User | None:
     if not row.u_active or row.last_seen_at < now - idle_limit() \
             or row.session_created_at < now - absolute_limit():
         return None
-    user = fastpath.attach_loaded(db.session, User, {
-        key: getattr(row, label) for label, key in _USER_COLUMNS.items()})
+    session = db.session()
+    user = fastpath.attach_loaded(session, User, dict(zip(
+        _USER_COLUMNS.values(), row[_USER_AT:_ORGANISATION_AT], strict=True)))
     organisation = None
     if row.o_id is not None:
-        organisation = fastpath.attach_loaded(db.session, Organisation, {
-            key: getattr(row, label) for label, key in _ORGANISATION_COLUMNS.items()})
+        organisation = fastpath.attach_loaded(session, Organisation, dict(zip(
+            _ORGANISATION_COLUMNS.values(), row[_ORGANISATION_AT:], strict=True)))
     fastpath.set_loaded(user, "organisation", organisation)
     if now - row.last_seen_at >= TOUCH_EVERY:
         db.session.execute(update(UserSession).where(UserSession.id == key)
