@@ -236,8 +236,12 @@ def staff_page(organisation_id: int, actor: User, *, view: str, search: str | No
             func.lower(User.full_name).contains(needle, autoescape=True)
             | User.email.contains(needle, autoescape=True))
     if view == "renew":
-        statement = statement.where(to_renew_condition(now)).order_by(
-            Certificate.expires_at, Certificate.id)
+        # The same people said of the certificates too (holders.py keeps it so): what is to
+        # renew is then found on ix_certificate_holder_latest, instead of walking every
+        # partner's live certificates in expiry order for this one's.
+        statement = statement.where(
+            Certificate.holder_organisation_id == organisation_id,
+            to_renew_condition(now)).order_by(Certificate.expires_at, Certificate.id)
     else:
         statement = statement.order_by(func.lower(User.full_name), User.id,
                                        Certificate.program_name, Certificate.id)

@@ -15,10 +15,12 @@ count over the rows themselves). `rebuild` replaces the stored tallies with the 
 `differences` compares them, which is what the tests check after each kind of write and
 what `lms tallies check` reports.
 
-Some summaries kept by the writes live in their own tables instead (the scorecard's one-row
-summary of its tiles, its closed periods' counts): their owner registers how to rebuild
-them (`@summary("name")`), so that `lms tallies rebuild` rebuilds every count the writes
-keep, tallies and summaries, without core knowing the domains that keep them.
+Some summaries kept by the writes live in their own tables or columns instead (the
+scorecard's one-row summary of its tiles, its closed periods' counts, each certificate's
+holder): their owner registers how to rebuild them (`@summary("name")`), so that `lms
+tallies rebuild` rebuilds every count the writes keep, tallies and summaries, without core
+knowing the domains that keep them; and, where it can say cheaply, how many rows differ
+(`check=`), which `lms tallies check` reports with the tallies.
 """
 
 from __future__ import annotations
