@@ -1,9 +1,9 @@
-"""A partner's staff certificate figures (the tiles and the by-program table) stay equal to a
-count straight from the rows (each person's latest cycle, the people the partner has now)
-after every kind of write and at any moment: issue, renewal, revocation, a new start after
-a lapse, a move to another partner or to the vendor, deactivation, and time passing over
-the days a status changes. The certificates' holder columns stay as the rows say, and
-`lms tallies check` / `rebuild` cover them."""
+"""A partner's staff certificate figures (the tiles and the by-program table) and lists stay
+equal to those straight from the rows (each person's latest cycle, among the people the
+partner has now) after every kind of write and at any moment: issue, renewal, revocation,
+a new start after a lapse, a move to another partner or to the vendor, deactivation, and
+time passing over the instants a status changes. The certificates' holder columns stay as
+the rows say, and `lms tallies check` / `rebuild` cover them."""
 
 from __future__ import annotations
 
@@ -49,18 +49,24 @@ def _counted_from_rows(organisation_id: int, now: datetime) -> dict:
                       Certificate.program_name,
                       *(func.count().filter(lists.status_condition(state, now))
                         for state in STATUSES)).group_by(Certificate.program_name))}
-    return {"tiles": tuple(tiles), "by_program": by_program}
+    listed = {view: set(db.session.scalars(of_partner(Certificate.id).where(
+        *([lists.to_renew_condition(now)] if view == "renew" else []))))
+        for view in lists.STAFF_VIEWS}
+    return {"tiles": tuple(tiles), "by_program": by_program, "listed": listed}
 
 
 def _shown(organisation_id: int, actor: User, now: datetime) -> dict:
     summary = lists.staff_summary(organisation_id, actor, now)
+    listed = {view: {certificate.id for certificate, _ in lists.staff_page(
+        organisation_id, actor, view=view, search=None, page=1, per_page=1000, now=now,
+        summary=summary).rows} for view in lists.STAFF_VIEWS}
     return {"tiles": (summary.valid, summary.holders, summary.to_renew, summary.gone),
-            "by_program": summary.by_program}
+            "by_program": summary.by_program, "listed": listed}
 
 
 def exact(organisations, actor: User, *moments: datetime) -> bool:
-    """The holder columns are as the rows say, and each partner's figures equal the count
-    from the rows now and at each of `moments`."""
+    """The holder columns are as the rows say, and each partner's figures and lists equal
+    those from the rows now and at each of `moments`."""
     assert holders.wrong() == 0
     for moment in (clock.now(), *moments):
         for organisation in organisations:
