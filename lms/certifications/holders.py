@@ -59,16 +59,6 @@ def _as_they_should_be():
     return ~_later_cycle(), _holder(User.organisation_id), _holder(User.active)
 
 
-@tallies.summary(NAME, check=lambda: wrong())
-def rebuild() -> None:
-    """Set the three on every certificate from the cycles and people, in one UPDATE."""
-    latest, organisation_id, active = _as_they_should_be()
-    db.session.execute(update(Certificate).values(
-        latest=latest, holder_organisation_id=organisation_id, holder_active=active)
-        .execution_options(synchronize_session=False))
-    db.session.flush()
-
-
 def wrong() -> int:
     """How many certificates disagree with the cycles and people (0 when all is well)."""
     latest, organisation_id, active = _as_they_should_be()
@@ -78,3 +68,12 @@ def wrong() -> int:
         Certificate.holder_organisation_id.is_distinct_from(organisation_id),
         Certificate.holder_active != active))) or 0
 
+
+@tallies.summary(NAME, check=wrong)
+def rebuild() -> None:
+    """Set the three on every certificate from the cycles and people, in one UPDATE."""
+    latest, organisation_id, active = _as_they_should_be()
+    db.session.execute(update(Certificate).values(
+        latest=latest, holder_organisation_id=organisation_id, holder_active=active)
+        .execution_options(synchronize_session=False))
+    db.session.flush()

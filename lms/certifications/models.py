@@ -142,7 +142,7 @@ class Certificate(db.Model):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     # Where the holder is now (organisation_id is where they were when it was issued) and
     # whether this is their latest cycle in the program: what a partner's staff page
-    # counts. Kept by the writes (service._issue, listeners.on_staff_moved); `lms tallies
+    # counts. Kept by the writes (service._issue, holders.on_user_changed); `lms tallies
     # rebuild certificate_holders` sets them after a bulk load.
     holder_organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisation.id"), default=_issuing_organisation)
