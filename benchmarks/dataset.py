@@ -168,7 +168,7 @@ BUILD = [
             program_version_id, cycle, holder_name, organisation_name, program_code,
             program_name, program_level, program_version_number, issuer, issued_at,
             expires_at, renewal_opens_at, grace_ends_at, evidence, superseded_at,
-            revoked_at, revoked_reason)
+            revoked_at, revoked_reason, holder_organisation_id, holder_active, latest)
         SELECT 'BENCH-' || c.user_id || '-' || c.program_id || '-' || c.cycle,
                c.user_id, c.organisation_id, c.program_id, c.version_id, c.cycle,
                'Person ' || c.user_id, '', c.code, c.name, c.level, 1, 'Bench',
@@ -179,9 +179,10 @@ BUILD = [
                     - make_interval(days => c.window_days / 2) END,
                CASE WHEN c.cycle = c.cycles AND c.revoke THEN c.issued_at + interval '10 days'
                     END,
-               CASE WHEN c.cycle = c.cycles AND c.revoke THEN 'Benchmark' END
+               CASE WHEN c.cycle = c.cycles AND c.revoke THEN 'Benchmark' END,
+               c.organisation_id, c.active, c.cycle = c.cycles
         FROM (
-            SELECT u.id AS user_id, u.organisation_id, p.id AS program_id,
+            SELECT u.id AS user_id, u.organisation_id, u.active, p.id AS program_id,
                    v.id AS version_id, p.code, v.name, v.level,
                    make_interval(months => v.validity_months) AS validity,
                    v.renewal_window_days AS window_days, v.grace_days, s.cycle, k.cycles,
@@ -408,6 +409,11 @@ PAGE_DATA = [
               WHERE l.r % greatest(1, l.total / :learners) = 0
               ORDER BY id LIMIT :learners) c
         WHERE u.id = c.id"""),
+    # Their certificates keep their holder's active flag (certifications.holders).
+    ("named learners' certificates", """
+        UPDATE certificate c SET holder_active = true FROM user_account u
+        WHERE u.id = c.user_id AND u.email LIKE 'learner%@bench.example'
+          AND NOT c.holder_active"""),
     # The mail a platform of this size has sent: invitations, reminders, nudges; most
     # delivered, some waiting, a few failed.
     ("outbox messages", """
@@ -528,6 +534,8 @@ def build(database_url: str = DEFAULT_URL, scale: float = 1.0, now: datetime | N
         passwords({"admins": [big_admin, typical]})
         db.session.execute(text("UPDATE user_account SET active = true WHERE id = ANY(:ids)"),
                            {"ids": [big_admin, typical]})
+        db.session.execute(text("UPDATE certificate SET holder_active = true "
+                                "WHERE user_id = ANY(:ids)"), {"ids": [big_admin, typical]})
         db.session.commit()
         vacuum()
         vendor_admin = db.session.execute(text(

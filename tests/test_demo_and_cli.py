@@ -12,6 +12,7 @@ from lms.accounts.models import Organisation, User
 from lms.accounts.passwords import verify_password
 from lms.assessments.models import Assessment, Attempt
 from lms.catalog.models import LessonCompletion
+from lms.certifications import holders
 from lms.certifications.lifecycle import status
 from lms.certifications.models import Certificate
 from lms.core import clock, tallies
@@ -54,6 +55,7 @@ def test_demo_creates_the_documented_accounts_once(app):
     _check_demo_forecast(northwind)
 
     assert tallies.differences() == {}  # the demo loads through the services
+    assert holders.wrong() == 0  # and so do the certificates' holders
 
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "already present" in again.output

@@ -1,7 +1,7 @@
 """Certifications listen to learning events: a certificate is issued the moment it is earned."""
 
 from lms.assessments.access import Refusal
-from lms.certifications import service
+from lms.certifications import holders, service
 from lms.core import events
 
 
@@ -35,3 +35,4 @@ def connect() -> None:
     events.assessment_access.connect(_access)
     events.assessment_certifies.connect(_certifies)
     events.attempt_outcomes.connect(_outcomes)
+    events.user_changed.connect(holders.on_user_changed)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, distinct, exists, func, or_, select, union
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, distinct, func, or_, select, union
 
 from lms.accounts import headcount, scoping
 from lms.accounts.models import Organisation, User
@@ -161,15 +160,6 @@ EXPIRING_SOON_DAYS = 90
 STAFF_VIEWS = ("everyone", "renew")
 
 
-def latest_cycle():
-    """The certificate is its holder's latest in its program: no later cycle exists (an
-    anti-join on the unique user, program, cycle index)."""
-    later = aliased(Certificate)
-    return ~exists().where(later.user_id == Certificate.user_id,
-                           later.program_id == Certificate.program_id,
-                           later.cycle > Certificate.cycle)
-
-
 def to_renew_condition(now: datetime):
     """Still renewable: valid and expiring within EXPIRING_SOON_DAYS, or in its renewal
     window or grace period (lifecycle.renewable, in SQL)."""
@@ -181,10 +171,22 @@ def to_renew_condition(now: datetime):
 
 def _staff_certificates(organisation_id: int, actor: User, *columns):
     """`columns` of the latest certificate of each of the organisation's people in each
-    program, as the actor may see them (scoping: a partner admin only their own)."""
+    program, with the holder, as the actor may see them (scoping: a partner admin only
+    their own)."""
     return scoping.scope_users(
         select(*columns).select_from(Certificate).join(User, User.id == Certificate.user_id)
-        .where(User.organisation_id == organisation_id, latest_cycle()), actor)
+        .where(User.organisation_id == organisation_id, Certificate.latest), actor)
+
+
+def _held(organisation_id: int, actor: User, *columns):
+    """`columns` over the same certificates without their holders: the holder's partner and
+    active flag are kept on each one (holders.py), so this reads the partner's entries of
+    ix_certificate_holder_latest alone, whatever the number of certificates elsewhere."""
+    return scoping.scope_partner_rows(
+        select(*columns).select_from(Certificate)
+        .where(Certificate.holder_organisation_id == organisation_id, Certificate.latest),
+        actor, organisation_column=Certificate.holder_organisation_id,
+        user_column=Certificate.user_id)
 
 
 @dataclass
@@ -198,17 +200,18 @@ class StaffSummary:
 
 
 def staff_summary(organisation_id: int, actor: User, now: datetime) -> StaffSummary:
-    """The tiles and the by-program table: three aggregates over this partner's rows only."""
+    """The tiles and the by-program table: two aggregates over this partner's rows only."""
     valid = or_(status_condition("active", now), status_condition("expiring", now))
     lapsed = and_(status_condition("expired", now), Certificate.grace_ends_at <= now)
-    valid_count, holders, to_renew, gone = db.session.execute(_staff_certificates(
+    valid_count, holders, to_renew, gone = db.session.execute(_held(
         organisation_id, actor,
         func.count().filter(valid),
-        func.count(distinct(User.id)).filter(and_(valid, User.active.is_(True))),
+        func.count(distinct(Certificate.user_id)).filter(and_(valid,
+                                                              Certificate.holder_active)),
         func.count().filter(to_renew_condition(now)),
         func.count().filter(or_(Certificate.revoked_at.is_not(None), lapsed)))).one()
     by_program = {name: dict(zip(STATUSES, counts, strict=True))
-                  for name, *counts in db.session.execute(_staff_certificates(
+                  for name, *counts in db.session.execute(_held(
                       organisation_id, actor, Certificate.program_name,
                       *(func.count().filter(status_condition(state, now)) for state in STATUSES))
                       .group_by(Certificate.program_name).order_by(Certificate.program_name))}
@@ -233,8 +236,12 @@ def staff_page(organisation_id: int, actor: User, *, view: str, search: str | No
             func.lower(User.full_name).contains(needle, autoescape=True)
             | User.email.contains(needle, autoescape=True))
     if view == "renew":
-        statement = statement.where(to_renew_condition(now)).order_by(
-            Certificate.expires_at, Certificate.id)
+        # The same people said of the certificates too (holders.py keeps it so): what is to
+        # renew is then found on ix_certificate_holder_latest, instead of walking every
+        # partner's live certificates in expiry order for this one's.
+        statement = statement.where(
+            Certificate.holder_organisation_id == organisation_id,
+            to_renew_condition(now)).order_by(Certificate.expires_at, Certificate.id)
     else:
         statement = statement.order_by(func.lower(User.full_name), User.id,
                                        Certificate.program_name, Certificate.id)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -77,6 +78,11 @@ class ProgramVersion(db.Model):
     program: Mapped[Program] = relationship(foreign_keys=[program_id])
 
 
+def _issuing_organisation(context) -> int | None:
+    """A new certificate's holder is at the partner it is issued at."""
+    return context.get_current_parameters()["organisation_id"]
+
+
 class Certificate(db.Model):
     """One certification cycle of one person, with a snapshot of what it certifies.
 
@@ -121,12 +127,27 @@ class Certificate(db.Model):
         Index("ix_certificate_holder_name_trgm",
               func.lower(text("holder_name")).label("lower_holder"),
               postgresql_using="gin", postgresql_ops={"lower_holder": "gin_trgm_ops"}),
+        # A partner's staff certificates (lists.staff_summary): the latest cycles of the
+        # people it has now, with all that a status, a program row and a holder need, so
+        # the tiles and the table are counted from this narrow index alone.
+        Index("ix_certificate_holder_latest", "holder_organisation_id", "program_name",
+              "user_id", "holder_active", "revoked_at", "superseded_at", "renewal_opens_at",
+              "expires_at", "grace_ends_at",
+              sqlite_where=text("latest = 1"), postgresql_where=text("latest")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(28), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    # Where the holder is now (organisation_id is where they were when it was issued) and
+    # whether this is their latest cycle in the program: what a partner's staff page
+    # counts. Kept by the writes (service._issue, holders.on_user_changed); `lms tallies
+    # rebuild certificate_holders` sets them after a bulk load.
+    holder_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id"), default=_issuing_organisation)
+    holder_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    latest: Mapped[bool] = mapped_column(default=True, server_default=true())
     program_id: Mapped[int] = mapped_column(ForeignKey("certification_program.id"))
     program_version_id: Mapped[int] = mapped_column(
         ForeignKey("certification_program_version.id"), index=True)

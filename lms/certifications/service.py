@@ -231,6 +231,10 @@ def _issue(user: User, version: ProgramVersion, standing: Standing,
                                 renewal_window_days=version.renewal_window_days,
                                 grace_days=version.grace_days, renews=renews)
     evidence = [check.evidence for check in standing.checks if check.evidence]
+    # Read the person again under a share lock: a move to another partner waits for this
+    # certificate to be committed, then moves it too (holders.on_user_changed), and one
+    # that came first is seen here.
+    db.session.refresh(user, with_for_update={"read": True})
     if renews is not None:
         evidence.append({"kind": "renewal_of", "public_id": renews.public_id,
                          "expires_at": renews.expires_at.isoformat()})
@@ -246,7 +250,8 @@ def _issue(user: User, version: ProgramVersion, standing: Standing,
         issuer=settings.get("vendor_name"), issued_at=dates.issued_at,
         expires_at=dates.expires_at, renewal_opens_at=dates.renewal_opens_at,
         grace_ends_at=dates.grace_ends_at, evidence=evidence,
-        renewal_of_id=renews.id if renews else None)
+        renewal_of_id=renews.id if renews else None,
+        holder_organisation_id=user.organisation_id, holder_active=user.active)
     try:
         with db.session.begin_nested():
             db.session.add(certificate)
@@ -259,6 +264,8 @@ def _issue(user: User, version: ProgramVersion, standing: Standing,
                                 error.orig)
         return None
     counts.issued(certificate)
+    if previous is not None:
+        previous.latest = False  # this cycle is the holder's latest now
     display = public_id.display(certificate.public_id)
     if renews is not None:
         was = counts.state(renews)

@@ -15,10 +15,12 @@ count over the rows themselves). `rebuild` replaces the stored tallies with the 
 `differences` compares them, which is what the tests check after each kind of write and
 what `lms tallies check` reports.
 
-Some summaries kept by the writes live in their own tables instead (the scorecard's one-row
-summary of its tiles, its closed periods' counts): their owner registers how to rebuild
-them (`@summary("name")`), so that `lms tallies rebuild` rebuilds every count the writes
-keep, tallies and summaries, without core knowing the domains that keep them.
+Some summaries kept by the writes live in their own tables or columns instead (the
+scorecard's one-row summary of its tiles, its closed periods' counts, each certificate's
+holder): their owner registers how to rebuild them (`@summary("name")`), so that `lms
+tallies rebuild` rebuilds every count the writes keep, tallies and summaries, without core
+knowing the domains that keep them; and, where it can say cheaply, how many rows differ
+(`check=`), which `lms tallies check` reports with the tallies.
 """
 
 from __future__ import annotations
@@ -63,13 +65,18 @@ def recount(name: str):
 
 # name -> a function that rebuilds a summary kept in its own table, on the session
 _SUMMARIES: dict[str, Callable[[], None]] = {}
+# name -> a function counting where a summary differs from its rows (those that can say)
+_SUMMARY_CHECKS: dict[str, Callable[[], int]] = {}
 
 
-def summary(name: str):
+def summary(name: str, *, check: Callable[[], int] | None = None):
     """Register the function that rebuilds summary `name` (one the writes keep in its own
-    table, not as tallies) from the rows it summarises, on the session (the caller commits)."""
+    table or columns, not as tallies) from the rows it summarises, on the session (the
+    caller commits); and, if given, `check`: how many rows differ from them (0 if none)."""
     def register(function: Callable[[], None]) -> Callable[[], None]:
         _SUMMARIES[name] = function
+        if check is not None:
+            _SUMMARY_CHECKS[name] = check
         return function
     return register
 
@@ -248,10 +255,16 @@ def rebuild_command(name: tuple[str, ...]) -> None:
 @tallies_command.command("check")
 @with_appcontext
 def check_command() -> None:
-    """Compare every tally with a recount; exit 1 if any differs."""
+    """Compare every tally (and every summary that can say) with a recount; exit 1 if any
+    differs."""
     wrong = differences()
     for name in names():
         click.echo(f"{name}: differs in {len(wrong[name])} rows" if name in wrong
                    else f"{name}: exact")
+    for name in sorted(_SUMMARY_CHECKS):
+        differing = _SUMMARY_CHECKS[name]()
+        click.echo(f"{name}: differs in {differing} rows" if differing else f"{name}: exact")
+        if differing:
+            wrong[name] = differing
     if wrong:
         raise SystemExit(1)

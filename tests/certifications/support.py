@@ -1,5 +1,6 @@
 """Certificates written straight to the tables, for page tests that need many or odd ones.
-Like any bulk load that bypasses the services, each helper rebuilds the tallies after it.
+Like any bulk load that bypasses the services, each helper rebuilds the tallies and the
+certificates' holders after it (`bulk_loaded`, as `lms tallies rebuild` does).
 
 (The helpers that earn certificates for real, through exams and tracks, live at the top of
 test_issuing.py.)
@@ -14,11 +15,17 @@ from sqlalchemy import func, insert, select
 
 from lms.accounts.models import Organisation, User
 from lms.assessments.models import Assessment, Attempt
-from lms.certifications import lifecycle, public_id
+from lms.certifications import holders, lifecycle, public_id
 from lms.certifications.models import Certificate, Program, ProgramVersion
 from lms.core import tallies
 from lms.extensions import db
 from tests.assessments.support import current_version
+
+
+def bulk_loaded() -> None:
+    """Recount what the writes keep, after rows written behind the services' back."""
+    tallies.rebuild()
+    holders.rebuild()
 
 
 def program_version(code: str) -> ProgramVersion:
@@ -56,7 +63,7 @@ def insert_certificate(user: User, code: str, *, issued_at: datetime, cycle: int
                                                    renews=renews), **fields})
     db.session.add(certificate)
     db.session.flush()
-    tallies.rebuild()
+    bulk_loaded()
     return certificate
 
 
@@ -68,7 +75,7 @@ def insert_cycles(user: User, code: str, count: int, *, first_issued: datetime) 
         rows.append(certificate_row(user, code, issued_at=first_issued
                                     + timedelta(days=30 * (cycle - 1)), cycle=cycle))
     db.session.execute(insert(Certificate), rows)
-    tallies.rebuild()
+    bulk_loaded()
 
 
 def insert_staff_with_certificates(organisation: Organisation, count: int, code: str, *,
@@ -83,7 +90,7 @@ def insert_staff_with_certificates(organisation: Organisation, count: int, code:
     db.session.execute(insert(Certificate), [
         certificate_row(user, code, issued_at=issued_at + timedelta(minutes=i))
         for i, user in enumerate(users)])
-    tallies.rebuild()
+    bulk_loaded()
     return [user.id for user in users]
 
 

@@ -64,7 +64,7 @@ def certify(user: User, *, code: str = TA, renews: Certificate | None = None,
         renewal_of_id=renews.id if renews else None)
     db.session.add(certificate)
     if renews is not None:
-        renews.superseded_at = now
+        renews.superseded_at, renews.latest = now, False
     db.session.flush()
     return certificate
 
