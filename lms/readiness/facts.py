@@ -195,12 +195,11 @@ class OrganisationFacts:
         key = ("holders", program, job_roles)
         found = self.memo.get(key)
         if found is None:
-            found = {}
             # Soonest expiry first, so each holder's last certificate is the one kept.
-            for certificate in self.certificates_by_program.get(program, ()):
-                if not job_roles or certificate.job_role in job_roles:
-                    found[certificate.user_id] = certificate.expires_at
-            self.memo[key] = found
+            found = self.memo[key] = {
+                certificate.user_id: certificate.expires_at
+                for certificate in self.certificates_by_program.get(program, ())
+                if not job_roles or certificate.job_role in job_roles}
         return found
 
     def holder_count(self, program: str, job_roles: tuple[str, ...], moment: datetime) -> int:
