@@ -17,7 +17,7 @@ lists are most of the rows a full gather would read.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
@@ -208,7 +208,7 @@ class OrganisationFacts:
         return len(ordered) - bisect_right(ordered, moment)
 
     def holder_counts(self, program: str, job_roles: tuple[str, ...],
-                      moments) -> list[int]:
+                      moments: Sequence[datetime]) -> list[int]:
         """holder_count at each of `moments` (a forecast asks for every horizon at once)."""
         ordered = self.last_expiries(program, job_roles)
         return [len(ordered) - bisect_right(ordered, moment) for moment in moments]

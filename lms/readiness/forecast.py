@@ -19,6 +19,7 @@ page, which reads them instead of working them out.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -63,7 +64,7 @@ class Renewal:
         return len(ordered) - bisect_right(ordered, moment)
 
     def holder_counts(self, program: str, job_roles: tuple[str, ...],
-                      moments) -> list[int]:
+                      moments: Sequence[datetime]) -> list[int]:
         """holder_count at each of `moments`."""
         ordered = self._last_expiries(program, job_roles)
         return [len(ordered) - bisect_right(ordered, moment) for moment in moments]
@@ -111,7 +112,8 @@ class Scenario:
 
     @classmethod
     def at_moments(cls, facts: OrganisationFacts, renewal: Renewal | None, rubric: Rubric,
-                   tiers: TierRules, moments: list[datetime], names: Names) -> list[Scenario]:
+                   tiers: TierRules, moments: Sequence[datetime],
+                   names: Names) -> list[Scenario]:
         """The what-if at each of `moments` (every horizon at once)."""
         points = totals(facts, rubric, tiers, moments, holding=renewal)
         kept = meets_at(facts, tiers, facts.tier, moments, holding=renewal)

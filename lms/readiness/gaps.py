@@ -101,11 +101,9 @@ def meets_at(facts: OrganisationFacts, tiers: TierRules, tier: str,
         met = [kept and held >= requirement.count for kept, held in zip(
             met, holding.holder_counts(requirement.program, requirement.job_roles, moments),
             strict=True)]
-    if any(met):  # (as standing: tracks are only looked at while the rest is met)
-        for slug in rule.tracks:
-            progress = _progress(facts, rule, slug)
-            met = [kept and not progress.behind_at(at)
-                   for kept, at in zip(met, moments, strict=True)]
+    for slug in rule.tracks:
+        progress = _progress(facts, rule, slug)
+        met = [kept and not progress.behind_at(at) for kept, at in zip(met, moments, strict=True)]
     if rule.onboarding_complete and not facts.onboarding.complete:
         return [False] * len(moments)
     return met
