@@ -17,7 +17,7 @@ lists are most of the rows a full gather would read.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
@@ -195,21 +195,31 @@ class OrganisationFacts:
         key = ("holders", program, job_roles)
         found = self.memo.get(key)
         if found is None:
-            found = {}
             # Soonest expiry first, so each holder's last certificate is the one kept.
-            for certificate in self.certificates_by_program.get(program, ()):
-                if not job_roles or certificate.job_role in job_roles:
-                    found[certificate.user_id] = certificate.expires_at
-            self.memo[key] = found
+            found = self.memo[key] = {
+                certificate.user_id: certificate.expires_at
+                for certificate in self.certificates_by_program.get(program, ())
+                if not job_roles or certificate.job_role in job_roles}
         return found
 
     def holder_count(self, program: str, job_roles: tuple[str, ...], moment: datetime) -> int:
         """len() of the holders counting at `moment` (a bisection on their last expiries)."""
+        ordered = self.last_expiries(program, job_roles)
+        return len(ordered) - bisect_right(ordered, moment)
+
+    def holder_counts(self, program: str, job_roles: tuple[str, ...],
+                      moments: Sequence[datetime]) -> list[int]:
+        """holder_count at each of `moments` (a forecast asks for every horizon at once)."""
+        ordered = self.last_expiries(program, job_roles)
+        return [len(ordered) - bisect_right(ordered, moment) for moment in moments]
+
+    def last_expiries(self, program: str, job_roles: tuple[str, ...]) -> list[datetime]:
+        """holder_expiries' dates, ascending (to bisect)."""
         key = ("holder expiries", program, job_roles)
         ordered = self.memo.get(key)
         if ordered is None:
             ordered = self.memo[key] = sorted(self.holder_expiries(program, job_roles).values())
-        return len(ordered) - bisect_right(ordered, moment)
+        return ordered
 
     @cached_property
     def memo(self) -> dict:
@@ -220,7 +230,12 @@ class OrganisationFacts:
 
     def track(self, slug: str) -> TrackProgress | None:
         """The progress row for `slug`, or None when the gather supplied none."""
-        return next((progress for progress in self.tracks if progress.slug == slug), None)
+        return self._tracks_by_slug.get(slug)
+
+    @cached_property
+    def _tracks_by_slug(self) -> Mapping[str, TrackProgress]:
+        # Scoring, gaps and the forecast look tracks up by slug a dozen times per partner.
+        return {progress.slug: progress for progress in self.tracks}
 
     def with_certificates(self, certificates: tuple[HeldCertificate, ...]) -> OrganisationFacts:
         """The same facts holding other certificates (the forecast's what-ifs)."""

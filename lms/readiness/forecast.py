@@ -19,15 +19,16 @@ page, which reads them instead of working them out.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
 from lms.certifications.lifecycle import add_months
 from lms.readiness.facts import HeldCertificate, Names, OrganisationFacts
-from lms.readiness.gaps import TierStanding, meets, standing
+from lms.readiness.gaps import TierStanding, meets_at, standing
 from lms.readiness.loader import CertificationRule, Rubric, TierRule, TierRules
-from lms.readiness.scoring import Readiness, holders, score, total
+from lms.readiness.scoring import Readiness, holders, score, totals
 from lms.readiness.wording import day, plural
 
 
@@ -41,10 +42,12 @@ class Renewal:
         self.facts, self.now = facts, now
         # (certificate, its expiry once renewed): renewed before expiry, a certificate runs
         # on from its old expiry date (as lms.certifications.lifecycle dates it).
+        # (Most certificates have no window open: facts without detail give them none.)
         self.renewing = [(certificate, add_months(certificate.expires_at,
                                                   certificate.validity_months))
                          for certificate in facts.certificates
-                         if _window_open(certificate, now)]
+                         if certificate.renewal_opens_at is not None
+                         and _window_open(certificate, now)]
         self._old = sorted(certificate.expires_at for certificate, _ in self.renewing)
         self._new = sorted(renewed for _, renewed in self.renewing)
         self._holders: dict[tuple[str, tuple[str, ...]], list[datetime]] = {}
@@ -57,15 +60,33 @@ class Renewal:
 
     def holder_count(self, program: str, job_roles: tuple[str, ...], moment: datetime) -> int:
         """Holders counting at `moment`: a holder's last expiry, later when they renew."""
+        ordered = self._last_expiries(program, job_roles)
+        return len(ordered) - bisect_right(ordered, moment)
+
+    def holder_counts(self, program: str, job_roles: tuple[str, ...],
+                      moments: Sequence[datetime]) -> list[int]:
+        """holder_count at each of `moments`."""
+        ordered = self._last_expiries(program, job_roles)
+        return [len(ordered) - bisect_right(ordered, moment) for moment in moments]
+
+    def _last_expiries(self, program: str, job_roles: tuple[str, ...]) -> list[datetime]:
         ordered = self._holders.get((program, job_roles))
         if ordered is None:
-            last = dict(self.facts.holder_expiries(program, job_roles))
+            last = self.facts.holder_expiries(program, job_roles)
+            renewed_here = {}
             for certificate, renewed in self.renewing:
                 if certificate.program_code == program and (
                         not job_roles or certificate.job_role in job_roles):
-                    last[certificate.user_id] = max(last[certificate.user_id], renewed)
-            ordered = self._holders[(program, job_roles)] = sorted(last.values())
-        return len(ordered) - bisect_right(ordered, moment)
+                    renewed_here[certificate.user_id] = max(
+                        renewed_here.get(certificate.user_id, last[certificate.user_id]),
+                        renewed)
+            if renewed_here:
+                last = {**last, **renewed_here}
+                ordered = sorted(last.values())
+            else:  # nobody here renews: the facts' own order
+                ordered = self.facts.last_expiries(program, job_roles)
+            self._holders[(program, job_roles)] = ordered
+        return ordered
 
     def facts_renewed(self) -> OrganisationFacts:
         """The facts as if they renewed (to score and explain a what-if in full)."""
@@ -90,11 +111,14 @@ class Scenario:
     meets: bool
 
     @classmethod
-    def at_moment(cls, facts: OrganisationFacts, renewal: Renewal | None, rubric: Rubric,
-                  tiers: TierRules, at: datetime, names: Names) -> Scenario:
-        points = total(facts, rubric, tiers, at, holding=renewal)
-        return cls(facts, renewal, rubric, tiers, at, names, points, rubric.health(points),
-                   meets(facts, tiers, facts.tier, at, holding=renewal))
+    def at_moments(cls, facts: OrganisationFacts, renewal: Renewal | None, rubric: Rubric,
+                   tiers: TierRules, moments: Sequence[datetime],
+                   names: Names) -> list[Scenario]:
+        """The what-if at each of `moments` (every horizon at once)."""
+        points = totals(facts, rubric, tiers, moments, holding=renewal)
+        kept = meets_at(facts, tiers, facts.tier, moments, holding=renewal)
+        return [cls(facts, renewal, rubric, tiers, at, names, total, rubric.health(total), meets)
+                for at, total, meets in zip(moments, points, kept, strict=True)]
 
     @cached_property
     def what_if(self) -> OrganisationFacts:
@@ -192,16 +216,15 @@ def forecast(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, now: da
     `now` is the moment the facts were gathered for: facts without detail keep only the
     renewal windows open then, all "everyone in a renewal window renews" asks for."""
     names = names or Names()
-    renewal = Renewal(facts, now)
-    horizons = []
-    for days in rubric.forecast_days:
-        at = now + timedelta(days=days)
-        # Scoring at `at` is "nobody renews": a certificate counts only while it is live.
-        nobody = Scenario.at_moment(facts, None, rubric, tiers, at, names)
-        window = Scenario.at_moment(facts, renewal, rubric, tiers, at, names)
-        expiring = facts.expiring_between(now, at)
-        horizons.append(Horizon(days, at, nobody, window, expiring,
-                                _newcomers_run_out(facts, tiers.rule(facts.tier), at)))
+    moments = [now + timedelta(days=days) for days in rubric.forecast_days]
+    # Scoring at a moment is "nobody renews": a certificate counts only while it is live.
+    nobody = Scenario.at_moments(facts, None, rubric, tiers, moments, names)
+    window = Scenario.at_moments(facts, Renewal(facts, now), rubric, tiers, moments, names)
+    rule = tiers.rule(facts.tier)
+    horizons = [Horizon(days, at, nobody_renews, window_renews, facts.expiring_between(now, at),
+                        _newcomers_run_out(facts, rule, at))
+                for days, at, nobody_renews, window_renews
+                in zip(rubric.forecast_days, moments, nobody, window, strict=True)]
     ahead = outlook(facts, rubric, tiers, now, organisation=organisation, names=names)
     return Forecast(
         organisation_id=facts.organisation_id, tier=facts.tier, at=now,

@@ -6,6 +6,7 @@ the next tier are that tier's rules checked against the same facts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -85,19 +86,27 @@ def _standing(facts: OrganisationFacts, tiers: TierRules, tier: str, now: dateti
                         + "; ".join(gap.text for gap in found))
 
 
-def meets(facts: OrganisationFacts, tiers: TierRules, tier: str, at: datetime, *,
-          holding: Holding | None = None) -> bool:
-    """standing(...).meets alone, without the gaps' words and people: what a forecast
-    horizon keeps (a recompute asks it six times per partner). `holding` answers for the
-    certificates instead of the facts' own (a what-if)."""
+def meets_at(facts: OrganisationFacts, tiers: TierRules, tier: str,
+             moments: Sequence[datetime], *, holding: Holding | None = None) -> list[bool]:
+    """standing(...).meets at each of `moments`, without the gaps' words and people: what a
+    forecast's horizons keep (a recompute asks for three horizons under two what-ifs, for
+    every partner). `holding` answers for the certificates instead of the facts' own (a
+    what-if)."""
     rule = tiers.rule(tier)
     if rule is None:
-        return True
+        return [True] * len(moments)
     holding = holding or facts
-    return (all(holding.holder_count(requirement.program, requirement.job_roles, at)
-                >= requirement.count for requirement in rule.certifications)
-            and not any(_progress(facts, rule, slug).behind_at(at) for slug in rule.tracks)
-            and not (rule.onboarding_complete and not facts.onboarding.complete))
+    met = [True] * len(moments)
+    for requirement in rule.certifications:
+        met = [kept and held >= requirement.count for kept, held in zip(
+            met, holding.holder_counts(requirement.program, requirement.job_roles, moments),
+            strict=True)]
+    for slug in rule.tracks:
+        progress = _progress(facts, rule, slug)
+        met = [kept and not progress.behind_at(at) for kept, at in zip(met, moments, strict=True)]
+    if rule.onboarding_complete and not facts.onboarding.complete:
+        return [False] * len(moments)
+    return met
 
 
 def _progress(facts: OrganisationFacts, rule: TierRule, slug: str) -> TrackProgress:

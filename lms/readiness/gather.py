@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     and_,
     case,
@@ -117,7 +118,7 @@ def gather(now: datetime, tiers: TierRules, organisation_ids: Iterable[int] | No
 
     certificates = _certificates(now, staff_member, detail)
     tracks = _tracks(now, tiers, staff_member, detail)
-    onboarding = _onboarding(now, only, detail)
+    onboarding = _onboarding(now, ids, only, detail)
 
     facts = {}
     for organisation_id, _, tier in organisations:
@@ -282,7 +283,8 @@ def _tracks(now: datetime, tiers: TierRules, staff_member, detail: bool):
     return progress
 
 
-def _onboarding(now: datetime, only, detail: bool) -> dict[int, OnboardingFacts]:
+def _onboarding(now: datetime, ids: list[int] | None, only,
+                detail: bool) -> dict[int, OnboardingFacts]:
     """Onboarding in two queries: milestones due, done on time and overdue, grouped in SQL
     per organisation and person (so the staff behind come with the counts; without detail
     only the first NAMED of them are kept), and the organisation journeys still open with
@@ -296,16 +298,27 @@ def _onboarding(now: datetime, only, detail: bool) -> dict[int, OnboardingFacts]
     on_time = and_(JourneyMilestone.done_at.is_not(None),
                    JourneyMilestone.done_at <= JourneyMilestone.due_at)
     overdue = and_(JourneyMilestone.done_at.is_(None), JourneyMilestone.due_at < now)
+    # Counted per journey first, then joined: joined first, PostgreSQL misjudges how many
+    # journeys the condition on their people keeps and probes the milestones' index once
+    # per journey (240,000 buffers at 5,000 partners, against 11,000 for one scan).
+    due = JourneyMilestone.due_at <= now
+    if ids is not None:
+        due = and_(due, JourneyMilestone.journey_id.in_(
+            select(Journey.id).where(Journey.organisation_id.in_(ids))))
+    journeys = (select(JourneyMilestone.journey_id, func.count().label("due"),
+                       func.sum(case((on_time, 1), else_=0)).label("on_time"),
+                       func.sum(case((overdue, 1), else_=0)).label("overdue"))
+                .where(due).group_by(JourneyMilestone.journey_id).subquery())
     by = (Journey.organisation_id, Journey.user_id)
     tallies: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     behind: dict[int, list[int]] = defaultdict(list)
     behind_counts: dict[int, int] = defaultdict(int)
     for organisation_id, user_id, due_count, on_time_count, overdue_count in _rows(
-            select(*by, func.count(), func.sum(case((on_time, 1), else_=0)),
-                   func.sum(case((overdue, 1), else_=0)))
-            .join(Journey, Journey.id == JourneyMilestone.journey_id)
+            select(*by, *(func.sum(column).cast(BigInteger) for column in (
+                journeys.c.due, journeys.c.on_time, journeys.c.overdue)))
+            .join(Journey, Journey.id == journeys.c.journey_id)
             .outerjoin(User, User.id == Journey.user_id)
-            .where(JourneyMilestone.due_at <= now, counted, only(Journey.organisation_id))
+            .where(counted, only(Journey.organisation_id))
             .group_by(*by).order_by(*by)):
         tally = tallies[organisation_id]
         tally[0] += due_count

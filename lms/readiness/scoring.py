@@ -21,6 +21,7 @@ nothing is at risk" is not a shortfall, and what is missing shows in the other c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -124,23 +125,30 @@ class Holding(Protocol):
     def holder_count(self, program: str, job_roles: tuple[str, ...],
                      moment: datetime) -> int: ...
 
+    def holder_counts(self, program: str, job_roles: tuple[str, ...],
+                      moments: Sequence[datetime]) -> list[int]: ...
+
     def live_count(self, moment: datetime) -> int: ...
 
 
-def total(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules, at: datetime, *,
-          holding: Holding | None = None) -> float:
-    """score(...).total alone, without the components' words: what a forecast horizon keeps
-    (a recompute asks it six times per partner). `holding` answers for the certificates
-    instead of the facts' own (a what-if)."""
+def totals(facts: OrganisationFacts, rubric: Rubric, tiers: TierRules,
+           moments: Sequence[datetime], *, holding: Holding | None = None) -> list[float]:
+    """score(...).total at each of `moments`, without the components' words: what a
+    forecast's horizons keep (a recompute asks for three horizons under two what-ifs, for
+    every partner), what does not depend on the moment worked out once. `holding` answers
+    for the certificates instead of the facts' own (a what-if)."""
     holding = holding or facts
-    values = {
-        COVERAGE: _coverage_value(holding, tiers.rule(facts.tier), at),
-        CURRENCY: _currency_value(facts, rubric.expiring_within_days, at, holding),
-        TRACKS: _memo(facts, "tracks", _tracks)[0],
-        ONBOARDING: _memo(facts, "onboarding", _onboarding)[0],
-    }
-    # Summed in score()'s order, so the float comes out the same.
-    return round(sum(values[key] * rubric.weights[key] for key in COMPONENTS), 1)
+    tracks = _memo(facts, "tracks", _tracks)[0]
+    onboarding = _memo(facts, "onboarding", _onboarding)[0]
+    result = []
+    for at, coverage in zip(moments, _coverage_values(holding, tiers.rule(facts.tier), moments),
+                            strict=True):
+        values = {COVERAGE: coverage,
+                  CURRENCY: _currency_value(facts, rubric.expiring_within_days, at, holding),
+                  TRACKS: tracks, ONBOARDING: onboarding}
+        # Summed in score()'s order, so the float comes out the same.
+        result.append(round(sum(values[key] * rubric.weights[key] for key in COMPONENTS), 1))
+    return result
 
 
 def holders(facts: OrganisationFacts, rule: CertificationRule, at: datetime) -> frozenset[int]:
@@ -192,10 +200,19 @@ def _shares(holding: Holding, rule: TierRule, at: datetime) -> list[float]:
 
 
 def _coverage_value(holding: Holding, rule: TierRule | None, at: datetime) -> float:
+    return _coverage_values(holding, rule, (at,))[0]
+
+
+def _coverage_values(holding: Holding, rule: TierRule | None,
+                     moments: Sequence[datetime]) -> list[float]:
     if rule is None or not rule.certifications:
-        return 1.0
-    shares = _shares(holding, rule, at)
-    return sum(shares) / len(shares)
+        return [1.0] * len(moments)
+    # Each requirement's share at every moment, then each moment's average (as _shares).
+    shares = [[min(1.0, count / requirement.count)
+               for count in holding.holder_counts(requirement.program, requirement.job_roles,
+                                                  moments)]
+              for requirement in rule.certifications]
+    return [sum(moment) / len(moment) for moment in zip(*shares, strict=True)]
 
 
 def _currency(facts: OrganisationFacts, window_days: int, now: datetime) -> Measure:
