@@ -176,9 +176,6 @@ _statement_numbers = itertools.count(1)
 # psycopg connection -> names of the statements prepared on it (a connection's prepared
 # statements live as long as it does).
 _prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-# psycopg connection -> its Transformer (psycopg's adapters for that connection: how
-# parameters are written and result columns read, in its time zone and encoding).
-_transformers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _run_prepared(connection: Connection, queries: list[tuple[Select, dict]]) -> list[list]:
@@ -192,9 +189,10 @@ def _run_prepared(connection: Connection, queries: list[tuple[Select, dict]]) ->
     """
     dbapi_connection = connection.connection.dbapi_connection
     pgconn = dbapi_connection.pgconn
-    transformer = _transformers.get(dbapi_connection)
-    if transformer is None:
-        transformer = _transformers[dbapi_connection] = Transformer(dbapi_connection)
+    # psycopg's adapters for this connection (how parameters are written and columns read,
+    # in its encoding and time zone). Made per call: kept beside the connection, it would
+    # hold the connection, which is closed when the last reference to it goes.
+    transformer = Transformer(dbapi_connection)
     prepared_here = _prepared_on.setdefault(dbapi_connection, set()) \
         if dbapi_connection in _readers else None
     runs = []
