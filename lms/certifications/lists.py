@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, distinct, func, or_, select, union
+from sqlalchemy.orm import load_only
 
 from lms.accounts import headcount, scoping
 from lms.accounts.models import Organisation, User
@@ -229,7 +230,14 @@ def staff_page(organisation_id: int, actor: User, *, view: str, search: str | No
     if summary is not None and not (search and search.strip()):
         total = summary.to_renew if view == "renew" else sum(
             sum(tally.values()) for tally in summary.by_program.values())
-    statement = _staff_certificates(organisation_id, actor, Certificate, User)
+    # Only what a row shows: a page of 50 certificates with their evidence (JSON) and 50
+    # whole people cost more than the page's queries.
+    statement = _staff_certificates(organisation_id, actor, Certificate, User).options(
+        load_only(Certificate.public_id, Certificate.program_name, Certificate.program_level,
+                  Certificate.cycle, Certificate.issued_at, Certificate.expires_at,
+                  Certificate.renewal_opens_at, Certificate.grace_ends_at,
+                  Certificate.superseded_at, Certificate.revoked_at),
+        load_only(User.email, User.full_name, User.active))
     if search and search.strip():
         needle = search.strip()[:SEARCH_CHARACTERS].lower()
         statement = statement.where(
