@@ -22,6 +22,7 @@ they use it. Benchmarks: benchmarks/verification_throughput.py and readiness_rec
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import itertools
@@ -235,23 +236,36 @@ def _pipelined(pgconn, runs: list, named: bool, dbapi_connection) -> list:
         pgconn.pipeline_sync()
         while pgconn.flush():  # the connection is non-blocking: send everything queued
             select.select([], [pgconn.socket], [])
-        results, failed = [], None
-        # Each statement's result is followed by a null one; the Sync's closes the batch.
-        # Everything is read before leaving pipeline mode, even after an error.
-        while True:
-            result = pgconn.get_result()
-            if result is None:
-                continue
-            if result.status == ExecStatus.PIPELINE_SYNC:
-                break
-            if result.status != ExecStatus.TUPLES_OK and failed is None:
-                failed = result
-            results.append(result)
-    finally:
-        pgconn.exit_pipeline_mode()
+        # Each statement's result, then a null one; then the Sync's. All are read before
+        # leaving pipeline mode, even after an error. A result missing where one is due
+        # means the connection went: libpq would answer null from then on.
+        results = []
+        for _ in runs:
+            results.append(_next_result(pgconn))
+            if pgconn.get_result() is not None:
+                raise errors.InternalError("a statement in a pipeline gave two results")
+        if _next_result(pgconn).status != ExecStatus.PIPELINE_SYNC:
+            raise errors.InternalError("a pipeline did not end with its Sync")
+    except BaseException:
+        # With results left unread, leaving pipeline mode fails too: the first error is
+        # the one raised (and a quick read drops its connection).
+        with contextlib.suppress(Exception):
+            pgconn.exit_pipeline_mode()
+        raise
+    pgconn.exit_pipeline_mode()
+    failed = next((result for result in results
+                   if result.status != ExecStatus.TUPLES_OK), None)
     if failed is not None:
         _check(failed, dbapi_connection)
     return results
+
+
+def _next_result(pgconn):
+    result = pgconn.get_result()
+    if result is None:
+        raise errors.OperationalError(
+            pgconn.get_error_message() or "the connection ended in the middle of a read")
+    return result
 
 
 def _check(result, dbapi_connection):

@@ -72,9 +72,15 @@ def test_a_failing_read_raises_and_the_next_read_works():
             fastpath.quick_read() as connection:  # division by zero, in the second read
         fastpath.rows_together(connection, [(_PEOPLE, {"org": organisation.id}),
                                             (broken, {"zero": 0, "user_id": person.id})])
+    with pytest.raises(db.engine.dialect.dbapi.Error), \
+            fastpath.quick_read() as connection:  # in the first read: the second is aborted
+        fastpath.rows_together(connection, [(broken, {"zero": 0, "user_id": person.id}),
+                                            (_PEOPLE, {"org": organisation.id})])
     with fastpath.quick_read() as connection:
         assert [row.id for row in fastpath.all_rows(
             connection, _PEOPLE, {"org": organisation.id})] == [person.id]
+        assert [len(rows) for rows in fastpath.rows_together(connection, [
+            (_PEOPLE, {"org": organisation.id}), (_PERSON, {"user_id": person.id})])] == [1, 1]
 
 
 def test_statement_listeners_see_quick_reads(count_queries):
