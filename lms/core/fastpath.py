@@ -120,8 +120,9 @@ def first_row(connection: Connection, statement: Select, parameters: dict):
 
     On PostgreSQL the compiled SQL runs as a prepared statement straight through libpq
     (`_run_prepared`), so neither SQLAlchemy's result layer nor psycopg's cursor machinery
-    is paid, and the server plans the query once per connection; together about a third of
-    a learner page's CPU. What is given up: column types' result processing. Values are
+    is paid, and the server plans the query once per connection (on a quick read's
+    connection; elsewhere the statement is sent unnamed); psycopg's cursor alone was about
+    a sixth of a learner page's CPU. What is given up: column types' result processing. Values are
     loaded by psycopg's own loaders; timestamps are moved to UTC here as the app's
     UTCDateTime would. A statement whose columns need other processing (JSON on SQLite,
     enums, custom types) must not come this way. Elsewhere, plain Core.
@@ -143,7 +144,7 @@ def all_rows(connection: Connection, statement: Select, parameters: dict) -> lis
 def rows_together(connection: Connection, queries: list[tuple[Select, dict]]) -> list[list]:
     """Every row of each of several SELECTs, as `all_rows` gives them, in one round trip.
 
-    On PostgreSQL the prepared statements go out in one libpq pipeline: the server runs
+    On PostgreSQL the statements go out in one libpq pipeline: the server runs
     them back to back and answers once, instead of a wait for each. Only for reads that do
     not depend on one another's results (a later one may look up by the same key instead).
     """
